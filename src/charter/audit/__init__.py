@@ -1,0 +1,27 @@
+"""The audit log: one append-only, hash-chained record of every change of state.
+
+Callers append with :func:`record` inside the transaction that makes the
+change; operators check the chain with :func:`verify` and ship it elsewhere
+with :func:`export`. Entries carry ids, counts and hashes, never personal
+data or secrets. See docs/design/audit-log.md.
+"""
+
+from __future__ import annotations
+
+from charter.audit.chain import GENESIS_HASH, ChainedEntry, entry_hash
+from charter.audit.models import AuditEntry
+from charter.audit.service import entries, export, record
+from charter.audit.verification import Anchor, Verification, verify
+
+__all__ = [
+    "GENESIS_HASH",
+    "Anchor",
+    "AuditEntry",
+    "ChainedEntry",
+    "Verification",
+    "entries",
+    "entry_hash",
+    "export",
+    "record",
+    "verify",
+]

@@ -1,0 +1,250 @@
+"""Appending to, reading and exporting the audit log.
+
+Every function takes the caller's ``Session`` and works inside the caller's
+transaction: ``record`` never commits, so an audit entry and the change it
+describes are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any, TextIO
+
+from sqlalchemy import BigInteger, bindparam, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from charter.audit.chain import (
+    GENESIS_HASH,
+    ChainedEntry,
+    canonical_json,
+    entry_hash,
+    timestamp,
+)
+from charter.audit.models import AuditEntry
+from charter.db.base import utcnow
+from charter.errors import Conflict, InvalidInput
+
+CHAIN_LOCK_KEY = int.from_bytes(b"ch-audit", "big")
+"""PostgreSQL advisory lock key that serializes appends. Other code must not reuse it."""
+
+BATCH = 1000
+"""Rows fetched per round trip when streaming the whole log."""
+
+MAX_DATA_CHARS = 8_000
+"""``data`` is for ids, counts and hashes; anything bigger is a mistake."""
+
+MAX_PAGE = 500
+
+_ACTION = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+_ACTOR = re.compile(r"[a-z][a-z0-9_-]*(:\S+)?")
+
+# Keys that name a secret or a person's contact details. A guard against the
+# obvious mistakes only: the rule is that callers pass ids, counts and hashes.
+_FORBIDDEN_KEYS = frozenset(
+    {"password", "passphrase", "secret", "secret_key", "api_key", "private_key", "email", "phone"}
+)
+
+_COLUMNS = (
+    AuditEntry.seq,
+    AuditEntry.at,
+    AuditEntry.actor,
+    AuditEntry.action,
+    AuditEntry.target,
+    AuditEntry.data,
+    AuditEntry.prev_hash,
+    AuditEntry.hash,
+)
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target: str,
+    data: Mapping[str, object] | None = None,
+) -> AuditEntry:
+    """Append one entry in the caller's transaction and return it (flushed, not committed).
+
+    The chain lock is held until the caller's transaction ends, so call this
+    close to the commit: appends from other transactions wait meanwhile.
+    """
+    _check_text("actor", actor, 200, _ACTOR)
+    _check_text("action", action, 100, _ACTION)
+    _check_text("target", target, 255, None)
+    clean = _clean_data(dict(data or {}))
+    # The caller's own pending changes go first, so their errors stay theirs
+    # and the IntegrityError below can only be about the audit entry.
+    session.flush()
+    _lock_chain(session)
+    head = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (1, GENESIS_HASH) if head is None else (head.seq + 1, head.hash)
+    at = utcnow()
+    entry = AuditEntry(
+        seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        target=target,
+        data=clean,
+        prev_hash=prev_hash,
+        hash=entry_hash(
+            seq=seq,
+            at=timestamp(at),
+            actor=actor,
+            action=action,
+            target=target,
+            data=clean,
+            prev_hash=prev_hash,
+        ),
+    )
+    session.add(entry)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # Only reachable if the lock below was bypassed (e.g. an autocommit
+        # connection): the primary key refuses a forked chain.
+        raise Conflict(
+            "another transaction appended to the audit log at the same time; retry"
+        ) from exc
+    return entry
+
+
+def _lock_chain(session: Session) -> None:
+    """Make this transaction the only appender until it ends.
+
+    PostgreSQL: a transaction-scoped advisory lock; under READ COMMITTED the
+    head is read by the next statement, after the lock is granted, so it is
+    the committed head. SQLite: a write that matches no row takes the
+    database write lock (waiting up to ``busy_timeout``); in WAL mode a
+    transaction holding that lock always reads the latest commit. Other
+    backends rely on the primary key alone.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        lock = text("SELECT pg_advisory_xact_lock(:key)").bindparams(
+            bindparam("key", CHAIN_LOCK_KEY, type_=BigInteger)
+        )
+        session.execute(lock)
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE audit_entries SET seq = seq WHERE 0 = 1"))
+
+
+def _check_text(name: str, value: str, limit: int, pattern: re.Pattern[str] | None) -> None:
+    # Messages name the field, never the value: it may be anything.
+    if not value or len(value) > limit:
+        raise InvalidInput(f"audit {name} must be 1 to {limit} characters")
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise InvalidInput(f"audit {name} must not contain control characters")
+    _check_encodable(name, value)
+    if pattern is not None and not pattern.fullmatch(value):
+        raise InvalidInput(f"audit {name} is not in the expected form")
+
+
+def _check_encodable(name: str, value: str) -> None:
+    # Lone surrogates cannot be stored as UTF-8 (PostgreSQL refuses them).
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"audit {name} is not valid Unicode") from None
+
+
+def _clean_data(data: dict[str, object]) -> dict[str, object]:
+    """Check ``data`` holds only hash-stable JSON values; return a plain copy."""
+    cleaned = _clean_mapping(data, "data")
+    if len(canonical_json(cleaned)) > MAX_DATA_CHARS:
+        raise InvalidInput(f"audit data is larger than {MAX_DATA_CHARS} characters; record ids")
+    return cleaned
+
+
+def _clean_mapping(value: Mapping[Any, object], path: str) -> dict[str, object]:
+    cleaned: dict[str, object] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise InvalidInput(f"audit {path} keys must be strings")
+        if key.lower() in _FORBIDDEN_KEYS:
+            raise InvalidInput(
+                f"audit {path}.{key} looks like a secret or personal data; record an id or hash"
+            )
+        cleaned[key] = _clean_value(item, f"{path}.{key}")
+    return cleaned
+
+
+def _clean_value(value: object, path: str) -> object:
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidInput(f"audit {path} must not contain NUL characters")
+        _check_encodable(path, value)
+        return value
+    if isinstance(value, Mapping):
+        return _clean_mapping(value, path)
+    if isinstance(value, list | tuple):
+        return [_clean_value(item, f"{path}[{index}]") for index, item in enumerate(value)]
+    raise InvalidInput(
+        f"audit {path} is a {type(value).__name__}; use strings, integers, booleans, lists or objects"
+    )
+
+
+def stream(session: Session, *, since_seq: int | None = None) -> Iterator[ChainedEntry]:
+    """Entries after ``since_seq`` (all if None) in seq order, fetched in batches.
+
+    Plain values, not ORM objects, so nothing accumulates in the session
+    while a million entries go by; on PostgreSQL a server-side cursor.
+    """
+    statement = select(*_COLUMNS).order_by(AuditEntry.seq).execution_options(yield_per=BATCH)
+    if since_seq is not None:
+        statement = statement.where(AuditEntry.seq > since_seq)
+    result = session.execute(statement)
+    try:
+        for seq, at, actor, action, target, data, prev_hash, hash_ in result:
+            yield ChainedEntry(
+                seq=seq,
+                at=timestamp(at),
+                actor=actor,
+                action=action,
+                target=target,
+                data=data,
+                prev_hash=prev_hash,
+                hash=hash_,
+            )
+    finally:
+        result.close()
+
+
+def export(session: Session, out: TextIO, *, since_seq: int | None = None) -> int:
+    """Write entries after ``since_seq`` (all if None) as JSON lines; return how many.
+
+    Each line is the canonical encoding of one entry, so it can be re-hashed
+    with ``charter.audit.chain.entry_hash`` by anyone holding the file.
+    """
+    if since_seq is not None and since_seq < 0:
+        raise InvalidInput("--since must be a sequence number of 0 or more")
+    count = 0
+    for entry in stream(session, since_seq=since_seq):
+        out.write(canonical_json(entry.as_dict()) + "\n")
+        count += 1
+    return count
+
+
+def entries(
+    session: Session,
+    *,
+    limit: int,
+    before_seq: int | None = None,
+    action: str | None = None,
+) -> list[AuditEntry]:
+    """A page of entries, newest first; pass the last ``seq`` seen as ``before_seq`` for the next."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
+    statement = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+    if before_seq is not None:
+        statement = statement.where(AuditEntry.seq < before_seq)
+    if action is not None:
+        statement = statement.where(AuditEntry.action == action)
+    return list(session.scalars(statement))

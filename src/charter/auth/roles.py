@@ -1,0 +1,39 @@
+"""Roles and what each may do. The single table of authority in Charter."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    PRIVACY_OFFICER = "privacy_officer"
+    ANALYST = "analyst"
+    ENGINEER = "engineer"
+    AUDITOR = "auditor"
+    INVESTIGATOR = "investigator"
+
+
+class Permission(StrEnum):
+    CONSOLE_VIEW = "console:view"
+    POLICY_READ = "policy:read"
+    POLICY_PUBLISH = "policy:publish"
+    USERS_MANAGE = "users:manage"
+    TOKENS_MANAGE = "tokens:manage"
+    AUDIT_READ = "audit:read"
+
+
+_EVERYONE = {Permission.CONSOLE_VIEW, Permission.POLICY_READ}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.PRIVACY_OFFICER: frozenset(_EVERYONE | {Permission.POLICY_PUBLISH, Permission.AUDIT_READ}),
+    Role.ANALYST: frozenset(_EVERYONE),
+    Role.ENGINEER: frozenset(_EVERYONE),
+    Role.AUDITOR: frozenset(_EVERYONE | {Permission.AUDIT_READ}),
+    Role.INVESTIGATOR: frozenset(_EVERYONE),
+}
+
+
+def permissions_of(role: Role) -> frozenset[Permission]:
+    return ROLE_PERMISSIONS[role]

@@ -1,0 +1,142 @@
+"""``charter audit``: verify, export and list the hash-chained audit log."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from charter.audit import Anchor, entries, export, verify
+from charter.audit.chain import canonical_json
+from charter.audit.service import MAX_PAGE
+from charter.cli.context import services
+from charter.cli.output import command, console, emit_json, errors
+from charter.errors import InvalidInput
+
+app = typer.Typer(no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+@app.command("verify")
+@command
+def verify_command(
+    as_json: JsonFlag = False,
+    anchor: Annotated[
+        str | None,
+        typer.Option(
+            "--anchor",
+            metavar="SEQ:HASH",
+            help="A head recorded earlier (seq and full hash); also detects a truncated log.",
+        ),
+    ] = None,
+) -> None:
+    """Recompute every hash and link; exit 1 naming the first bad entry."""
+    expected = Anchor.parse(anchor) if anchor is not None else None
+    with services() as built, built.database.session() as session:
+        result = verify(session, anchor=expected)
+    if as_json:
+        emit_json(result.as_dict())
+    elif result.ok:
+        head = result.head_hash[:12] if result.head_hash else "none"
+        console.print(f"audit log intact: {result.entries} entries, head {head}", highlight=False)
+    else:
+        errors.print(f"audit log broken: {result.reason}", markup=False, highlight=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+@command
+def export_command(
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write to this file instead of stdout (replaced atomically)."
+        ),
+    ] = None,
+    since: Annotated[
+        int | None,
+        typer.Option(
+            "--since", metavar="SEQ", min=0, help="Only entries after SEQ, for incremental exports."
+        ),
+    ] = None,
+) -> None:
+    """Write entries as JSON lines, oldest first; the count goes to stderr."""
+    with services() as built, built.database.session() as session:
+        if output is None:
+            count = export(session, sys.stdout, since_seq=since)
+        else:
+            with _replacing(output) as handle:
+                count = export(session, handle, since_seq=since)
+    errors.print(f"exported {count} entries", highlight=False)
+
+
+@contextmanager
+def _replacing(path: Path) -> Iterator[TextIO]:
+    """A file that appears at ``path`` only when complete: no half-written exports."""
+    try:
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InvalidInput(f"cannot write to {path.parent}: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@app.command("list")
+@command
+def list_command(
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=MAX_PAGE, help="How many entries, newest first.")
+    ] = 20,
+    action: Annotated[
+        str | None, typer.Option("--action", help="Only this action, e.g. user.created.")
+    ] = None,
+    before: Annotated[
+        int | None,
+        typer.Option(
+            "--before", metavar="SEQ", help="Only entries older than SEQ (the next page)."
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the newest entries."""
+    with services() as built, built.database.session() as session:
+        page = [
+            e.as_dict() for e in entries(session, limit=limit, before_seq=before, action=action)
+        ]
+    if as_json:
+        emit_json(page)
+        return
+    table = Table("seq", "at (UTC)", "actor", "action", "target", "data")
+    for item in page:
+        # Text, not markup: actors and targets are data and must print literally.
+        table.add_row(
+            *(
+                Text(value)
+                for value in (
+                    str(item["seq"]),
+                    str(item["at"])[:19].replace("T", " "),
+                    str(item["actor"]),
+                    str(item["action"]),
+                    str(item["target"]),
+                    canonical_json(item["data"]),
+                )
+            )
+        )
+    console.print(table)

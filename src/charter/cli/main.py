@@ -1,0 +1,25 @@
+"""``charter``: the command line. Each domain adds its group here."""
+
+from __future__ import annotations
+
+import typer
+
+from charter.cli import audit, db, policy, serve, tokens, users
+
+app = typer.Typer(
+    name="charter",
+    help="Charter: the privacy statement as executable code.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db", help="Create and migrate Charter's database.")
+app.add_typer(policy.app, name="policy", help="Check, render, diff and publish statements.")
+app.add_typer(users.app, name="users", help="Console users and their roles.")
+app.add_typer(tokens.app, name="tokens", help="Scoped API tokens for machines.")
+app.add_typer(audit.app, name="audit", help="Verify and export the hash-chained audit log.")
+app.command("serve")(serve.serve)
+
+
+def run() -> None:
+    app()

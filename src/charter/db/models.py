@@ -1,0 +1,8 @@
+"""Every domain's tables, gathered for migrations."""
+
+from charter.audit import models as _audit  # noqa: F401
+from charter.auth import models as _auth  # noqa: F401
+from charter.db.base import Base
+from charter.policy import models as _policy  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,97 @@
+"""``make demo``: a working Charter on the embedded default in one command.
+
+Creates the SQLite database under CHARTER_HOME, publishes the example
+statements in order (2019, then 2023), creates a demo admin whose generated
+password is printed once, and serves the privacy center. Safe to run again:
+what exists is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from charter.auth import passwords
+from charter.auth.roles import Role
+from charter.auth.users import create_user, find_user
+from charter.db import migrate
+from charter.errors import CharterError
+from charter.policy import service as policy
+from charter.services import Services
+from charter.settings import Settings
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "west"
+STATEMENTS = ("statement-2019.yaml", "statement-2023.yaml")
+ADMIN = "admin"
+
+
+def publish_examples(session: Session, settings: Settings, folder: Path) -> list[str]:
+    """Publish each example not yet published; return the versions published now."""
+    published = []
+    existing = {row.version for row in policy.versions(session)}
+    for name in STATEMENTS:
+        loaded, raw = policy.read_file(folder / name, limits=settings.policy)
+        if loaded.statement.version in existing:
+            continue
+        policy.publish(session, loaded, raw, actor="demo")
+        published.append(loaded.statement.version)
+    return published
+
+
+def ensure_admin(session: Session) -> str | None:
+    """Create the demo admin; return its password, or None if it already exists."""
+    if find_user(session, ADMIN) is not None:
+        return None
+    password = passwords.generate()
+    create_user(session, username=ADMIN, role=Role.ADMIN, password=password, display_name="Demo admin", actor="demo")
+    return password
+
+
+def prepare(services: Services, folder: Path = EXAMPLES) -> tuple[list[str], str | None]:
+    migrate(services.database)
+    with services.database.session() as session:
+        published = publish_examples(session, services.settings, folder)
+        password = ensure_admin(session)
+    return published, password
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="charter-demo", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--no-serve", action="store_true", help="Prepare the demo without serving it.")
+    args = parser.parse_args(argv)
+
+    services = Services(Settings.load())
+    try:
+        published, password = prepare(services)
+    except CharterError as exc:
+        print(f"demo: {exc.detail}", file=sys.stderr)
+        for problem in exc.problems:
+            print(problem.render(), file=sys.stderr)
+        return exc.exit_code
+    url = f"http://{args.host}:{args.port}"
+    print(f"Charter demo database: {services.settings.database_url}")
+    if published:
+        print(f"Published statement versions: {', '.join(published)}")
+    if password:
+        print(f"Demo admin created. Sign in at {url}/login as '{ADMIN}' with password: {password}")
+        print("(shown once; reset it with: charter users set-password admin)")
+    else:
+        print(f"Demo admin '{ADMIN}' already exists (reset: charter users set-password {ADMIN}).")
+    print(f"\nOpen {url}/privacy  (the statement in force; 'What changed' compares 2019 and 2023)\n")
+    if args.no_serve:
+        return 0
+    import uvicorn
+
+    from charter.web.app import create_app
+
+    uvicorn.run(create_app(services), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,28 @@
+"""The one place that builds Charter's collaborators from settings.
+
+The web app, the CLI and background jobs all get their database and
+settings here, so a test can hand in its own and nothing reads globals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from charter.db import Database
+from charter.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    database: Database = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.database = Database(self.settings.database_url, echo=self.settings.database.echo)
+
+    @classmethod
+    def from_env(cls) -> Services:
+        return cls(Settings.load())
+
+    def close(self) -> None:
+        self.database.dispose()

@@ -1,0 +1,38 @@
+"""The FastAPI application: API under /api/v1, pages, static files."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from charter import __version__
+from charter.services import Services
+from charter.web import problems
+from charter.web.api import health, policy as policy_api
+from charter.web.pages import console, privacy, session
+from charter.web.security import assert_routes_declared
+
+
+def create_app(services: Services | None = None) -> FastAPI:
+    services = services or Services.from_env()
+    services.settings.secret_key()  # fail at start-up, not at first login, if it is missing
+    app = FastAPI(
+        title="Charter",
+        version=__version__,
+        description="The privacy statement as executable code.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.services = services
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(policy_api.router, prefix="/api/v1/policy", tags=["policy"])
+    app.include_router(privacy.router)
+    app.include_router(session.router)
+    app.include_router(console.router, prefix="/console")
+    app.mount("/static", StaticFiles(directory=str(resources.files("charter.web") / "static")), name="static")
+    assert_routes_declared(app)
+    return app

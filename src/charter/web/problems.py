@@ -1,0 +1,60 @@
+"""Every error the web app returns is application/problem+json (RFC 9457).
+
+This is the one place Charter errors become HTTP. Unknown errors become a
+generic 500 with a request id; the detail goes only to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from charter.errors import CharterError
+
+log = logging.getLogger("charter.web")
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, code: str, **extra: Any) -> JSONResponse:
+    body = {"type": f"https://charter.dev/problems/{code}", "title": title, "status": status, "detail": detail}
+    body.update(extra)
+    headers = {"WWW-Authenticate": 'Bearer realm="charter"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc if part not in ("body", "query", "path"))
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(CharterError)
+    async def charter_error(_request: Request, exc: CharterError) -> JSONResponse:
+        if exc.status >= 500:
+            log.error("charter error %s: %s", exc.code, exc.detail)
+        extra: dict[str, Any] = {}
+        if exc.problems:
+            extra["problems"] = [p.as_dict() for p in exc.problems]
+        return problem(exc.status, exc.title, exc.detail, exc.code, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [{"path": _location(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        return problem(422, "Invalid request", "the request does not match the API", "invalid_request",
+                       problems=problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), f"http_{exc.status_code}")
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        request_id = uuid.uuid4().hex
+        log.exception("unhandled error, request id %s", request_id, exc_info=exc)
+        return problem(500, "Internal error", f"something went wrong; quote request id {request_id}",
+                       "internal_error", request_id=request_id)

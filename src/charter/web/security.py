@@ -1,0 +1,116 @@
+"""Every route declares who may call it; an undeclared route stops start-up.
+
+Use ``requires(Permission.X)`` for routes that need a role, ``public()`` for
+routes deliberately open to anyone (rate-limited). Callers authenticate with
+a bearer token (machines) or the console session cookie (people); unsafe
+methods from a session must carry its CSRF token.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
+from starlette.routing import Mount
+
+from charter.auth import service as auth
+from charter.auth.principal import Principal
+from charter.auth.roles import Permission
+from charter.errors import Forbidden, Misconfigured, NotAuthenticated, RateLimited
+from charter.services import Services
+from charter.web.ratelimit import RateLimiter
+
+ACCESS = "__charter_access__"
+SESSION_COOKIE = "charter_session"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def services_of(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def authenticate(request: Request) -> Principal | None:
+    """The caller, from a bearer token or the session cookie, or None."""
+    services = services_of(request)
+    header = request.headers.get("authorization", "")
+    scheme, _, credential = header.partition(" ")
+    with services.database.session() as session:
+        if scheme.lower() == "bearer" and credential:
+            return auth.principal_from_token(session, credential.strip())
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            return auth.principal_from_session(session, cookie)
+    return None
+
+
+async def _check_csrf(request: Request, principal: Principal) -> None:
+    if request.method in SAFE_METHODS or principal.csrf_token is None:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not sent or not hmac.compare_digest(sent, principal.csrf_token):
+        raise Forbidden("the form's CSRF token is missing or wrong; reload the page and try again")
+
+
+def requires(permission: Permission) -> Any:
+    """A dependency that admits only callers holding ``permission``."""
+
+    async def dependency(request: Request) -> Principal:
+        principal = authenticate(request)
+        if principal is None:
+            raise NotAuthenticated("sign in or send a bearer token")
+        if not principal.can(permission):
+            raise Forbidden(f"your role ({principal.role}) may not do this ({permission})")
+        await _check_csrf(request, principal)
+        request.state.principal = principal
+        return principal
+
+    setattr(dependency, ACCESS, str(permission))
+    return Depends(dependency)
+
+
+def public(bucket: str = "public", per_minute: int = 120) -> Any:
+    """A dependency for routes open to anyone, limited per client address."""
+    limiter = RateLimiter(per_minute=per_minute)
+
+    async def dependency(request: Request) -> None:
+        if not limiter.allow(bucket, client_address(request)):
+            raise RateLimited("too many requests from your address; wait a minute and try again")
+
+    setattr(dependency, ACCESS, "public")
+    return Depends(dependency)
+
+
+def declared_access(route: APIRoute) -> str | None:
+    for dependency in route.dependant.dependencies:
+        access = getattr(dependency.call, ACCESS, None)
+        if access is not None:
+            return str(access)
+    return None
+
+
+def assert_routes_declared(app: FastAPI) -> None:
+    """Refuse to start with a route that does not say who may call it."""
+    undeclared = [
+        f"{sorted(route.methods or [])} {route.path}"
+        for route in app.routes
+        if isinstance(route, APIRoute) and declared_access(route) is None
+    ]
+    if undeclared:
+        raise Misconfigured(f"routes without requires()/public(): {', '.join(undeclared)}")
+    for route in app.routes:
+        if isinstance(route, Mount) and route.path not in {"/static"}:
+            raise Misconfigured(f"unexpected mount {route.path}: declare its access")

@@ -1,0 +1,94 @@
+"""Shared fixtures: real databases (SQLite file and PostgreSQL), settings, data.
+
+Storage tests take the ``database`` fixture and run once per backend. A
+PostgreSQL that is not reachable skips those runs locally, with the reason;
+under ``CI=true`` it fails them instead, because CI must test both.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from charter.db import Database, migrate
+from charter.db.models import metadata
+from charter.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples" / "west"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CHARTER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def missing_server(what: str, reason: str) -> None:
+    """Skip locally, fail in CI: a missing server is never silently skipped there."""
+    if IN_CI:
+        pytest.fail(f"{what} is required under CI=true but unavailable: {reason}")
+    pytest.skip(f"{what} unavailable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def postgres_url(worker_id: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test worker."""
+    name = f"charter_test_{worker_id}".replace("-", "_")
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the server means "unavailable"
+        admin.dispose()
+        missing_server("PostgreSQL", type(exc).__name__)
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    database = Database(url)
+    migrate(database)
+    database.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def worker_id(request: pytest.FixtureRequest) -> str:
+    return getattr(request.config, "workerinput", {}).get("workerid", "main")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'charter.db'}")
+        migrate(db)
+        yield db
+        db.dispose()
+        return
+    url = request.getfixturevalue("postgres_url")
+    db = Database(url)
+    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.load(env="test", home=tmp_path / "home")
+
+
+@pytest.fixture
+def statement_2019_text() -> str:
+    return (EXAMPLES / "statement-2019.yaml").read_text()
+
+
+@pytest.fixture
+def statement_2023_text() -> str:
+    return (EXAMPLES / "statement-2023.yaml").read_text()
