@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
 from charter.db import Database, migrate
@@ -36,11 +36,17 @@ def missing_server(what: str, reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def postgres_url(worker_id: str) -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for this test worker."""
-    name = f"charter_test_{worker_id}".replace("-", "_")
+    """A fresh, migrated PostgreSQL database for this test worker and process.
+
+    The process id keeps two test runs on one machine (two engineers, or a
+    developer and a helper) from dropping each other's database.
+    """
+    name = f"charter_test_{worker_id}_{os.getpid()}".replace("-", "_")
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
+            for stale in _abandoned_databases(conn):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)'))
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001 - any failure to reach the server means "unavailable"
@@ -54,6 +60,27 @@ def postgres_url(worker_id: str) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+def _abandoned_databases(conn: Connection) -> list[str]:
+    """Test databases whose run was killed: their process no longer exists."""
+    names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE 'charter_test_%'")).scalars()
+    abandoned = []
+    for name in names:
+        pid = name.rsplit("_", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            abandoned.append(name)
+    return abandoned
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @pytest.fixture(scope="session")

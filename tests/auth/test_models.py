@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from charter.auth.models import User
 from charter.auth.roles import Role
 from charter.db import Database, utcnow
+
 from .factories import make_user
 
 
@@ -29,9 +30,11 @@ def test_role_and_times_round_trip(database: Database) -> None:
 def test_username_is_unique_in_the_database(database: Database) -> None:
     with database.session() as session:
         make_user(session, "alice")
-    with pytest.raises(IntegrityError), database.session() as session:
+    with database.session() as session:
         session.add(User(username="alice", role=Role.ANALYST, password_hash="x", created_at=utcnow()))
-        session.flush()
+        with pytest.raises(IntegrityError):
+            session.flush()
+        session.rollback()
 
 
 def test_repr_shows_no_email_or_hash(database: Database) -> None:

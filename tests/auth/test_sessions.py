@@ -9,6 +9,7 @@ from charter.auth.models import ConsoleSession
 from charter.auth.roles import Permission, Role, permissions_of
 from charter.db import Database, utcnow
 from charter.errors import InvalidInput
+
 from .factories import actions, audit_text, make_user
 
 
@@ -16,7 +17,8 @@ def test_session_principal(database: Database) -> None:
     with database.session() as session:
         user = make_user(session, "alice", Role.AUDITOR)
         cookie, row = auth.start_session(session, user, hours=8)
-        assert row.session_hash != cookie and cookie not in row.session_hash
+        assert row.session_hash != cookie
+        assert cookie not in row.session_hash
         assert row.expires_at - row.created_at == timedelta(hours=8)
     with database.session() as session:
         principal = auth.principal_from_session(session, cookie)
@@ -24,7 +26,8 @@ def test_session_principal(database: Database) -> None:
     assert (principal.kind, principal.name, principal.role) == ("user", "alice", Role.AUDITOR)
     assert principal.permissions == permissions_of(Role.AUDITOR)
     assert principal.can(Permission.AUDIT_READ)
-    assert principal.csrf_token and len(principal.csrf_token) >= 40
+    assert principal.csrf_token
+    assert len(principal.csrf_token) >= 40
     assert principal.actor == "user:alice"
 
 
@@ -70,7 +73,8 @@ def test_role_change_applies_to_open_sessions(database: Database) -> None:
         auth.set_role(session, username="bob", role="analyst", actor="test")
     with database.session() as session:
         principal = auth.principal_from_session(session, cookie)
-    assert principal is not None and not principal.can(Permission.AUDIT_READ)
+    assert principal is not None
+    assert not principal.can(Permission.AUDIT_READ)
 
 
 def test_session_length_and_disabled_user_are_checked(database: Database) -> None:

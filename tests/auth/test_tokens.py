@@ -8,6 +8,7 @@ from charter.auth import service as auth
 from charter.auth.roles import Permission, Role
 from charter.db import Database, utcnow
 from charter.errors import InvalidInput, NotFound
+
 from .factories import PASSWORD, audit_rows, audit_text, make_user
 
 
@@ -26,7 +27,9 @@ def _token(database: Database, *, role: Role = Role.PRIVACY_OFFICER,
 def test_token_format_and_principal(database: Database) -> None:
     token = _token(database)
     prefix, token_id, secret = token.split("_")
-    assert prefix == "cht" and len(token_id) == 12 and len(secret) == 64
+    assert prefix == "cht"
+    assert len(token_id) == 12
+    assert len(secret) == 64
     with database.session() as session:
         principal = auth.principal_from_token(session, token)
         assert principal is not None
@@ -34,7 +37,8 @@ def test_token_format_and_principal(database: Database) -> None:
         assert principal.permissions == {Permission.POLICY_READ, Permission.POLICY_PUBLISH}
         assert principal.csrf_token is None
         row = auth.get_token(session, token_id)
-        assert row.secret_hash != secret and secret not in row.secret_hash
+        assert row.secret_hash != secret
+        assert secret not in row.secret_hash
     with database.session() as session:
         assert auth.get_token(session, token_id).last_used_at is not None
 
@@ -142,3 +146,10 @@ def test_no_secret_ever_reaches_the_audit_log(database: Database) -> None:
     created = next(r for r in audit_rows(database) if r["action"] == "token.created")
     assert created["data"] == {"token_id": token_id, "scopes": ["policy:publish", "policy:read"],
                                "name": "ci publish", "expires_days": None}
+
+
+def test_impossible_token_ids_are_not_found(database: Database) -> None:
+    _token(database)
+    for token_id in ("\x00" * 12, "not-an-id", ""):
+        with pytest.raises(NotFound), database.session() as session:
+            auth.revoke_token(session, token_id=token_id, actor="test")

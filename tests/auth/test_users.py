@@ -9,6 +9,7 @@ from charter.auth.models import User
 from charter.auth.roles import Role
 from charter.db import Database
 from charter.errors import Conflict, InvalidInput, NotFound
+
 from .factories import PASSWORD, actions, audit_rows, audit_text, make_user
 
 
@@ -67,7 +68,8 @@ def test_authenticate_right_wrong_unknown(database: Database) -> None:
         make_user(session, "alice")
     with database.session() as session:
         user = auth.authenticate_password(session, "Alice", PASSWORD)
-        assert user is not None and user.username == "alice"
+        assert user is not None
+        assert user.username == "alice"
         assert user.last_login_at is not None
     with database.session() as session:
         assert auth.authenticate_password(session, "alice", PASSWORD + "!") is None
@@ -161,3 +163,12 @@ def test_list_users_is_sorted(database: Database) -> None:
     with database.session() as session:
         assert [u.username for u in auth.list_users(session)] == ["alice", "bob", "carol"]
         assert session.scalars(select(User.username).where(User.active)).all()
+
+
+def test_impossible_names_are_simply_not_found(database: Database) -> None:
+    # PostgreSQL refuses NUL bytes in a query; such a name must be "no such user", not a 500.
+    with database.session() as session:
+        assert auth.find_user(session, "ali\x00ce") is None
+        assert auth.authenticate_password(session, "ali\x00ce", PASSWORD) is None
+    with pytest.raises(NotFound), database.session() as session:
+        auth.disable_user(session, username="x\x00y", actor="test")

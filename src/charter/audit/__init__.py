@@ -8,10 +8,10 @@ data or secrets. See docs/design/audit-log.md.
 
 from __future__ import annotations
 
-from charter.audit.chain import GENESIS_HASH, ChainedEntry, entry_hash
+from charter.audit.chain import GENESIS_HASH, ChainedEntry, entry_hash, read_export
 from charter.audit.models import AuditEntry
 from charter.audit.service import entries, export, record
-from charter.audit.verification import Anchor, Verification, verify
+from charter.audit.verification import Anchor, Verification, check_chain, verify
 
 __all__ = [
     "GENESIS_HASH",
@@ -19,9 +19,11 @@ __all__ = [
     "AuditEntry",
     "ChainedEntry",
     "Verification",
+    "check_chain",
     "entries",
     "entry_hash",
     "export",
+    "read_export",
     "record",
     "verify",
 ]

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from charter.errors import InvalidInput, Problem
 
 GENESIS_HASH = "0" * 64
 """The ``prev_hash`` of entry 1: there is nothing before it."""
@@ -27,9 +29,7 @@ GENESIS_HASH = "0" * 64
 
 def canonical_json(value: object) -> str:
     """The one encoding that is hashed (and exported)."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
-    )
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
 def timestamp(at: datetime) -> str:
@@ -105,3 +105,45 @@ class ChainedEntry:
             "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
+
+
+_FIELD_TYPES: dict[str, type] = {
+    "seq": int,
+    "at": str,
+    "actor": str,
+    "action": str,
+    "target": str,
+    "data": dict,
+    "prev_hash": str,
+    "hash": str,
+}
+
+
+def read_export(lines: Iterable[str], *, source: str) -> Iterator[ChainedEntry]:
+    """Entries from the JSON lines ``export`` wrote, checked for shape (not for the chain).
+
+    A malformed line raises ``InvalidInput`` naming ``source`` and the line number.
+    """
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            fields = json.loads(line)
+        except ValueError:
+            fields = None
+        if (
+            not isinstance(fields, dict)
+            or set(fields) != set(_FIELD_TYPES)
+            or any(
+                not isinstance(fields[name], kind) or isinstance(fields[name], bool)
+                for name, kind in _FIELD_TYPES.items()
+            )
+        ):
+            problem = Problem(
+                path="",
+                message="not an audit entry as `charter audit export` writes them",
+                source=source,
+                line=number,
+            )
+            raise InvalidInput(f"{source} is not an audit export", problems=[problem])
+        yield ChainedEntry(**fields)

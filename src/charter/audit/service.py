@@ -79,9 +79,7 @@ def record(
     # and the IntegrityError below can only be about the audit entry.
     session.flush()
     _lock_chain(session)
-    head = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+    head = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     seq, prev_hash = (1, GENESIS_HASH) if head is None else (head.seq + 1, head.hash)
     at = utcnow()
     entry = AuditEntry(
@@ -106,11 +104,9 @@ def record(
     try:
         session.flush()
     except IntegrityError as exc:
-        # Only reachable if the lock below was bypassed (e.g. an autocommit
-        # connection): the primary key refuses a forked chain.
-        raise Conflict(
-            "another transaction appended to the audit log at the same time; retry"
-        ) from exc
+        # Only reachable if _lock_chain could not hold the lock (an autocommit
+        # connection, another backend): the primary key refuses a forked chain.
+        raise Conflict("another transaction appended to the audit log at the same time; retry") from exc
     return entry
 
 
@@ -126,9 +122,7 @@ def _lock_chain(session: Session) -> None:
     """
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        lock = text("SELECT pg_advisory_xact_lock(:key)").bindparams(
-            bindparam("key", CHAIN_LOCK_KEY, type_=BigInteger)
-        )
+        lock = text("SELECT pg_advisory_xact_lock(:key)").bindparams(bindparam("key", CHAIN_LOCK_KEY, type_=BigInteger))
         session.execute(lock)
     elif dialect == "sqlite":
         session.execute(text("UPDATE audit_entries SET seq = seq WHERE 0 = 1"))
@@ -167,9 +161,7 @@ def _clean_mapping(value: Mapping[Any, object], path: str) -> dict[str, object]:
         if not isinstance(key, str):
             raise InvalidInput(f"audit {path} keys must be strings")
         if key.lower() in _FORBIDDEN_KEYS:
-            raise InvalidInput(
-                f"audit {path}.{key} looks like a secret or personal data; record an id or hash"
-            )
+            raise InvalidInput(f"audit {path}.{key} looks like a secret or personal data; record an id or hash")
         cleaned[key] = _clean_value(item, f"{path}.{key}")
     return cleaned
 
@@ -186,9 +178,7 @@ def _clean_value(value: object, path: str) -> object:
         return _clean_mapping(value, path)
     if isinstance(value, list | tuple):
         return [_clean_value(item, f"{path}[{index}]") for index, item in enumerate(value)]
-    raise InvalidInput(
-        f"audit {path} is a {type(value).__name__}; use strings, integers, booleans, lists or objects"
-    )
+    raise InvalidInput(f"audit {path} is a {type(value).__name__}; use strings, integers, booleans, lists or objects")
 
 
 def stream(session: Session, *, since_seq: int | None = None) -> Iterator[ChainedEntry]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from sqlalchemy.orm import Session
@@ -53,16 +54,22 @@ class Verification:
 
 
 def verify(session: Session, *, anchor: Anchor | None = None) -> Verification:
-    """Walk the whole log in seq order and report the first entry that breaks the chain.
+    """Check the stored log, streamed in seq order (see :func:`check_chain`)."""
+    return check_chain(stream(session), anchor=anchor)
+
+
+def check_chain(chain: Iterable[ChainedEntry], *, anchor: Anchor | None = None) -> Verification:
+    """Report the first entry of ``chain`` (in seq order) that breaks it.
 
     Checks, for each entry: seq is the next integer (from 1), its hash matches
     its contents, its ``prev_hash`` is the previous entry's hash. With an
     ``anchor``, also that entry ``anchor.seq`` exists with ``anchor.hash``.
     Stops at the first failure: everything after a break is unverifiable.
+    Works the same on the database and on an export file.
     """
     good = 0
     head: str | None = None
-    for entry in stream(session):
+    for entry in chain:
         problem = _problem(entry, expected_seq=good + 1, prev_hash=head or GENESIS_HASH)
         if problem is None and anchor is not None and anchor.seq == entry.seq:
             problem = _anchor_problem(entry, anchor)

@@ -7,6 +7,7 @@ the next successful sign-in stores a fresh hash.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import secrets
 
@@ -63,10 +64,8 @@ def _dummy_hash() -> str:
 
 def burn(password: str = "") -> None:
     """Spend the time of one verification, so an unknown user answers as slowly as a known one."""
-    try:
+    with contextlib.suppress(VerificationError, InvalidHashError):
         _HASHER.verify(_dummy_hash(), password[:MAX_LENGTH])
-    except (VerificationError, InvalidHashError):
-        pass
 
 
 def generate() -> str:

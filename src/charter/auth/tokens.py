@@ -105,8 +105,14 @@ def _new_token_id(session: Session) -> str:
     raise Conflict("could not pick a free token id; try again")
 
 
+_TOKEN_ID = re.compile(r"[0-9a-f]{12}")
+
+
 def get_token(session: Session, token_id: str) -> ApiToken:
-    row = session.scalars(select(ApiToken).where(ApiToken.token_id == token_id.strip())).one_or_none()
+    token_id = token_id.strip().lower()
+    row = None
+    if _TOKEN_ID.fullmatch(token_id):
+        row = session.scalars(select(ApiToken).where(ApiToken.token_id == token_id)).one_or_none()
     if row is None:
         raise NotFound("no token has this id")
     return row

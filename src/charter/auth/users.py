@@ -42,6 +42,8 @@ def parse_role(value: str | Role) -> Role:
 
 def find_user(session: Session, username: str) -> User | None:
     name = normalize_username(username)
+    if not USERNAME.fullmatch(name):  # cannot exist; and PostgreSQL refuses NUL bytes in a query
+        return None
     return session.scalars(select(User).where(User.username == name)).one_or_none()
 
 
@@ -119,8 +121,8 @@ def _guard_last_admin(session: Session, user: User) -> None:
 
 def set_role(session: Session, *, username: str, role: str | Role, actor: str) -> User:
     """Change a user's role; their sessions and tokens follow at the next request."""
-    user = get_user(session, username)
     parsed = parse_role(role)
+    user = get_user(session, username)
     if parsed is user.role:
         return user
     if parsed is not Role.ADMIN:
@@ -163,8 +165,7 @@ def authenticate_password(session: Session, username: str, password: str) -> Use
     tell which usernames exist. Failed attempts are recorded against
     ``user:<username>`` only when that user exists, else ``user:?``.
     """
-    name = normalize_username(username)
-    user = find_user(session, name) if USERNAME.fullmatch(name) else None
+    user = find_user(session, username)
     if user is None:
         passwords.burn(password)
         audit.record(session, actor="anonymous", action="auth.login_failed", target="user:?",

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Annotated, TextIO
 
 import typer
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from charter.audit import Anchor, entries, export, verify
+from charter.audit import Anchor, Verification, check_chain, entries, export, read_export, verify
 from charter.audit.chain import canonical_json
 from charter.audit.service import MAX_PAGE
 from charter.cli.context import services
@@ -38,20 +39,40 @@ def verify_command(
             help="A head recorded earlier (seq and full hash); also detects a truncated log.",
         ),
     ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="Check a full export (from `charter audit export`) instead of the database.",
+        ),
+    ] = None,
 ) -> None:
     """Recompute every hash and link; exit 1 naming the first bad entry."""
     expected = Anchor.parse(anchor) if anchor is not None else None
-    with services() as built, built.database.session() as session:
-        result = verify(session, anchor=expected)
+    if file is not None:
+        result = _verify_file(file, expected)
+    else:
+        with services() as built, built.database.session() as session:
+            result = verify(session, anchor=expected)
     if as_json:
         emit_json(result.as_dict())
     elif result.ok:
         head = result.head_hash[:12] if result.head_hash else "none"
-        console.print(f"audit log intact: {result.entries} entries, head {head}", highlight=False)
+        console.print(f"audit log intact: {_count(result.entries)}, head {head}", highlight=False)
     else:
-        errors.print(f"audit log broken: {result.reason}", markup=False, highlight=False)
+        errors.print(f"audit log broken: {result.reason}", markup=False, highlight=False, soft_wrap=True)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _verify_file(path: Path, anchor: Anchor | None) -> Verification:
+    try:
+        with path.open(encoding="utf-8") as lines:
+            return check_chain(read_export(lines, source=str(path)), anchor=anchor)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise InvalidInput(f"cannot read {path}: {reason}") from exc
 
 
 @app.command("export")
@@ -59,15 +80,11 @@ def verify_command(
 def export_command(
     output: Annotated[
         Path | None,
-        typer.Option(
-            "--output", "-o", help="Write to this file instead of stdout (replaced atomically)."
-        ),
+        typer.Option("--output", "-o", help="Write to this file instead of stdout (replaced atomically)."),
     ] = None,
     since: Annotated[
         int | None,
-        typer.Option(
-            "--since", metavar="SEQ", min=0, help="Only entries after SEQ, for incremental exports."
-        ),
+        typer.Option("--since", metavar="SEQ", min=0, help="Only entries after SEQ, for incremental exports."),
     ] = None,
 ) -> None:
     """Write entries as JSON lines, oldest first; the count goes to stderr."""
@@ -77,7 +94,7 @@ def export_command(
         else:
             with _replacing(output) as handle:
                 count = export(session, handle, since_seq=since)
-    errors.print(f"exported {count} entries", highlight=False)
+    errors.print(f"exported {_count(count)}", highlight=False)
 
 
 @contextmanager
@@ -98,32 +115,32 @@ def _replacing(path: Path) -> Iterator[TextIO]:
         raise
 
 
+def _count(entries: int) -> str:
+    return f"{entries} entry" if entries == 1 else f"{entries} entries"
+
+
 @app.command("list")
 @command
 def list_command(
-    limit: Annotated[
-        int, typer.Option("--limit", min=1, max=MAX_PAGE, help="How many entries, newest first.")
-    ] = 20,
-    action: Annotated[
-        str | None, typer.Option("--action", help="Only this action, e.g. user.created.")
-    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=MAX_PAGE, help="How many entries, newest first.")] = 20,
+    action: Annotated[str | None, typer.Option("--action", help="Only this action, e.g. user.created.")] = None,
     before: Annotated[
         int | None,
-        typer.Option(
-            "--before", metavar="SEQ", help="Only entries older than SEQ (the next page)."
-        ),
+        typer.Option("--before", metavar="SEQ", help="Only entries older than SEQ (the next page)."),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Show the newest entries."""
     with services() as built, built.database.session() as session:
-        page = [
-            e.as_dict() for e in entries(session, limit=limit, before_seq=before, action=action)
-        ]
+        page = [e.as_dict() for e in entries(session, limit=limit, before_seq=before, action=action)]
     if as_json:
         emit_json(page)
         return
-    table = Table("seq", "at (UTC)", "actor", "action", "target", "data")
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("seq", justify="right", no_wrap=True)
+    table.add_column("at (UTC)", no_wrap=True)
+    for name in ("actor", "action", "target", "data"):
+        table.add_column(name, overflow="fold")  # fold, not "…": the whole value stays readable
     for item in page:
         # Text, not markup: actors and targets are data and must print literally.
         table.add_row(

@@ -8,12 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from charter.auth import service as auth
 from charter.auth.models import ApiToken
 from charter.cli.context import services
 from charter.cli.output import command, console, emit_json
+from charter.db import utcnow
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -25,8 +26,21 @@ def _when(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
 
 
+def _day(value: object) -> str | None:
+    return str(value)[:10] if value else None
+
+
+def _state(token: ApiToken) -> str:
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and token.expires_at <= utcnow():
+        return "expired"
+    return "active" if token.owner.active else "owner disabled"
+
+
 def token_dict(token: ApiToken) -> dict[str, object]:
     return {
+        "state": _state(token),
         "token_id": token.token_id,
         "user": token.owner.username,
         "name": token.name,
@@ -58,7 +72,8 @@ def create(
         emit_json({**shown, "token": secret})
         return
     console.print(f"created token {shown['token_id']} for {shown['user']} "
-                  f"with {', '.join(row.scopes)} (shown once, store it now):", markup=False, highlight=False)
+                  f"with {', '.join(row.scopes)} (shown once, store it now):",
+                  markup=False, highlight=False, soft_wrap=True)
     typer.echo(secret)
 
 
@@ -74,13 +89,13 @@ def list_(
     if as_json:
         emit_json(rows)
         return
-    table = Table("token id", "user", "name", "scopes", "expires", "state", "last used")
+    table = Table(Column("token id", no_wrap=True), "name", "user", Column("scopes", no_wrap=True),
+                  Column("expires", no_wrap=True), "state")
     for row in rows:
-        state = "revoked" if row["revoked_at"] else "active"
         scopes = row["scopes"]
-        table.add_row(str(row["token_id"]), str(row["user"]), str(row["name"]),
-                      " ".join(scopes) if isinstance(scopes, list) else "",
-                      str(row["expires_at"] or "never"), state, str(row["last_used_at"] or "never"))
+        table.add_row(str(row["token_id"]), str(row["name"]), str(row["user"]),
+                      "\n".join(scopes) if isinstance(scopes, list) else "",
+                      _day(row["expires_at"]) or "never", str(row["state"]))
     console.print(table)
 
 

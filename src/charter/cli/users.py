@@ -11,7 +11,7 @@ import sys
 from datetime import datetime
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from charter.auth import passwords
 from charter.auth import service as auth
@@ -80,7 +80,7 @@ def create(
     if as_json:
         emit_json({**shown, "password": password if generated else None})
         return
-    console.print(f"created {shown['username']} ({shown['role']})", markup=False, highlight=False)
+    console.print(f"created {shown['username']} ({shown['role']})", markup=False, highlight=False, soft_wrap=True)
     if generated:
         _show_generated(str(shown["username"]), password)
 
@@ -94,10 +94,11 @@ def list_(as_json: bool = JSON) -> None:
     if as_json:
         emit_json(rows)
         return
-    table = Table("username", "display name", "role", "active", "last sign-in")
+    table = Table(Column("username", no_wrap=True), "display name", "role", "active", "last sign-in")
     for row in rows:
+        last = row["last_login_at"]
         table.add_row(str(row["username"]), str(row["display_name"]), str(row["role"]),
-                      "yes" if row["active"] else "no", str(row["last_login_at"] or "never"))
+                      "yes" if row["active"] else "no", str(last)[:16].replace("T", " ") if last else "never")
     console.print(table)
 
 
@@ -111,7 +112,7 @@ def set_role(
     with services() as built, built.database.session() as session:
         user = auth.set_role(session, username=username, role=role, actor=ACTOR)
         name, new_role = user.username, user.role.value
-    console.print(f"{name} is now {new_role}", markup=False, highlight=False)
+    console.print(f"{name} is now {new_role}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("disable")
@@ -120,7 +121,7 @@ def disable(username: str = typer.Argument(..., help="The user to disable.")) ->
     """Stop a user signing in; ends their sessions; their tokens stop working."""
     with services() as built, built.database.session() as session:
         name = auth.disable_user(session, username=username, actor=ACTOR).username
-    console.print(f"{name} is disabled", markup=False, highlight=False)
+    console.print(f"{name} is disabled", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("set-password")
@@ -134,6 +135,7 @@ def set_password(
     password = read_password_line() if password_stdin else passwords.generate()
     with services() as built, built.database.session() as session:
         name = auth.set_password(session, username=username, password=password, actor=ACTOR).username
-    console.print(f"password of {name} replaced; their sessions are ended", markup=False, highlight=False)
+    console.print(f"password of {name} replaced; their sessions are ended",
+                  markup=False, highlight=False, soft_wrap=True)
     if generated:
         _show_generated(name, password)

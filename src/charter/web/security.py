@@ -9,11 +9,13 @@ methods from a session must carry its CSRF token.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 
 from charter.auth import service as auth
 from charter.auth.principal import Principal
@@ -94,23 +96,63 @@ def public(bucket: str = "public", per_minute: int = 120) -> Any:
     return Depends(dependency)
 
 
-def declared_access(route: APIRoute) -> str | None:
-    for dependency in route.dependant.dependencies:
-        access = getattr(dependency.call, ACCESS, None)
+def declared_access(route: APIRoute, inherited: Sequence[Any] = ()) -> str | None:
+    """What a route declared: a permission, "public", or None (undeclared)."""
+    dependencies = [*inherited, *route.dependencies, *route.dependant.dependencies]
+    for dependency in dependencies:
+        call = getattr(dependency, "dependency", None) or getattr(dependency, "call", None)
+        access = getattr(call, ACCESS, None)
         if access is not None:
             return str(access)
     return None
 
 
+@dataclass(frozen=True)
+class DeclaredRoute:
+    path: str
+    methods: frozenset[str]
+    access: str | None
+
+
+#: The published OpenAPI document and its viewers: public by design.
+_FRAMEWORK_PATHS = {"/openapi.json", "/api/docs", "/docs", "/redoc", "/docs/oauth2-redirect"}
+
+
+def declared_routes(app: FastAPI) -> list[DeclaredRoute]:
+    """Every API route of the app with its full path and declared access.
+
+    FastAPI may keep included routers nested (0.165+) or flatten them
+    (earlier); both are walked. A route of any other shape is refused, so a
+    framework change cannot quietly hide routes from this check.
+    """
+    found: list[DeclaredRoute] = []
+    _collect(app.routes, "", (), found)
+    return found
+
+
+def _collect(routes: Sequence[Any], prefix: str, inherited: Sequence[Any], found: list[DeclaredRoute]) -> None:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(DeclaredRoute(prefix + route.path, frozenset(route.methods or ()),
+                                       declared_access(route, inherited)))
+        elif hasattr(route, "original_router") and hasattr(route, "include_context"):
+            context = route.include_context
+            _collect(route.original_router.routes, prefix + context.prefix,
+                     [*inherited, *context.dependencies], found)
+        elif isinstance(route, Mount):
+            if prefix + route.path not in _MOUNTS:
+                raise Misconfigured(f"unexpected mount {prefix + route.path}: declare its access")
+        elif isinstance(route, Route) and prefix + route.path in _FRAMEWORK_PATHS:
+            continue
+        else:
+            raise Misconfigured(f"a route of unknown kind {type(route).__name__} at {getattr(route, 'path', '?')}")
+
+
+_MOUNTS = {"/static"}
+
+
 def assert_routes_declared(app: FastAPI) -> None:
     """Refuse to start with a route that does not say who may call it."""
-    undeclared = [
-        f"{sorted(route.methods or [])} {route.path}"
-        for route in app.routes
-        if isinstance(route, APIRoute) and declared_access(route) is None
-    ]
+    undeclared = [f"{sorted(r.methods)} {r.path}" for r in declared_routes(app) if r.access is None]
     if undeclared:
         raise Misconfigured(f"routes without requires()/public(): {', '.join(undeclared)}")
-    for route in app.routes:
-        if isinstance(route, Mount) and route.path not in {"/static"}:
-            raise Misconfigured(f"unexpected mount {route.path}: declare its access")

@@ -7,7 +7,7 @@ from datetime import date
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
-from charter.audit import service as audit
+from charter import audit
 from charter.auth.principal import Principal
 from charter.auth.roles import Permission
 from charter.errors import CharterError, InputTooLarge

@@ -1,0 +1,102 @@
+"""Every route declares who may call it, and the declaration holds (P-SEC-1).
+
+The test walks the application's own route table, so a route added later is
+covered without anyone remembering to add it here; a public route must be
+listed in PUBLIC on purpose.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from charter.auth import service as auth
+from charter.auth.roles import ROLE_PERMISSIONS, Permission, Role
+from charter.db import Database
+from charter.errors import Misconfigured
+from charter.services import Services
+from charter.settings import DatabaseSettings, Settings
+from charter.web.app import create_app
+from charter.web.security import assert_routes_declared, declared_routes
+
+PUBLIC = {
+    "/healthz",
+    "/",
+    "/privacy",
+    "/privacy/versions",
+    "/privacy/versions/{version}",
+    "/privacy/changes",
+    "/login",
+}
+
+
+@pytest.fixture
+def app(database: Database, tmp_path: Path) -> Iterator[FastAPI]:
+    services = Services(Settings.load(env="test", home=tmp_path, database=DatabaseSettings(url=database.url)))
+    yield create_app(services)
+    services.close()
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x", path)
+
+
+def token_without(database: Database, permission: Permission) -> str:
+    """A caller who is authenticated but lacks ``permission``: a role without it, else a narrower token."""
+    role = next((r for r in Role if permission not in ROLE_PERMISSIONS[r]), Role.ADMIN)
+    scopes = sorted(p for p in ROLE_PERMISSIONS[role] if p != permission)
+    with database.session() as session:
+        username = f"u_{role.value}_{permission.value.replace(':', '_')}"
+        if auth.find_user(session, username) is None:
+            auth.create_user(session, username=username, role=role, password="a long enough password", actor="test")
+        token, _ = auth.create_token(session, username=username, name="t", scopes=scopes, expires_days=None,
+                                     actor="test")
+    return token
+
+
+def test_every_route_declares_its_access(app: FastAPI) -> None:
+    undeclared = [r.path for r in declared_routes(app) if r.access is None]
+    assert undeclared == []
+    public = {r.path for r in declared_routes(app) if r.access == "public"}
+    assert public == PUBLIC, "a route became public (or stopped being): update PUBLIC on purpose"
+
+
+def test_an_undeclared_route_stops_start_up() -> None:
+    from fastapi import APIRouter
+
+    app, router = FastAPI(), APIRouter()
+
+    @app.get("/oops")
+    def oops() -> None: ...
+
+    @router.get("/nested")
+    def nested() -> None: ...
+
+    app.include_router(router, prefix="/inner")
+    with pytest.raises(Misconfigured, match=r"/oops.*/inner/nested"):
+        assert_routes_declared(app)
+
+
+def test_non_public_routes_refuse_anonymous_and_wrong_role_callers(app: FastAPI, database: Database) -> None:
+    client = TestClient(app)
+    checked = 0
+    for route in declared_routes(app):
+        if route.access == "public":
+            continue
+        permission = Permission(route.access)
+        path = concrete(route.path)
+        for method in sorted(route.methods):
+            anonymous = client.request(method, path)
+            assert anonymous.status_code == 401, (method, path, anonymous.text)
+            assert anonymous.headers["content-type"].startswith("application/problem+json")
+            wrong = client.request(method, path, headers={"Authorization": f"Bearer {token_without(database, permission)}"})
+            assert wrong.status_code == 403, (method, path, wrong.text)
+            forged = client.request(method, path, headers={"Authorization": "Bearer cht_000000000000_forged"})
+            assert forged.status_code == 401, (method, path)
+            checked += 1
+    assert checked >= 10
