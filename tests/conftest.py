@@ -21,9 +21,7 @@ from charter.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "west"
-POSTGRES_ADMIN_URL = os.environ.get(
-    "CHARTER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_ADMIN_URL = os.environ.get("CHARTER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

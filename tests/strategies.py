@@ -35,8 +35,17 @@ def example_documents() -> tuple[Document, ...]:
 
 
 def _add_purpose(doc: Document, ident: str, name: str) -> None:
-    doc["purposes"].append({"id": ident, "name": name, "data_use": "marketing.communications.email",
-                            "legal_basis": "consent", "consent": "opt_in", "promises": ["P-USE-1"], "cite": "Test"})
+    doc["purposes"].append(
+        {
+            "id": ident,
+            "name": name,
+            "data_use": "marketing.communications.email",
+            "legal_basis": "consent",
+            "consent": "opt_in",
+            "promises": ["P-USE-1"],
+            "cite": "Test",
+        }
+    )
 
 
 def _drop_recipient(doc: Document, ident: str, name: str) -> None:
@@ -47,8 +56,17 @@ def _drop_recipient(doc: Document, ident: str, name: str) -> None:
 
 
 def _add_recipient(doc: Document, ident: str, name: str) -> None:
-    doc["recipients"].append({"id": ident, "name": name, "kind": "processor", "description": f"{name} processes data.",
-                              "basis": "contract", "promises": ["P-SHR-1"], "cite": "Test"})
+    doc["recipients"].append(
+        {
+            "id": ident,
+            "name": name,
+            "kind": "processor",
+            "description": f"{name} processes data.",
+            "basis": "contract",
+            "promises": ["P-SHR-1"],
+            "cite": "Test",
+        }
+    )
 
 
 def _longer_retention(doc: Document, ident: str, name: str) -> None:
@@ -92,8 +110,16 @@ def _add_right(doc: Document, ident: str, name: str) -> None:
 
 
 MUTATIONS: list[Callable[[Document, str, str], None]] = [
-    _add_purpose, _drop_recipient, _add_recipient, _longer_retention, _add_country,
-    _rename_contact, _toggle_consent, _change_age, _reword, _add_right,
+    _add_purpose,
+    _drop_recipient,
+    _add_recipient,
+    _longer_retention,
+    _add_country,
+    _rename_contact,
+    _toggle_consent,
+    _change_age,
+    _reword,
+    _add_right,
 ]
 
 

@@ -36,9 +36,7 @@ class SecuritySettings(BaseSettings):
         default=None,
         description="Key for signing sessions and CSRF tokens. Required in production.",
     )
-    cookie_secure: bool = Field(
-        default=False, description="Send session cookies over HTTPS only (on in production)."
-    )
+    cookie_secure: bool = Field(default=False, description="Send session cookies over HTTPS only (on in production).")
     session_hours: int = Field(default=8, ge=1, le=24 * 30, description="Console session lifetime.")
     login_attempts_per_minute: int = Field(
         default=10, ge=1, description="Failed logins allowed per client address per minute."
@@ -48,9 +46,7 @@ class SecuritySettings(BaseSettings):
 class PolicySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHARTER_POLICY_", extra="ignore")
 
-    max_bytes: int = Field(
-        default=1_000_000, ge=1_000, description="Largest statement file accepted, in bytes."
-    )
+    max_bytes: int = Field(default=1_000_000, ge=1_000, description="Largest statement file accepted, in bytes.")
     max_nodes: int = Field(
         default=200_000,
         ge=100,
@@ -66,6 +62,10 @@ class Settings(BaseSettings):
     )
     home: Path = Field(default=DEFAULT_HOME, description="Where the embedded database and keys live.")
     base_url: str = Field(default="http://127.0.0.1:8000", description="Public URL of this server.")
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated proxy addresses whose X-Forwarded-For is believed (rate limits key on it).",
+    )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)

@@ -34,7 +34,9 @@ def test_the_examples_are_valid(name: str) -> None:
 def test_unknown_category_suggests_a_known_one(document: dict) -> None:
     document["rules"][0]["categories"] = ["user.contact.emial"]
     [line] = check_lines(document)
-    assert "rules[0].categories[0]: unknown data category 'user.contact.emial'; did you mean 'user.contact.email'?" in line
+    assert (
+        "rules[0].categories[0]: unknown data category 'user.contact.emial'; did you mean 'user.contact.email'?" in line
+    )
     assert line.startswith("p.yaml:")
 
 

@@ -111,9 +111,19 @@ def test_a_narrowed_right_is_substantive() -> None:
 def test_a_new_recipient_or_country_is_substantive() -> None:
     doc = copy.deepcopy(example_documents()[1])
     doc["transfers"]["countries"].append("BR")
-    doc["recipients"].append({"id": "new_cloud", "name": "New cloud", "kind": "processor",
-                              "description": "Hosts data.", "basis": "contract",
-                              "promises": ["P-SHR-1"], "cite": "Sharing"})
+    doc["recipients"].append(
+        {
+            "id": "new_cloud",
+            "name": "New cloud",
+            "kind": "processor",
+            "description": "Hosts data.",
+            "basis": "contract",
+            "promises": ["P-SHR-1"],
+            "cite": "Sharing",
+        }
+    )
     changes = diff(Statement.model_validate(example_documents()[1]), Statement.model_validate(doc))
     assert {(c.path, c.substantive) for c in changes} == {
-        ("transfers.countries[BR]", True), ("recipients[new_cloud]", True)}
+        ("transfers.countries[BR]", True),
+        ("recipients[new_cloud]", True),
+    }

@@ -43,7 +43,9 @@ def test_unknown_field_suggests_the_right_one() -> None:
 
 
 def test_missing_required_field() -> None:
-    [line] = problems_of(MINIMAL.replace("definitions: {personal_information: Data about an identifiable person.}\n", ""))
+    [line] = problems_of(
+        MINIMAL.replace("definitions: {personal_information: Data about an identifiable person.}\n", "")
+    )
     assert "definitions: required field is missing" in line
 
 

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from charter.audit.models import AuditEntry
 from charter.audit import verify
+from charter.audit.models import AuditEntry
 from charter.db import Database
 from charter.errors import EffectiveDateRegression, PolicyInvalid, VersionExists
 from charter.policy import service
@@ -46,7 +46,11 @@ def test_publishing_is_audited(database: Database, statement_2019_text: str) -> 
     publish(database, statement_2019_text)
     with database.session() as session:
         entry = session.scalars(select(AuditEntry)).one()
-        assert (entry.action, entry.target, entry.actor) == ("policy.published", "policy_version:2019-04-04", "user:test")
+        assert (entry.action, entry.target, entry.actor) == (
+            "policy.published",
+            "policy_version:2019-04-04",
+            "user:test",
+        )
         assert verify(session).ok
 
 

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from charter.auth.roles import Role
 from charter.services import Services
 from charter.web.security import SESSION_COOKIE
-from tests.cli.test_policy_cli import COLLECTION_HEAD
+from tests.cli.test_policy_cli import COLLECTION_HEAD, position
 from tests.conftest import EXAMPLES
 from tests.web.conftest import ConsoleLogin, MakeSession
 
@@ -132,6 +132,20 @@ def test_markup_in_a_version_name_is_escaped(client: TestClient, published: list
     assert "&lt;img src=x onerror=alert(1)&gt;" in response.text
 
 
+@pytest.mark.parametrize("path", [
+    "/privacy/versions/%00",
+    "/privacy/versions/a%00b",
+    "/privacy/changes?from=%00&to=2019-04-04",
+    "/privacy/versions/" + "9" * 300,
+    "/privacy/versions/%E2%80%AE",
+    "/privacy/versions/..%5C..%5Cetc",
+])
+def test_odd_version_names_are_404_pages_never_500(client: TestClient, published: list[str], path: str) -> None:
+    """A NUL byte once reached PostgreSQL and came back as a 500."""
+    text = assert_html(client.get(path), 404)
+    assert "No such version" in text
+
+
 def test_nothing_published_is_a_friendly_404(client: TestClient) -> None:
     text = assert_html(client.get("/privacy"), 404)
     assert "No privacy statement yet" in text
@@ -216,7 +230,8 @@ def test_upload_of_an_invalid_file_lists_its_problems(client: TestClient, office
     problems = re.findall(r'<ul class="problems">(.*?)</ul>', response.text, re.S)
     assert problems
     items = [unescape(item) for item in re.findall(r"<li>(.*?)</li>", problems[0], re.S)]
-    assert items == ["broken.yaml:157:7: collection.categories[1]: unknown data category 'user.contcat'; "
+    row, column = position(BROKEN, "user.contcat")
+    assert items == [f"broken.yaml:{row}:{column}: collection.categories[1]: unknown data category 'user.contcat'; "
                      "did you mean 'user.contact'?"]
     assert stored_versions(services) == published
 

@@ -54,8 +54,9 @@ def token_without(database: Database, permission: Permission) -> str:
         username = f"u_{role.value}_{permission.value.replace(':', '_')}"
         if auth.find_user(session, username) is None:
             auth.create_user(session, username=username, role=role, password="a long enough password", actor="test")
-        token, _ = auth.create_token(session, username=username, name="t", scopes=scopes, expires_days=None,
-                                     actor="test")
+        token, _ = auth.create_token(
+            session, username=username, name="t", scopes=scopes, expires_days=None, actor="test"
+        )
     return token
 
 
@@ -94,7 +95,9 @@ def test_non_public_routes_refuse_anonymous_and_wrong_role_callers(app: FastAPI,
             anonymous = client.request(method, path)
             assert anonymous.status_code == 401, (method, path, anonymous.text)
             assert anonymous.headers["content-type"].startswith("application/problem+json")
-            wrong = client.request(method, path, headers={"Authorization": f"Bearer {token_without(database, permission)}"})
+            wrong = client.request(
+                method, path, headers={"Authorization": f"Bearer {token_without(database, permission)}"}
+            )
             assert wrong.status_code == 403, (method, path, wrong.text)
             forged = client.request(method, path, headers={"Authorization": "Bearer cht_000000000000_forged"})
             assert forged.status_code == 401, (method, path)

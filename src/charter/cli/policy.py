@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -130,7 +130,7 @@ def versions(as_json: JsonOpt = False) -> None:
     with services() as built, built.database.session() as session:
         rows = service.versions(session)
         current = service.in_force(session, date.today())
-        listed = [
+        listed: list[dict[str, Any]] = [
             {
                 "version": r.version,
                 "effective": r.effective.isoformat(),
@@ -148,6 +148,12 @@ def versions(as_json: JsonOpt = False) -> None:
     for name in ("version", "effective", "in force", "published", "by", "sha256"):
         table.add_column(name)
     for r in listed:
-        table.add_row(r["version"], r["effective"], "yes" if r["in_force"] else "", r["published_at"][:19],
-                      r["published_by"], r["sha256"][:12])
+        table.add_row(
+            r["version"],
+            r["effective"],
+            "yes" if r["in_force"] else "",
+            r["published_at"][:19],
+            r["published_by"],
+            r["sha256"][:12],
+        )
     console.print(table)

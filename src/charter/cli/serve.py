@@ -17,6 +17,16 @@ def serve(
     """Serve the privacy center, the console and the API."""
     import uvicorn
 
+    from charter.services import Services
     from charter.web.app import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, proxy_headers=False, log_level="info")
+    services = Services.from_env()
+    proxies = services.settings.trusted_proxies
+    uvicorn.run(
+        create_app(services),
+        host=host,
+        port=port,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+        log_level="info",
+    )

@@ -10,10 +10,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from charter.errors import Unavailable
+from charter.errors import InvalidInput, Unavailable
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -51,6 +51,12 @@ class Database:
         except OperationalError as exc:
             session.rollback()
             raise Unavailable("the database did not answer; nothing was changed") from exc
+        except DataError as exc:
+            session.rollback()
+            raise InvalidInput(
+                "the database refused a value (for example a NUL character or an over-long text); "
+                "nothing was changed"
+            ) from exc
         except BaseException:
             session.rollback()
             raise

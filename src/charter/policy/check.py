@@ -34,9 +34,7 @@ def vocabulary_of(statement: Statement, base: Taxonomy | None = None) -> Taxonom
     )
     for kind, terms in sections:
         if terms:
-            taxonomy = taxonomy.extended(
-                kind, (Term(t.key, t.name, t.description, origin="statement") for t in terms)
-            )
+            taxonomy = taxonomy.extended(kind, (Term(t.key, t.name, t.description, origin="statement") for t in terms))
     return taxonomy
 
 
@@ -145,8 +143,7 @@ def _check_collection(c: _Checker, services: set[str]) -> None:
             if proof is not None and proof.below_age > collection.minimum_age.age:
                 c.add(
                     ("collection", "minimum_age", "exceptions", index, "parental_consent_proof", "below_age"),
-                    f"proof is asked below {proof.below_age}, above the minimum age "
-                    f"{collection.minimum_age.age}",
+                    f"proof is asked below {proof.below_age}, above the minimum age {collection.minimum_age.age}",
                 )
 
 
@@ -165,8 +162,10 @@ def check(statement: Statement) -> list[tuple[Path, str]]:
     c.unique("retention rule", ((r.id, ("retention", "rules", i, "id")) for i, r in enumerate(s.retention.rules)))
     c.unique("contact", ((x.id, ("contacts", i, "id")) for i, x in enumerate(s.contacts)))
     c.unique("agreement", ((a.id, ("agreements", i, "id")) for i, a in enumerate(s.agreements)))
-    c.unique("transfer mechanism",
-             ((m.id, ("transfers", "mechanisms", i, "id")) for i, m in enumerate(s.transfers.mechanisms)))
+    c.unique(
+        "transfer mechanism",
+        ((m.id, ("transfers", "mechanisms", i, "id")) for i, m in enumerate(s.transfers.mechanisms)),
+    )
     c.unique("cookie class", ((k.id, ("tracking", "cookies", i, "id")) for i, k in enumerate(s.tracking.cookies)))
 
     for index, purpose in enumerate(s.purposes):
@@ -176,8 +175,12 @@ def check(statement: Statement) -> list[tuple[Path, str]]:
         c.terms(Kind.DATA_SUBJECT, service.subjects, ("organization", "services", index, "subjects"))
     c.terms(Kind.DATA_CATEGORY, s.definitions.sensitive_categories, ("definitions", "sensitive_categories"))
     if s.definitions.anonymous_information is not None:
-        c.refs("purpose", s.definitions.anonymous_information.purposes, purposes,
-               ("definitions", "anonymous_information", "purposes"))
+        c.refs(
+            "purpose",
+            s.definitions.anonymous_information.purposes,
+            purposes,
+            ("definitions", "anonymous_information", "purposes"),
+        )
     _check_collection(c, services)
     _check_rules(c, purposes, services, recipients)
     for index, rule in enumerate(s.retention.rules):

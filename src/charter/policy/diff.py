@@ -108,8 +108,19 @@ def _walk_list(a: list[Any], b: list[Any], segments: tuple[str, ...]) -> Iterato
 Verdict = tuple[bool, str]
 Rule = Callable[[_Raw], Verdict]
 
-_WORDING = {"name", "description", "summary", "introduction", "title", "notes", "body", "measures",
-            "personal_information", "display_name", "law"}
+_WORDING = {
+    "name",
+    "description",
+    "summary",
+    "introduction",
+    "title",
+    "notes",
+    "body",
+    "measures",
+    "personal_information",
+    "display_name",
+    "law",
+}
 _METADATA = {"promises", "cite", "assumed", "version", "effective", "charter"}
 _STRICTNESS = {"allow": 0, "opt_out": 1, "consent": 2, "forbid": 3}
 _VERIFICATION = {"none": 0, "email": 1, "email_and_facts": 2, "email_facts_and_document": 3}
@@ -152,8 +163,12 @@ def _rule_item(raw: _Raw) -> Verdict:
 
 def _regime_item(raw: _Raw) -> Verdict:
     regime = raw.new if raw.kind == "added" else raw.old
-    verdicts = [_rule_item(_Raw(raw.segments, raw.kind, rule if raw.kind == "removed" else None,
-                                rule if raw.kind == "added" else None)) for rule in regime.get("rules", [])]
+    verdicts = [
+        _rule_item(
+            _Raw(raw.segments, raw.kind, rule if raw.kind == "removed" else None, rule if raw.kind == "added" else None)
+        )
+        for rule in regime.get("rules", [])
+    ]
     name = regime.get("name", "")
     if any(v[0] for v in verdicts):
         return True, f"special rules '{name}' were {raw.kind}, changing what may be done with data"
@@ -178,8 +193,11 @@ def _rule_scope(raw: _Raw) -> Verdict:
 
 def _verification(raw: _Raw) -> Verdict:
     stricter = _VERIFICATION.get(raw.new, 0) > _VERIFICATION.get(raw.old, 0)
-    return (True, "exercising this right now needs more proof of identity") if stricter else (
-        False, "exercising this right now needs less proof")
+    return (
+        (True, "exercising this right now needs more proof of identity")
+        if stricter
+        else (False, "exercising this right now needs less proof")
+    )
 
 
 def _age(raw: _Raw) -> Verdict:
@@ -189,85 +207,144 @@ def _age(raw: _Raw) -> Verdict:
 _TABLE: list[tuple[str, Rule]] = [
     (r"organization\.(name|short_name)", lambda r: (True, "the organization responsible changed")),
     (r"organization\.affiliates\[\]", _when("a new affiliate may receive data", "an affiliate was removed")),
-    (r"organization\.services\[\]", _when("a new service processes personal information",
-                                          "a service no longer processes personal information")),
-    (r"organization\.services\[\]\.(collects|subjects)\[\]",
-     _when("a service collects new kinds of data or people", "a service collects less")),
+    (
+        r"organization\.services\[\]",
+        _when("a new service processes personal information", "a service no longer processes personal information"),
+    ),
+    (
+        r"organization\.services\[\]\.(collects|subjects)\[\]",
+        _when("a service collects new kinds of data or people", "a service collects less"),
+    ),
     (r"organization\.services\[\]\.(role|controller)", lambda r: (True, "who controls the data changed")),
     (r"vocabulary\..*", lambda r: (False, "vocabulary only; uses are judged by the rules")),
-    (r"definitions\.sensitive_categories\[\]",
-     _when("data is no longer treated as sensitive", "more data is treated as sensitive", on="removed")),
-    (r"definitions\.linked_data_is_personal", _flag(False, "linked data is no longer personal", "linked data is personal")),
+    (
+        r"definitions\.sensitive_categories\[\]",
+        _when("data is no longer treated as sensitive", "more data is treated as sensitive", on="removed"),
+    ),
+    (
+        r"definitions\.linked_data_is_personal",
+        _flag(False, "linked data is no longer personal", "linked data is personal"),
+    ),
     (r"definitions\.anonymous_information.*", lambda r: (False, "what anonymous information is used for")),
-    (r"collection\.categories\[\]", _when("a new category of personal information is collected",
-                                          "a category is no longer collected")),
-    (r"collection\.sources\[\].*", _when("personal information comes from a new source",
-                                         "a source is no longer used")),
+    (
+        r"collection\.categories\[\]",
+        _when("a new category of personal information is collected", "a category is no longer collected"),
+    ),
+    (r"collection\.sources\[\].*", _when("personal information comes from a new source", "a source is no longer used")),
     (r"collection\.minimum_age\.age", _age),
     (r"collection\.minimum_age", lambda r: (True, "the minimum age rule was " + r.kind)),
-    (r"collection\.minimum_age\.exceptions\[\].*",
-     _when("data may now be collected below the minimum age in a new case",
-           "an exception to the minimum age was removed")),
-    (r"collection\.minimum_age\.parent_can_request_removal",
-     _flag(False, "parents can no longer ask for a child's data to be removed", "parents can ask for removal")),
+    (
+        r"collection\.minimum_age\.exceptions\[\].*",
+        _when(
+            "data may now be collected below the minimum age in a new case",
+            "an exception to the minimum age was removed",
+        ),
+    ),
+    (
+        r"collection\.minimum_age\.parent_can_request_removal",
+        _flag(False, "parents can no longer ask for a child's data to be removed", "parents can ask for removal"),
+    ),
     (r"collection\.consent_by_providing", lambda r: (True, "consent by providing information changed")),
     (r"purposes\[\]", _when("a new purpose for using personal information", "a purpose was dropped")),
-    (r"purposes\[\]\.(consent|explicit|withdrawable|condition_of_service|withdrawal)",
-     lambda r: (True, f"consent for this purpose changed ({r.old} → {r.new})")),
-    (r"purposes\[\]\.(legal_basis|data_use)", lambda r: (True, f"the basis or kind of use changed ({r.old} → {r.new})")),
+    (
+        r"purposes\[\]\.(consent|explicit|withdrawable|condition_of_service|withdrawal)",
+        lambda r: (True, f"consent for this purpose changed ({r.old} → {r.new})"),
+    ),
+    (
+        r"purposes\[\]\.(legal_basis|data_use)",
+        lambda r: (True, f"the basis or kind of use changed ({r.old} → {r.new})"),
+    ),
     (r"(rules|regimes\[\]\.rules)\[\]", _rule_item),
     (r"regimes\[\]", _regime_item),
     (r"(rules|regimes\[\]\.rules)\[\]\.effect", _effect),
     (r"(rules|regimes\[\]\.rules)\[\]\.(categories|purposes|subjects|recipients)\[\]", _rule_scope),
     (r"(rules|regimes\[\]\.rules)\[\]\.when\.min_age", _age),
-    (r"(rules|regimes\[\]\.rules)\[\]\.obligations.*",
-     _when("a safeguard attached to a use was removed", "a safeguard was added", on="removed")),
+    (
+        r"(rules|regimes\[\]\.rules)\[\]\.obligations.*",
+        _when("a safeguard attached to a use was removed", "a safeguard was added", on="removed"),
+    ),
     (r"retention\.rules\[\]\.period", _longer("data is kept longer", "data is kept for less time")),
     (r"retention\.rules\[\]\.(action|trigger)", lambda r: (True, "what happens at the end of retention changed")),
     (r"retention\.rules\[\]", _when("a new retention rule", "a retention rule was removed")),
-    (r"retention\.deletion_may_be_refused_for_legal_obligation",
-     _flag(True, "deletion may now be refused where the law requires keeping data", "deletion refusals narrowed")),
+    (
+        r"retention\.deletion_may_be_refused_for_legal_obligation",
+        _flag(True, "deletion may now be refused where the law requires keeping data", "deletion refusals narrowed"),
+    ),
     (r"recipients\[\]", _when("a new recipient of personal information", "a recipient no longer receives data")),
     (r"recipients\[\]\.(kind|form|basis)", lambda r: (True, f"how data is shared changed ({r.old} → {r.new})")),
-    (r"recipients\[\]\.subject_can_refuse",
-     _flag(False, "people can no longer refuse this disclosure", "people can now refuse this disclosure")),
-    (r"recipients\[\]\.obligations.*",
-     _when("a safeguard on this disclosure was removed", "a safeguard was added", on="removed")),
-    (r"transfers\.countries\[\]", _when("data may be processed in a new country",
-                                        "a country is no longer used")),
+    (
+        r"recipients\[\]\.subject_can_refuse",
+        _flag(False, "people can no longer refuse this disclosure", "people can now refuse this disclosure"),
+    ),
+    (
+        r"recipients\[\]\.obligations.*",
+        _when("a safeguard on this disclosure was removed", "a safeguard was added", on="removed"),
+    ),
+    (r"transfers\.countries\[\]", _when("data may be processed in a new country", "a country is no longer used")),
     (r"transfers\.mechanisms\[\].*", lambda r: (True, f"how data crosses borders changed ({r.kind})")),
-    (r"rights\.jurisdictions\[\]", _when("rights in a jurisdiction were withdrawn",
-                                         "rights were extended to a new jurisdiction", on="removed")),
-    (r"rights\.jurisdictions\[\]\.regions\[\]", _when("fewer places are covered", "more places are covered",
-                                                      on="removed")),
-    (r"rights\.jurisdictions\[\]\.rights\[\]", _when("a right is no longer offered", "a new right is offered",
-                                                     on="removed")),
-    (r"rights\.jurisdictions\[\](\.rights\[\])?\.(deadline|extension|acknowledge_within)",
-     _longer("answers to requests may take longer", "answers to requests come sooner")),
+    (
+        r"rights\.jurisdictions\[\]",
+        _when("rights in a jurisdiction were withdrawn", "rights were extended to a new jurisdiction", on="removed"),
+    ),
+    (
+        r"rights\.jurisdictions\[\]\.regions\[\]",
+        _when("fewer places are covered", "more places are covered", on="removed"),
+    ),
+    (
+        r"rights\.jurisdictions\[\]\.rights\[\]",
+        _when("a right is no longer offered", "a new right is offered", on="removed"),
+    ),
+    (
+        r"rights\.jurisdictions\[\](\.rights\[\])?\.(deadline|extension|acknowledge_within)",
+        _longer("answers to requests may take longer", "answers to requests come sooner"),
+    ),
     (r"rights\.jurisdictions\[\]\.rights\[\]\.verification", _verification),
-    (r"rights\.(authorized_agents|non_discrimination|verify_with_data_held)",
-     _flag(False, "a protection for people exercising rights was removed", "a protection for rights was added")),
+    (
+        r"rights\.(authorized_agents|non_discrimination|verify_with_data_held)",
+        _flag(False, "a protection for people exercising rights was removed", "a protection for rights was added"),
+    ),
     (r"rights\.agent_proof_required", _flag(True, "agents must now prove their authority", "agents need less proof")),
     (r"rights\.refusal_reasons\[\]", _when("a new ground for refusing a request", "a refusal ground was dropped")),
     (r"rights\.jurisdictions\[\]\.dispute_body", lambda r: (True, "the independent dispute body changed")),
     (r"tracking\.cookies\[\]", _when("a new class of cookies", "a class of cookies is no longer used")),
-    (r"tracking\.cookies\[\]\.(required|purposes\[\]|lifetimes\[\])",
-     lambda r: (True, "what a class of cookies does changed")),
-    (r"tracking\.signals\[\]", _when("a browser privacy signal is no longer honored",
-                                     "a browser privacy signal is now honored", on="removed")),
-    (r"tracking\.signals\[\]\.(denies|treated_as)\[\]", _when("a browser signal now protects less",
-                                                              "a browser signal now protects more", on="removed")),
-    (r"tracking\.email\.open_pixels", _flag(True, "e-mail opens are now tracked", "e-mail opens are no longer tracked")),
-    (r"tracking\.email\.stops_on_unsubscribe", _flag(False, "tracking continues after unsubscribing", "unsubscribing stops tracking")),
+    (
+        r"tracking\.cookies\[\]\.(required|purposes\[\]|lifetimes\[\])",
+        lambda r: (True, "what a class of cookies does changed"),
+    ),
+    (
+        r"tracking\.signals\[\]",
+        _when("a browser privacy signal is no longer honored", "a browser privacy signal is now honored", on="removed"),
+    ),
+    (
+        r"tracking\.signals\[\]\.(denies|treated_as)\[\]",
+        _when("a browser signal now protects less", "a browser signal now protects more", on="removed"),
+    ),
+    (
+        r"tracking\.email\.open_pixels",
+        _flag(True, "e-mail opens are now tracked", "e-mail opens are no longer tracked"),
+    ),
+    (
+        r"tracking\.email\.stops_on_unsubscribe",
+        _flag(False, "tracking continues after unsubscribing", "unsubscribing stops tracking"),
+    ),
     (r"tracking\.login_services_need_essential_cookies", lambda r: (False, "how logins use cookies")),
-    (r"security\.encryption_at_rest", _flag(False, "data is no longer encrypted at rest", "data is now encrypted at rest")),
-    (r"security\.breach_notify\[\]", _when("fewer people are told of a breach", "more people are told of a breach",
-                                           on="removed")),
+    (
+        r"security\.encryption_at_rest",
+        _flag(False, "data is no longer encrypted at rest", "data is now encrypted at rest"),
+    ),
+    (
+        r"security\.breach_notify\[\]",
+        _when("fewer people are told of a breach", "more people are told of a breach", on="removed"),
+    ),
     (r"security\.breach_deadline", _longer("breach notices may come later", "breach notices come sooner")),
-    (r"changes\.(announce_substantive|consent_when_law_requires)",
-     _flag(False, "people will be told or asked less about changes", "people will be told more about changes")),
-    (r"changes\.continued_use_is_acceptance", _flag(True, "continued use now counts as accepting changes",
-                                                    "continued use no longer counts as acceptance")),
+    (
+        r"changes\.(announce_substantive|consent_when_law_requires)",
+        _flag(False, "people will be told or asked less about changes", "people will be told more about changes"),
+    ),
+    (
+        r"changes\.continued_use_is_acceptance",
+        _flag(True, "continued use now counts as accepting changes", "continued use no longer counts as acceptance"),
+    ),
     (r"changes\..*", lambda r: (False, "how changes are announced")),
     (r"contacts.*", lambda r: (False, "contact details only")),
     (r"agreements.*", lambda r: (False, "agreements offered to clients")),

@@ -23,6 +23,8 @@ from charter.errors import InputTooLarge, PolicyInvalid, Problem
 from charter.policy.schema import Statement
 
 Path = tuple[str | int, ...]
+#: libyaml's parser when PyYAML was built with it (2x faster), else the pure-Python one; both keep marks.
+_NODE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def format_path(path: Path) -> str:
@@ -83,9 +85,7 @@ class _Builder:
 
     def _fail(self, node: Node, path: Path, message: str) -> None:
         mark = node.start_mark
-        self.problems.append(
-            Problem(format_path(path), message, self.source, mark.line + 1, mark.column + 1)
-        )
+        self.problems.append(Problem(format_path(path), message, self.source, mark.line + 1, mark.column + 1))
 
     def build(self, node: Node, path: Path = (), depth: int = 0) -> Any:
         self.visited += 1
@@ -140,7 +140,7 @@ def parse_yaml(data: bytes | str, *, source: str, max_bytes: int, max_nodes: int
             problems=[Problem("", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", source)],
         ) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_NODE_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = f"malformed YAML: {exc.problem or exc.context}"
@@ -157,8 +157,9 @@ def parse_yaml(data: bytes | str, *, source: str, max_bytes: int, max_nodes: int
         value = builder.build(node)
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
-        problem = Problem("", f"bad value: {exc.problem}", source, mark.line + 1 if mark else None,
-                          mark.column + 1 if mark else None)
+        problem = Problem(
+            "", f"bad value: {exc.problem}", source, mark.line + 1 if mark else None, mark.column + 1 if mark else None
+        )
         raise PolicyInvalid(f"{source} has a value YAML cannot read", problems=[problem]) from None
     if builder.problems:
         raise PolicyInvalid(f"{source} has {len(builder.problems)} problem(s)", problems=builder.problems)

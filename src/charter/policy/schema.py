@@ -29,9 +29,7 @@ class Traced(Model):
 
     promises: list[PromiseId] = Field(default_factory=list)
     cite: str = Field(default="", description="Section of the human statement this comes from.")
-    assumed: str | None = Field(
-        default=None, description="Set when a figure is a default for vague wording: says why."
-    )
+    assumed: str | None = Field(default=None, description="Set when a figure is a default for vague wording: says why.")
 
 
 class Traceable(Traced):
@@ -233,9 +231,7 @@ class Regime(Traceable):
 # --- retention -----------------------------------------------------------------------
 
 RetentionAction = Literal["delete", "anonymize", "pseudonymize"]
-RetentionTrigger = Literal[
-    "collection", "last_activity", "end_of_contract", "purpose_fulfilled", "obligation_ends"
-]
+RetentionTrigger = Literal["collection", "last_activity", "end_of_contract", "purpose_fulfilled", "obligation_ends"]
 
 
 class RetentionRule(Traceable):
@@ -370,11 +366,14 @@ class Rights(Traced):
 # --- tracking ------------------------------------------------------------------------
 
 
+Lifetime = Literal["session", "persistent"]
+
+
 class CookieClass(Traced):
     id: Literal["necessary", "functional", "analytics", "marketing"]
     name: str
     description: str
-    lifetimes: list[Literal["session", "persistent"]] = Field(default_factory=lambda: ["session", "persistent"])
+    lifetimes: list[Lifetime] = Field(default_factory=lambda: list[Lifetime](["session", "persistent"]))
     required: bool = False
     purposes: list[Identifier] = Field(default_factory=list)
 
@@ -382,9 +381,7 @@ class CookieClass(Traced):
 class BrowserSignal(Traced):
     signal: Literal["dnt", "gpc"]
     denies: list[Identifier] = Field(min_length=1, description="Purposes refused while the signal is on.")
-    treated_as: list[Literal["opt_out_sale", "opt_out_sharing", "no_cross_site_tracking"]] = Field(
-        default_factory=list
-    )
+    treated_as: list[Literal["opt_out_sale", "opt_out_sharing", "no_cross_site_tracking"]] = Field(default_factory=list)
 
 
 class EmailTracking(Traced):

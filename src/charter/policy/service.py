@@ -8,6 +8,7 @@ version is a new row that is never changed; the version in force at a time
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date
 from pathlib import Path
 
@@ -89,10 +90,17 @@ def versions(session: Session) -> list[PolicyVersion]:
     return list(session.scalars(select(PolicyVersion).order_by(PolicyVersion.effective)))
 
 
+_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
+
+
 def get(session: Session, version: str) -> PolicyVersion:
-    row = session.scalar(select(PolicyVersion).where(PolicyVersion.version == version))
+    """The published version ``version``; NotFound for unknown or impossible ids."""
+    row = None
+    if _VERSION.fullmatch(version):
+        row = session.scalar(select(PolicyVersion).where(PolicyVersion.version == version))
     if row is None:
-        raise NotFound(f"no published statement has version {version!r}; see `charter policy versions`")
+        shown = version if _VERSION.fullmatch(version) else "(not a version id)"
+        raise NotFound(f"no published statement has version {shown}; see `charter policy versions`")
     return row
 
 

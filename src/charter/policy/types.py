@@ -74,9 +74,7 @@ class Duration:
         human = _HUMAN.match(text.lower())
         if human and human.group(2) in _UNIT_ALIASES:
             return cls(int(human.group(1)), _UNIT_ALIASES[human.group(2)])
-        raise ValueError(
-            f"{value!r} is not a duration; write e.g. '30 days', '10 business days', '1 month' or 'P1M'"
-        )
+        raise ValueError(f"{value!r} is not a duration; write e.g. '30 days', '10 business days', '1 month' or 'P1M'")
 
     @property
     def approx_days(self) -> float:

@@ -178,7 +178,9 @@ class _Builder:
         d = self.s.definitions
         paragraphs = [d.personal_information]
         if d.linked_data_is_personal:
-            paragraphs.append("If we link other data with your personal information, we treat it as personal information.")
+            paragraphs.append(
+                "If we link other data with your personal information, we treat it as personal information."
+            )
         if d.sensitive_categories:
             paragraphs.append("Sensitive personal information: " + self.categories(d.sensitive_categories) + ".")
         if d.anonymous_information is not None:
@@ -231,8 +233,9 @@ class _Builder:
 
     def regime(self, index: int) -> Section:
         regime = self.s.regimes[index]
-        return Section(f"regime-{regime.id}", regime.name, [regime.summary],
-                       [self.rule_sentence(r) for r in regime.rules])
+        return Section(
+            f"regime-{regime.id}", regime.name, [regime.summary], [self.rule_sentence(r) for r in regime.rules]
+        )
 
     def retention(self) -> Section:
         r = self.s.retention
@@ -298,8 +301,7 @@ class _Builder:
             paragraphs.append("We will not treat you worse for exercising your privacy rights.")
         if r.refusal_reasons:
             paragraphs.append("We may refuse a request where: " + "; ".join(r.refusal_reasons) + ".")
-        return Section("rights", "Your rights", paragraphs, [],
-                       [self.jurisdiction(j) for j in r.jurisdictions])
+        return Section("rights", "Your rights", paragraphs, [], [self.jurisdiction(j) for j in r.jurisdictions])
 
     def jurisdiction(self, j: Jurisdiction) -> Section:
         items = []
@@ -323,8 +325,9 @@ class _Builder:
 
     def tracking(self) -> Section:
         t = self.s.tracking
-        items = [f"{c.name}: {c.description}" + (" Always on: the site needs them." if c.required else "")
-                 for c in t.cookies]
+        items = [
+            f"{c.name}: {c.description}" + (" Always on: the site needs them." if c.required else "") for c in t.cookies
+        ]
         paragraphs = []
         for signal in t.signals:
             name = "Do Not Track" if signal.signal == "dnt" else "Global Privacy Control"
@@ -343,7 +346,9 @@ class _Builder:
         s = self.s.security
         paragraphs = [s.measures] if s.measures else []
         if s.breach_notify:
-            who = _join([{"subject": "you", "client": "our client", "regulator": "regulators"}[w] for w in s.breach_notify])
+            who = _join(
+                [{"subject": "you", "client": "our client", "regulator": "regulators"}[w] for w in s.breach_notify]
+            )
             text = f"If a breach involves your personal information, we notify {who}"
             if s.breach_deadline is not None:
                 text += f" within {s.breach_deadline}"

@@ -10,7 +10,8 @@ from fastapi.staticfiles import StaticFiles
 from charter import __version__
 from charter.services import Services
 from charter.web import problems
-from charter.web.api import health, policy as policy_api
+from charter.web.api import health
+from charter.web.api import policy as policy_api
 from charter.web.pages import console, privacy, session
 from charter.web.security import assert_routes_declared
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from charter.errors import CharterError
+from charter.errors import CharterError, NotAuthenticated
 
 log = logging.getLogger("charter.web")
 PROBLEM = "application/problem+json"
@@ -32,9 +33,21 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc if part not in ("body", "query", "path"))
 
 
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a console page (not an API client) should see the sign-in form."""
+    return (
+        request.method == "GET"
+        and request.url.path.startswith("/console")
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(CharterError)
-    async def charter_error(_request: Request, exc: CharterError) -> JSONResponse:
+    async def charter_error(request: Request, exc: CharterError) -> Response:
+        if isinstance(exc, NotAuthenticated) and _wants_page(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         if exc.status >= 500:
             log.error("charter error %s: %s", exc.code, exc.detail)
         extra: dict[str, Any] = {}
@@ -45,8 +58,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [{"path": _location(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
-        return problem(422, "Invalid request", "the request does not match the API", "invalid_request",
-                       problems=problems)
+        return problem(
+            422, "Invalid request", "the request does not match the API", "invalid_request", problems=problems
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -56,5 +70,10 @@ def install(app: FastAPI) -> None:
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
         request_id = uuid.uuid4().hex
         log.exception("unhandled error, request id %s", request_id, exc_info=exc)
-        return problem(500, "Internal error", f"something went wrong; quote request id {request_id}",
-                       "internal_error", request_id=request_id)
+        return problem(
+            500,
+            "Internal error",
+            f"something went wrong; quote request id {request_id}",
+            "internal_error",
+            request_id=request_id,
+        )

@@ -84,12 +84,22 @@ def requires(permission: Permission) -> Any:
     return Depends(dependency)
 
 
+def limiter_for(request: Request, bucket: str, per_minute: int) -> RateLimiter:
+    """The app's limiter for ``bucket``, made on first use (one per app, not per process)."""
+    limiters: dict[str, RateLimiter] | None = getattr(request.app.state, "limiters", None)
+    if limiters is None:
+        limiters = request.app.state.limiters = {}
+    limiter = limiters.get(bucket)
+    if limiter is None:
+        limiter = limiters[bucket] = RateLimiter(per_minute=per_minute)
+    return limiter
+
+
 def public(bucket: str = "public", per_minute: int = 120) -> Any:
     """A dependency for routes open to anyone, limited per client address."""
-    limiter = RateLimiter(per_minute=per_minute)
 
     async def dependency(request: Request) -> None:
-        if not limiter.allow(bucket, client_address(request)):
+        if not limiter_for(request, bucket, per_minute).allow(bucket, client_address(request)):
             raise RateLimited("too many requests from your address; wait a minute and try again")
 
     setattr(dependency, ACCESS, "public")
@@ -133,12 +143,12 @@ def declared_routes(app: FastAPI) -> list[DeclaredRoute]:
 def _collect(routes: Sequence[Any], prefix: str, inherited: Sequence[Any], found: list[DeclaredRoute]) -> None:
     for route in routes:
         if isinstance(route, APIRoute):
-            found.append(DeclaredRoute(prefix + route.path, frozenset(route.methods or ()),
-                                       declared_access(route, inherited)))
+            found.append(
+                DeclaredRoute(prefix + route.path, frozenset(route.methods or ()), declared_access(route, inherited))
+            )
         elif hasattr(route, "original_router") and hasattr(route, "include_context"):
             context = route.include_context
-            _collect(route.original_router.routes, prefix + context.prefix,
-                     [*inherited, *context.dependencies], found)
+            _collect(route.original_router.routes, prefix + context.prefix, [*inherited, *context.dependencies], found)
         elif isinstance(route, Mount):
             if prefix + route.path not in _MOUNTS:
                 raise Misconfigured(f"unexpected mount {prefix + route.path}: declare its access")

@@ -13,6 +13,7 @@ from charter.auth.roles import Permission
 from charter.errors import NotFound
 from charter.policy import service
 from charter.policy.diff import diff as diff_statements
+from charter.policy.loader import Loaded
 from charter.policy.models import PolicyVersion
 from charter.policy.render import render as render_statement
 from charter.web.bodies import read_limited
@@ -72,7 +73,7 @@ class DiffIn(BaseModel):
     new_yaml: str = Field(description="The newer statement, as YAML text.")
 
 
-async def _loaded(request: Request, source: str = "<body>") -> tuple[service.Loaded, bytes]:
+async def _loaded(request: Request, source: str = "<body>") -> tuple[Loaded, bytes]:
     limits = services_of(request).settings.policy
     raw = await read_limited(request, limits.max_bytes)
     return service.read_text(raw, source=source, limits=limits), raw
@@ -83,8 +84,14 @@ async def check(request: Request, _: Principal = requires(Permission.POLICY_READ
     """Validate a statement sent as YAML; 422 problem+json lists every problem with line and column."""
     loaded, _raw = await _loaded(request)
     s = loaded.statement
-    return CheckResult(ok=True, version=s.version, effective=s.effective, purposes=len(s.purposes),
-                       rules=len(s.all_rules()), recipients=len(s.recipients))
+    return CheckResult(
+        ok=True,
+        version=s.version,
+        effective=s.effective,
+        purposes=len(s.purposes),
+        rules=len(s.all_rules()),
+        recipients=len(s.recipients),
+    )
 
 
 @router.post("/render", openapi_extra=YAML_BODY, response_class=Response)
@@ -100,7 +107,9 @@ async def render(
 
 
 @router.post("/diff", response_model=list[ChangeOut])
-async def diff_texts(body: DiffIn, request: Request, _: Principal = requires(Permission.POLICY_READ)) -> list[ChangeOut]:
+async def diff_texts(
+    body: DiffIn, request: Request, _: Principal = requires(Permission.POLICY_READ)
+) -> list[ChangeOut]:
     """Every change between two statements sent as YAML."""
     limits = services_of(request).settings.policy
     old = service.read_text(body.old_yaml, source="old_yaml", limits=limits).statement

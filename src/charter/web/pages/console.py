@@ -58,8 +58,9 @@ async def publish(
             row = service.publish(session, loaded, raw, actor=principal.actor)
             published = row.version
     except CharterError as exc:
-        return _policy_page(request, status_code=exc.status, error=exc.detail,
-                            problems=[p.render() for p in exc.problems])
+        return _policy_page(
+            request, status_code=exc.status, error=exc.detail, problems=[p.render() for p in exc.problems]
+        )
     return _policy_page(request, status_code=201, published=published)
 
 
