@@ -60,9 +60,7 @@ def main() -> None:
         "statement_bytes": len(text_2023.encode()),
         "rules": len(new.all_rules()),
         "load_and_check": timed(lambda: ensure_valid(load(text_2023, source="2023")), rounds),
-        "baseline_safe_load_and_validate": timed(
-            lambda: Statement.model_validate(yaml.safe_load(text_2023)), rounds
-        ),
+        "baseline_safe_load_and_validate": timed(lambda: Statement.model_validate(yaml.safe_load(text_2023)), rounds),
         "render_md": timed(lambda: render(new, "md"), rounds),
         "render_html": timed(lambda: render(new, "html"), rounds),
         "diff_2019_2023": timed(lambda: diff(old, new), rounds),

@@ -23,8 +23,7 @@ def make_user(
     password: str = PASSWORD,
     **extra: object,
 ) -> User:
-    return auth.create_user(session, username=username, role=role, password=password,
-                            actor="test", **extra)  # type: ignore[arg-type]
+    return auth.create_user(session, username=username, role=role, password=password, actor="test", **extra)  # type: ignore[arg-type]
 
 
 def audit_rows(database: Database) -> list[dict[str, object]]:

@@ -33,8 +33,19 @@ def run(database: Database, tmp_path: Path) -> Run:
 
 
 def test_create_prints_the_token_once_and_it_works(run: Run, database: Database) -> None:
-    result = run("create", "--user", "root", "--name", "ci", "--scope", "policy:read",
-                 "--scope", "policy:publish", "--expires-days", "90")
+    result = run(
+        "create",
+        "--user",
+        "root",
+        "--name",
+        "ci",
+        "--scope",
+        "policy:read",
+        "--scope",
+        "policy:publish",
+        "--expires-days",
+        "90",
+    )
     assert result.exit_code == 0, result.output
     token = result.stdout.strip().splitlines()[-1]
     assert token.startswith("cht_")

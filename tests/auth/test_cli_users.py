@@ -43,8 +43,17 @@ def test_create_generates_a_password_and_prints_it_once(run: Run, database: Data
 
 
 def test_create_with_password_stdin_and_json(run: Run, database: Database) -> None:
-    result = run("create", "bob", "--role", "analyst", "--email", "bob@example.org",
-                 "--password-stdin", "--json", stdin="a fine long passphrase\n")
+    result = run(
+        "create",
+        "bob",
+        "--role",
+        "analyst",
+        "--email",
+        "bob@example.org",
+        "--password-stdin",
+        "--json",
+        stdin="a fine long passphrase\n",
+    )
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout)
     assert shown["username"] == "bob"

@@ -12,15 +12,21 @@ from charter.errors import InvalidInput, NotFound
 from .factories import PASSWORD, audit_rows, audit_text, make_user
 
 
-def _token(database: Database, *, role: Role = Role.PRIVACY_OFFICER,
-           scopes: tuple[str, ...] = ("policy:read", "policy:publish"), **extra: object) -> str:
+def _token(
+    database: Database,
+    *,
+    role: Role = Role.PRIVACY_OFFICER,
+    scopes: tuple[str, ...] = ("policy:read", "policy:publish"),
+    **extra: object,
+) -> str:
     with database.session() as session:
         if auth.find_user(session, "root") is None:
             make_user(session, "root")
         if auth.find_user(session, "ci-bot") is None:
             make_user(session, "ci-bot", role)
-        token, _row = auth.create_token(session, username="ci-bot", name="ci publish", scopes=scopes,
-                                        actor="test", **extra)  # type: ignore[arg-type]
+        token, _row = auth.create_token(
+            session, username="ci-bot", name="ci publish", scopes=scopes, actor="test", **extra
+        )  # type: ignore[arg-type]
     return token
 
 
@@ -47,14 +53,12 @@ def test_scopes_beyond_the_role_are_refused(database: Database) -> None:
     with database.session() as session:
         make_user(session, "ann", Role.ANALYST)
     with pytest.raises(InvalidInput, match="policy:publish"), database.session() as session:
-        auth.create_token(session, username="ann", name="x", scopes=["policy:read", "policy:publish"],
-                          actor="test")
+        auth.create_token(session, username="ann", name="x", scopes=["policy:read", "policy:publish"], actor="test")
     for scopes, message in ((["nope:nope"], "unknown scope"), ([], "at least one scope")):
         with pytest.raises(InvalidInput, match=message), database.session() as session:
             auth.create_token(session, username="ann", name="x", scopes=scopes, actor="test")
     with pytest.raises(InvalidInput, match="expires"), database.session() as session:
-        auth.create_token(session, username="ann", name="x", scopes=["policy:read"], expires_days=0,
-                          actor="test")
+        auth.create_token(session, username="ann", name="x", scopes=["policy:read"], expires_days=0, actor="test")
     with pytest.raises(NotFound), database.session() as session:
         auth.create_token(session, username="ghost", name="x", scopes=["policy:read"], actor="test")
     with database.session() as session:
@@ -140,12 +144,15 @@ def test_no_secret_ever_reaches_the_audit_log(database: Database) -> None:
         auth.end_session(session, cookie)
         auth.revoke_token(session, token_id=token_id, actor="test")
     text = audit_text(database)
-    for secret in (token, token.split("_")[2], PASSWORD, "a wrong password guess",
-                   "replacement passphrase", cookie):
+    for secret in (token, token.split("_")[2], PASSWORD, "a wrong password guess", "replacement passphrase", cookie):
         assert secret not in text
     created = next(r for r in audit_rows(database) if r["action"] == "token.created")
-    assert created["data"] == {"token_id": token_id, "scopes": ["policy:publish", "policy:read"],
-                               "name": "ci publish", "expires_days": None}
+    assert created["data"] == {
+        "token_id": token_id,
+        "scopes": ["policy:publish", "policy:read"],
+        "name": "ci publish",
+        "expires_days": None,
+    }
 
 
 def test_impossible_token_ids_are_not_found(database: Database) -> None:

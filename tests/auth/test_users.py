@@ -42,9 +42,7 @@ def test_create_user_stores_a_hash_and_audits(database: Database) -> None:
         ({"email": "not-an-address"}, "e-mail"),
     ],
 )
-def test_bad_input_is_refused_and_nothing_is_written(
-    database: Database, changes: dict[str, str], message: str
-) -> None:
+def test_bad_input_is_refused_and_nothing_is_written(database: Database, changes: dict[str, str], message: str) -> None:
     arguments: dict[str, object] = {"username": "carol", "role": "analyst", "password": PASSWORD}
     arguments.update(changes)
     with pytest.raises(InvalidInput, match=message), database.session() as session:

@@ -86,3 +86,14 @@ def test_not_utf8() -> None:
 def test_empty_and_non_mapping_documents() -> None:
     assert "empty" in problems_of("")[0]
     assert "must be a mapping" in problems_of("- a\n- b\n")[0]
+
+
+def test_very_deep_nesting_is_refused_without_crashing() -> None:
+    """libyaml's composer recurses per level; 100,000 levels once overflowed the C stack."""
+    with pytest.raises(InputTooLarge, match="nests more than"):
+        load("[" * 100_000 + "]" * 100_000, source="deep.yaml")
+
+
+def test_an_impossible_date_is_a_located_problem() -> None:
+    [line] = problems_of(MINIMAL.replace("effective: 2024-01-01", "effective: 2019-02-30"))
+    assert line.startswith("s.yaml:3:12: effective: bad value '2019-02-30'")

@@ -52,9 +52,13 @@ def chromium() -> Path:
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A live server on 127.0.0.1 with both example statements published."""
     home = tmp_path_factory.mktemp("browser")
-    services = Services(Settings.load(
-        env="test", home=home / "home", database=DatabaseSettings(url=f"sqlite:///{home / 'charter.db'}"),
-    ))
+    services = Services(
+        Settings.load(
+            env="test",
+            home=home / "home",
+            database=DatabaseSettings(url=f"sqlite:///{home / 'charter.db'}"),
+        )
+    )
     published, _password = demo.prepare(services)
     assert published == ["2019-04-04", "2023-01-01"]
 

@@ -30,15 +30,16 @@ ATTEMPTS = 3
 
 @pytest.fixture
 def services(database: Database, tmp_path: Path) -> Iterator[Services]:
-    built = Services(Settings.load(
-        env="test",
-        home=tmp_path,
-        database=DatabaseSettings(url=database.url),
-        security=SecuritySettings(login_attempts_per_minute=ATTEMPTS, session_hours=2),
-    ))
+    built = Services(
+        Settings.load(
+            env="test",
+            home=tmp_path,
+            database=DatabaseSettings(url=database.url),
+            security=SecuritySettings(login_attempts_per_minute=ATTEMPTS, session_hours=2),
+        )
+    )
     with built.database.session() as session:
-        auth.create_user(session, username="alice", role=Role.PRIVACY_OFFICER, password=PASSWORD,
-                         actor="test")
+        auth.create_user(session, username="alice", role=Role.PRIVACY_OFFICER, password=PASSWORD, actor="test")
     yield built
     built.close()
 
@@ -57,11 +58,13 @@ def login_token(client: TestClient, query: str = "") -> str:
     return match.group(1)
 
 
-def post_login(client: TestClient, username: str, password: str, *, next_url: str = "",
-               token: str | None = None) -> Any:
+def post_login(
+    client: TestClient, username: str, password: str, *, next_url: str = "", token: str | None = None
+) -> Any:
     token = login_token(client) if token is None else token
-    return client.post("/login", data={"username": username, "password": password,
-                                       "next": next_url, "login_csrf": token})
+    return client.post(
+        "/login", data={"username": username, "password": password, "next": next_url, "login_csrf": token}
+    )
 
 
 def session_csrf(services: Services, cookie: str) -> str:
@@ -145,8 +148,15 @@ def test_login_csrf_must_match_the_cookie_and_be_signed(client: TestClient, serv
 
 @pytest.mark.parametrize(
     "target",
-    ["//evil.example", "//evil.example/console", "/\\evil.example", "https://evil.example/",
-     "/\t/evil.example", "javascript:alert(1)", "console"],
+    [
+        "//evil.example",
+        "//evil.example/console",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/\t/evil.example",
+        "javascript:alert(1)",
+        "console",
+    ],
 )
 def test_open_redirects_are_ignored(client: TestClient, target: str) -> None:
     response = post_login(client, "alice", PASSWORD, next_url=target)
@@ -179,8 +189,7 @@ def test_logout_needs_the_csrf_token_then_ends_the_session(client: TestClient, s
     response = client.post("/logout", data={"csrf_token": csrf})
     assert response.status_code == 303
     assert response.headers["location"] == "/privacy"
-    assert any(h.startswith(f"{SESSION_COOKIE}=") and "Max-Age=0" in h
-               for h in response.headers.get_list("set-cookie"))
+    assert any(h.startswith(f"{SESSION_COOKIE}=") and "Max-Age=0" in h for h in response.headers.get_list("set-cookie"))
     with services.database.session() as session:
         assert auth.principal_from_session(session, cookie) is None
     client.cookies.set(SESSION_COOKIE, cookie)  # a copied cookie no longer works either

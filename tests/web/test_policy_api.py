@@ -209,8 +209,9 @@ def test_diff_of_published_versions(client: TestClient, reader: dict[str, str], 
 
 
 def test_publish_by_a_privacy_officer(client: TestClient, officer: dict[str, str], services: Services) -> None:
-    response = client.post(f"{API}/publish", content=TEXT_2019.encode(),
-                           headers={**officer, **YAML, "x-filename": "statement-2019.yaml"})
+    response = client.post(
+        f"{API}/publish", content=TEXT_2019.encode(), headers={**officer, **YAML, "x-filename": "statement-2019.yaml"}
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert set(body) == VERSION_KEYS
@@ -229,8 +230,9 @@ def test_publish_is_refused_to_an_analyst(client: TestClient, reader: dict[str, 
     assert stored_versions(services) == []
 
 
-def test_publish_needs_the_scope_not_only_the_role(client: TestClient, make_token: MakeToken,
-                                                    services: Services) -> None:
+def test_publish_needs_the_scope_not_only_the_role(
+    client: TestClient, make_token: MakeToken, services: Services
+) -> None:
     read_only = bearer(make_token(Role.PRIVACY_OFFICER, scopes=[Permission.POLICY_READ]))
     assert client.post(f"{API}/check", content=TEXT_2019.encode(), headers={**read_only, **YAML}).status_code == 200
     response = client.post(f"{API}/publish", content=TEXT_2019.encode(), headers={**read_only, **YAML})
@@ -245,8 +247,9 @@ def test_publish_twice_is_a_conflict(client: TestClient, officer: dict[str, str]
     assert stored_versions(services) == ["2019-04-04"]
 
 
-def test_publish_an_earlier_effective_date_is_a_conflict(client: TestClient, officer: dict[str, str],
-                                                         services: Services) -> None:
+def test_publish_an_earlier_effective_date_is_a_conflict(
+    client: TestClient, officer: dict[str, str], services: Services
+) -> None:
     assert client.post(f"{API}/publish", content=TEXT_2023.encode(), headers={**officer, **YAML}).status_code == 201
     older = client.post(f"{API}/publish", content=TEXT_2019.encode(), headers={**officer, **YAML})
     assert_problem(older, 409, "effective_date_regression")
@@ -254,8 +257,9 @@ def test_publish_an_earlier_effective_date_is_a_conflict(client: TestClient, off
 
 
 @pytest.mark.parametrize("body", [BROKEN_2019.encode(), yaml_bomb().encode(), b"", b"\xff\xfe not utf-8"])
-def test_publish_of_a_bad_body_stores_nothing(client: TestClient, officer: dict[str, str], services: Services,
-                                              body: bytes) -> None:
+def test_publish_of_a_bad_body_stores_nothing(
+    client: TestClient, officer: dict[str, str], services: Services, body: bytes
+) -> None:
     response = client.post(f"{API}/publish", content=body, headers={**officer, **YAML})
     assert response.status_code in (413, 422), response.text
     assert response.headers["content-type"].startswith(PROBLEM)
@@ -284,8 +288,9 @@ def test_in_force_with_nothing_published(client: TestClient, reader: dict[str, s
     assert client.get(f"{API}/versions", headers=reader).json() == []
 
 
-def test_one_version_has_its_document_and_source(client: TestClient, reader: dict[str, str],
-                                                 published: list[str]) -> None:
+def test_one_version_has_its_document_and_source(
+    client: TestClient, reader: dict[str, str], published: list[str]
+) -> None:
     response = client.get(f"{API}/versions/2019-04-04", headers=reader)
     assert response.status_code == 200
     body = response.json()
@@ -323,8 +328,9 @@ def test_wrong_method(client: TestClient, reader: dict[str, str]) -> None:
 
 
 def test_bad_query_type(client: TestClient, reader: dict[str, str]) -> None:
-    body = assert_problem(client.get(f"{API}/in-force", params={"at": "not-a-date"}, headers=reader), 422,
-                          "invalid_request")
+    body = assert_problem(
+        client.get(f"{API}/in-force", params={"at": "not-a-date"}, headers=reader), 422, "invalid_request"
+    )
     assert body["problems"][0]["path"] == "at"
 
 
@@ -345,20 +351,22 @@ def test_bad_query_type(client: TestClient, reader: dict[str, str]) -> None:
         ("post", "/check", {"content": b"!!python/object/apply:os.system ['true']"}),
         ("post", "/check", {"content": b"charter: !!binary aGVsbG8=\n"}),
         ("post", "/check", {"content": b"a: {b: [" * 100}),
+        ("post", "/check", {"content": b"a: {b: [" * 250}),
         ("post", "/check", {"content": b"[" * 100 + b"]" * 100}),
         ("post", "/check", {"content": ("x:\n" + "".join(" " * i + "- \n" for i in range(1, 200))).encode()}),
         ("post", "/check", {"content": b"? [a, b]\n: c\n"}),
         ("post", "/check", {"content": b"<<: {a: 1}\n"}),
         ("post", "/check", {"content": b"charter: 1\ncharter: 1\n"}),
         ("post", "/check", {"content": b"\x00\x01\x02"}),
-        ("post", "/check", {"content": "charter: 1\nversion: \"\u202e\"\neffective: 2019-02-28\n".encode()}),
+        ("post", "/check", {"content": 'charter: 1\nversion: "\u202e"\neffective: 2019-02-28\n'.encode()}),
         ("post", "/check", {"files": {"statement": ("s.yaml", TEXT_2019.encode(), "application/yaml")}}),
         ("post", "/render?format=html", {"content": b"x: 1\n"}),
         ("post", "/publish", {"content": b"version: '2019'\n"}),
     ],
 )
-def test_odd_requests_are_problems_never_500(client: TestClient, officer: dict[str, str], method: str, path: str,
-                                             kwargs: dict[str, Any]) -> None:
+def test_odd_requests_are_problems_never_500(
+    client: TestClient, officer: dict[str, str], method: str, path: str, kwargs: dict[str, Any]
+) -> None:
     headers = dict(officer)
     if "content" in kwargs:
         headers.update(YAML)
@@ -368,16 +376,14 @@ def test_odd_requests_are_problems_never_500(client: TestClient, officer: dict[s
     json.dumps(response.json())  # a well-formed body
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: policy.loader.parse_yaml lets yaml.compose's RecursionError "
-                   "escape on ~500 nested brackets; expected 413 input_too_large")
-@pytest.mark.parametrize("body", [b"[" * 1000 + b"]" * 1000, b"a: {b: [" * 250])
-def test_deep_nesting_is_refused_not_a_crash(client: TestClient, reader: dict[str, str], body: bytes) -> None:
-    response = client.post(f"{API}/check", content=body, headers={**reader, **YAML})
-    assert_problem(response, 413, "input_too_large")
+def test_deep_nesting_is_refused(client: TestClient, reader: dict[str, str]) -> None:
+    # Far deeper nesting (tens of thousands of levels) crashes the server process in libyaml's
+    # composer; it cannot be tested in-process. See tests/cli: test_check_survives_very_deep_nesting.
+    response = client.post(f"{API}/check", content=b"[" * 1000 + b"]" * 1000, headers={**reader, **YAML})
+    body = assert_problem(response, 413, "input_too_large")
+    assert "nests more than" in body["detail"]
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: policy.loader lets the ValueError of an impossible YAML date "
-                   "(2019-02-30) escape; expected 422 policy_invalid with its line")
 def test_an_impossible_date_is_a_problem_not_a_crash(client: TestClient, reader: dict[str, str]) -> None:
     body = TEXT_2019.replace("effective: 2019-04-04", "effective: 2019-02-30").encode()
     response = client.post(f"{API}/check", content=body, headers={**reader, **YAML})

@@ -132,14 +132,17 @@ def test_markup_in_a_version_name_is_escaped(client: TestClient, published: list
     assert "&lt;img src=x onerror=alert(1)&gt;" in response.text
 
 
-@pytest.mark.parametrize("path", [
-    "/privacy/versions/%00",
-    "/privacy/versions/a%00b",
-    "/privacy/changes?from=%00&to=2019-04-04",
-    "/privacy/versions/" + "9" * 300,
-    "/privacy/versions/%E2%80%AE",
-    "/privacy/versions/..%5C..%5Cetc",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/privacy/versions/%00",
+        "/privacy/versions/a%00b",
+        "/privacy/changes?from=%00&to=2019-04-04",
+        "/privacy/versions/" + "9" * 300,
+        "/privacy/versions/%E2%80%AE",
+        "/privacy/versions/..%5C..%5Cetc",
+    ],
+)
 def test_odd_version_names_are_404_pages_never_500(client: TestClient, published: list[str], path: str) -> None:
     """A NUL byte once reached PostgreSQL and came back as a 500."""
     text = assert_html(client.get(path), 404)
@@ -178,8 +181,7 @@ def officer(client: TestClient, make_session: MakeSession) -> ConsoleLogin:
 
 def upload(client: TestClient, text: str, csrf: str | None, name: str = "statement-2024.yaml") -> Any:
     data = {"csrf_token": csrf} if csrf is not None else {}
-    return client.post("/console/policy", data=data,
-                       files={"statement": (name, text.encode(), "application/yaml")})
+    return client.post("/console/policy", data=data, files={"statement": (name, text.encode(), "application/yaml")})
 
 
 def test_console_lists_the_versions(client: TestClient, officer: ConsoleLogin, published: list[str]) -> None:
@@ -198,8 +200,9 @@ def test_console_needs_a_session(client: TestClient) -> None:
     assert client.get("/console/policy").status_code == 401
 
 
-def test_upload_without_the_csrf_token_is_refused(client: TestClient, officer: ConsoleLogin, services: Services,
-                                                  published: list[str]) -> None:
+def test_upload_without_the_csrf_token_is_refused(
+    client: TestClient, officer: ConsoleLogin, services: Services, published: list[str]
+) -> None:
     response = upload(client, TEXT_2024, None)
     assert response.status_code == 403
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -207,8 +210,9 @@ def test_upload_without_the_csrf_token_is_refused(client: TestClient, officer: C
     assert stored_versions(services) == published
 
 
-def test_upload_with_the_csrf_token_publishes(client: TestClient, officer: ConsoleLogin, services: Services,
-                                              published: list[str]) -> None:
+def test_upload_with_the_csrf_token_publishes(
+    client: TestClient, officer: ConsoleLogin, services: Services, published: list[str]
+) -> None:
     response = upload(client, TEXT_2024, officer.csrf_token)
     text = assert_html(response, 201)
     assert "Published version 2024-06-01." in text
@@ -219,11 +223,15 @@ def test_upload_with_the_csrf_token_publishes(client: TestClient, officer: Conso
     with services.database.session() as session:
         row = service.get(session, "2024-06-01")
         assert (row.published_by, row.source_name, row.source_text) == (
-            f"user:{officer.username}", "statement-2024.yaml", TEXT_2024)
+            f"user:{officer.username}",
+            "statement-2024.yaml",
+            TEXT_2024,
+        )
 
 
-def test_upload_of_an_invalid_file_lists_its_problems(client: TestClient, officer: ConsoleLogin,
-                                                      services: Services, published: list[str]) -> None:
+def test_upload_of_an_invalid_file_lists_its_problems(
+    client: TestClient, officer: ConsoleLogin, services: Services, published: list[str]
+) -> None:
     response = upload(client, BROKEN, officer.csrf_token, name="broken.yaml")
     text = assert_html(response, 422)
     assert "Nothing was published" in text
@@ -231,27 +239,44 @@ def test_upload_of_an_invalid_file_lists_its_problems(client: TestClient, office
     assert problems
     items = [unescape(item) for item in re.findall(r"<li>(.*?)</li>", problems[0], re.S)]
     row, column = position(BROKEN, "user.contcat")
-    assert items == [f"broken.yaml:{row}:{column}: collection.categories[1]: unknown data category 'user.contcat'; "
-                     "did you mean 'user.contact'?"]
+    assert items == [
+        f"broken.yaml:{row}:{column}: collection.categories[1]: unknown data category 'user.contcat'; "
+        "did you mean 'user.contact'?"
+    ]
     assert stored_versions(services) == published
 
 
-@pytest.mark.parametrize(("text", "status", "message"), [
-    (TEXT_2023, 409, "already published"),
-    (TEXT_2023.replace('version: "2023-01-01"', 'version: "2022"').replace("effective: 2023-01-01",
-                                                                           "effective: 2022-01-01"),
-     409, "is not after"),
-])
-def test_upload_conflicts_are_shown(client: TestClient, officer: ConsoleLogin, services: Services,
-                                    published: list[str], text: str, status: int, message: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "status", "message"),
+    [
+        (TEXT_2023, 409, "already published"),
+        (
+            TEXT_2023.replace('version: "2023-01-01"', 'version: "2022"').replace(
+                "effective: 2023-01-01", "effective: 2022-01-01"
+            ),
+            409,
+            "is not after",
+        ),
+    ],
+)
+def test_upload_conflicts_are_shown(
+    client: TestClient,
+    officer: ConsoleLogin,
+    services: Services,
+    published: list[str],
+    text: str,
+    status: int,
+    message: str,
+) -> None:
     page = assert_html(upload(client, text, officer.csrf_token), status)
     assert "Nothing was published" in page
     assert message in page
     assert stored_versions(services) == published
 
 
-def test_an_analyst_may_read_but_not_publish(client: TestClient, make_session: MakeSession, services: Services,
-                                             published: list[str]) -> None:
+def test_an_analyst_may_read_but_not_publish(
+    client: TestClient, make_session: MakeSession, services: Services, published: list[str]
+) -> None:
     analyst = make_session(Role.ANALYST)
     client.cookies.set(SESSION_COOKIE, analyst.cookie)
     response = client.get("/console/policy")

@@ -91,9 +91,13 @@ def create_token(
     )
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action="token.created", target=f"user:{owner.username}",
-                 data={"token_id": token_id, "scopes": list(row.scopes), "name": name,
-                       "expires_days": expires_days})
+    audit.record(
+        session,
+        actor=actor,
+        action="token.created",
+        target=f"user:{owner.username}",
+        data={"token_id": token_id, "scopes": list(row.scopes), "name": name, "expires_days": expires_days},
+    )
     return f"{PREFIX}{token_id}_{secret}", row
 
 
@@ -123,8 +127,13 @@ def revoke_token(session: Session, *, token_id: str, actor: str) -> ApiToken:
     row = get_token(session, token_id)
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        audit.record(session, actor=actor, action="token.revoked",
-                     target=f"user:{row.owner.username}", data={"token_id": row.token_id})
+        audit.record(
+            session,
+            actor=actor,
+            action="token.revoked",
+            target=f"user:{row.owner.username}",
+            data={"token_id": row.token_id},
+        )
     return row
 
 
@@ -155,5 +164,4 @@ def principal_from_token(session: Session, token: str) -> Principal | None:
     scopes = frozenset(Permission(s) for s in row.scopes if s in known)
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
         row.last_used_at = now
-    return Principal(kind="token", name=row.token_id, role=owner.role,
-                     permissions=scopes & permissions_of(owner.role))
+    return Principal(kind="token", name=row.token_id, role=owner.role, permissions=scopes & permissions_of(owner.role))

@@ -104,8 +104,7 @@ def create_user(
         session.flush()
     except IntegrityError as exc:  # created by someone else since the check above
         raise Conflict("a user with this username already exists") from exc
-    audit.record(session, actor=actor, action="user.created", target=_target(user),
-                 data={"role": parsed.value})
+    audit.record(session, actor=actor, action="user.created", target=_target(user), data={"role": parsed.value})
     return user
 
 
@@ -129,8 +128,13 @@ def set_role(session: Session, *, username: str, role: str | Role, actor: str) -
         _guard_last_admin(session, user)
     previous = user.role
     user.role = parsed
-    audit.record(session, actor=actor, action="user.role_changed", target=_target(user),
-                 data={"from": previous.value, "to": parsed.value})
+    audit.record(
+        session,
+        actor=actor,
+        action="user.role_changed",
+        target=_target(user),
+        data={"from": previous.value, "to": parsed.value},
+    )
     return user
 
 
@@ -140,8 +144,9 @@ def set_password(session: Session, *, username: str, password: str, actor: str) 
     passwords.check_policy(password, username=user.username)
     user.password_hash = passwords.hash_password(password)
     ended = end_user_sessions(session, user)
-    audit.record(session, actor=actor, action="user.password_changed", target=_target(user),
-                 data={"sessions_ended": ended})
+    audit.record(
+        session, actor=actor, action="user.password_changed", target=_target(user), data={"sessions_ended": ended}
+    )
     return user
 
 
@@ -153,8 +158,7 @@ def disable_user(session: Session, *, username: str, actor: str) -> User:
     _guard_last_admin(session, user)
     user.active = False
     ended = end_user_sessions(session, user)
-    audit.record(session, actor=actor, action="user.disabled", target=_target(user),
-                 data={"sessions_ended": ended})
+    audit.record(session, actor=actor, action="user.disabled", target=_target(user), data={"sessions_ended": ended})
     return user
 
 
@@ -168,8 +172,9 @@ def authenticate_password(session: Session, username: str, password: str) -> Use
     user = find_user(session, username)
     if user is None:
         passwords.burn(password)
-        audit.record(session, actor="anonymous", action="auth.login_failed", target="user:?",
-                     data={"reason": "unknown_user"})
+        audit.record(
+            session, actor="anonymous", action="auth.login_failed", target="user:?", data={"reason": "unknown_user"}
+        )
         return None
     if not passwords.verify(user.password_hash, password):
         reason = "wrong_password"
@@ -178,8 +183,9 @@ def authenticate_password(session: Session, username: str, password: str) -> Use
     else:
         reason = ""
     if reason:
-        audit.record(session, actor="anonymous", action="auth.login_failed", target=_target(user),
-                     data={"reason": reason})
+        audit.record(
+            session, actor="anonymous", action="auth.login_failed", target=_target(user), data={"reason": reason}
+        )
         return None
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)

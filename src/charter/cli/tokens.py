@@ -65,15 +65,20 @@ def create(
 ) -> None:
     """Issue a token; it is printed once. Scopes cannot exceed the user's role."""
     with services() as built, built.database.session() as session:
-        secret, row = auth.create_token(session, username=user, name=name, scopes=scopes,
-                                        expires_days=expires_days, actor=ACTOR)
+        secret, row = auth.create_token(
+            session, username=user, name=name, scopes=scopes, expires_days=expires_days, actor=ACTOR
+        )
         shown = token_dict(row)
     if as_json:
         emit_json({**shown, "token": secret})
         return
-    console.print(f"created token {shown['token_id']} for {shown['user']} "
-                  f"with {', '.join(row.scopes)} (shown once, store it now):",
-                  markup=False, highlight=False, soft_wrap=True)
+    console.print(
+        f"created token {shown['token_id']} for {shown['user']} "
+        f"with {', '.join(row.scopes)} (shown once, store it now):",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
     typer.echo(secret)
 
 
@@ -89,13 +94,24 @@ def list_(
     if as_json:
         emit_json(rows)
         return
-    table = Table(Column("token id", no_wrap=True), "name", "user", Column("scopes", no_wrap=True),
-                  Column("expires", no_wrap=True), "state")
+    table = Table(
+        Column("token id", no_wrap=True),
+        "name",
+        "user",
+        Column("scopes", no_wrap=True),
+        Column("expires", no_wrap=True),
+        "state",
+    )
     for row in rows:
         scopes = row["scopes"]
-        table.add_row(str(row["token_id"]), str(row["name"]), str(row["user"]),
-                      "\n".join(scopes) if isinstance(scopes, list) else "",
-                      _day(row["expires_at"]) or "never", str(row["state"]))
+        table.add_row(
+            str(row["token_id"]),
+            str(row["name"]),
+            str(row["user"]),
+            "\n".join(scopes) if isinstance(scopes, list) else "",
+            _day(row["expires_at"]) or "never",
+            str(row["state"]),
+        )
     console.print(table)
 
 

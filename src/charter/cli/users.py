@@ -73,8 +73,15 @@ def create(
     generated = not password_stdin
     password = read_password_line() if password_stdin else passwords.generate()
     with services() as built, built.database.session() as session:
-        user = auth.create_user(session, username=username, role=role, password=password,
-                                display_name=display_name, email=email, actor=ACTOR)
+        user = auth.create_user(
+            session,
+            username=username,
+            role=role,
+            password=password,
+            display_name=display_name,
+            email=email,
+            actor=ACTOR,
+        )
         shown = user_dict(user)
     # Printed only after the commit: a failed create never shows a password.
     if as_json:
@@ -97,8 +104,13 @@ def list_(as_json: bool = JSON) -> None:
     table = Table(Column("username", no_wrap=True), "display name", "role", "active", "last sign-in")
     for row in rows:
         last = row["last_login_at"]
-        table.add_row(str(row["username"]), str(row["display_name"]), str(row["role"]),
-                      "yes" if row["active"] else "no", str(last)[:16].replace("T", " ") if last else "never")
+        table.add_row(
+            str(row["username"]),
+            str(row["display_name"]),
+            str(row["role"]),
+            "yes" if row["active"] else "no",
+            str(last)[:16].replace("T", " ") if last else "never",
+        )
     console.print(table)
 
 
@@ -135,7 +147,8 @@ def set_password(
     password = read_password_line() if password_stdin else passwords.generate()
     with services() as built, built.database.session() as session:
         name = auth.set_password(session, username=username, password=password, actor=ACTOR).username
-    console.print(f"password of {name} replaced; their sessions are ended",
-                  markup=False, highlight=False, soft_wrap=True)
+    console.print(
+        f"password of {name} replaced; their sessions are ended", markup=False, highlight=False, soft_wrap=True
+    )
     if generated:
         _show_generated(name, password)

@@ -54,8 +54,7 @@ class Database:
         except DataError as exc:
             session.rollback()
             raise InvalidInput(
-                "the database refused a value (for example a NUL character or an over-long text); "
-                "nothing was changed"
+                "the database refused a value (for example a NUL character or an over-long text); nothing was changed"
             ) from exc
         except BaseException:
             session.rollback()

@@ -74,6 +74,26 @@ def make_problem(source: str, positions: Positions, path: Path, message: str) ->
     )
 
 
+MAX_DEPTH = 64
+
+
+def _check_depth(text: str, source: str) -> None:
+    """Refuse deep nesting before composing nodes.
+
+    libyaml's composer recurses once per level and overflows the C stack
+    (killing the process) on a few tens of thousands of ``[``; its event
+    parser does not recurse, so depth is counted on events first.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=_NODE_LOADER):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise InputTooLarge(f"{source}: the document nests more than {MAX_DEPTH} levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 class _Builder:
     def __init__(self, source: str, max_nodes: int) -> None:
         self.source = source
@@ -94,11 +114,15 @@ class _Builder:
                 f"{self.source}: the document expands to more than {self.max_nodes} YAML nodes "
                 "(are anchors/aliases repeating large blocks?); write it out plainly"
             )
-        if depth > 64:
-            raise InputTooLarge(f"{self.source}: the document nests more than 64 levels deep")
+        if depth > MAX_DEPTH:
+            raise InputTooLarge(f"{self.source}: the document nests more than {MAX_DEPTH} levels deep")
         self.marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
         if isinstance(node, ScalarNode):
-            return self.scalars.construct_object(node, deep=True)
+            try:
+                return self.scalars.construct_object(node, deep=True)
+            except ValueError as exc:  # e.g. 2019-02-30: YAML reads it as a date that cannot exist
+                self._fail(node, path, f"bad value {node.value!r}: {exc}")
+                return None
         if isinstance(node, SequenceNode):
             return [self.build(item, (*path, index), depth + 1) for index, item in enumerate(node.value)]
         if isinstance(node, MappingNode):
@@ -140,6 +164,7 @@ def parse_yaml(data: bytes | str, *, source: str, max_bytes: int, max_nodes: int
             problems=[Problem("", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", source)],
         ) from None
     try:
+        _check_depth(text, source)
         node = yaml.compose(text, Loader=_NODE_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -150,6 +175,8 @@ def parse_yaml(data: bytes | str, *, source: str, max_bytes: int, max_nodes: int
         raise PolicyInvalid(
             f"{source} is not valid YAML", problems=[Problem("", f"malformed YAML: {exc}", source)]
         ) from None
+    except RecursionError:
+        raise InputTooLarge(f"{source}: the document nests too deeply to read") from None
     if node is None:
         raise PolicyInvalid(f"{source} is empty", problems=[Problem("", "the file is empty", source, 1, 1)])
     builder = _Builder(source, max_nodes)

@@ -12,6 +12,7 @@ from charter.services import Services
 from charter.web import problems
 from charter.web.api import health
 from charter.web.api import policy as policy_api
+from charter.web.bodies import BodyLimit
 from charter.web.pages import console, privacy, session
 from charter.web.security import assert_routes_declared
 
@@ -28,6 +29,8 @@ def create_app(services: Services | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.services = services
+    # The largest legitimate body is a diff of two statements; anything bigger is refused.
+    app.add_middleware(BodyLimit, max_bytes=2 * services.settings.policy.max_bytes + 64_000)
     problems.install(app)
     app.include_router(health.router)
     app.include_router(policy_api.router, prefix="/api/v1/policy", tags=["policy"])

@@ -63,7 +63,10 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        cause = exc.__cause__
+        if isinstance(cause, CharterError):  # e.g. a body limit hit while FastAPI was reading the body
+            return await charter_error(request, cause)
         return problem(exc.status_code, str(exc.detail), str(exc.detail), f"http_{exc.status_code}")
 
     @app.exception_handler(Exception)

@@ -31,6 +31,7 @@ from charter.web.security import (
     SESSION_COOKIE,
     authenticate,
     client_address,
+    limiter_for,
     public,
     requires,
     services_of,
@@ -104,15 +105,19 @@ def safe_next(target: str | None) -> str:
 
 
 def _failure_limiter(request: Request, services: Services) -> RateLimiter:
-    limiter = getattr(request.app.state, "login_limiter", None)
-    if not isinstance(limiter, RateLimiter):
-        limiter = RateLimiter(per_minute=services.settings.security.login_attempts_per_minute)
-        request.app.state.login_limiter = limiter
-    return limiter
+    return limiter_for(request, "login-attempts", services.settings.security.login_attempts_per_minute)
 
 
-def _set_cookie(response: Response, services: Services, name: str, value: str, *, max_age: int,
-                path: str = "/", samesite: str = "lax") -> None:
+def _set_cookie(
+    response: Response,
+    services: Services,
+    name: str,
+    value: str,
+    *,
+    max_age: int,
+    path: str = "/",
+    samesite: str = "lax",
+) -> None:
     response.set_cookie(
         name,
         value,
@@ -124,8 +129,9 @@ def _set_cookie(response: Response, services: Services, name: str, value: str, *
     )
 
 
-def _form(request: Request, *, next_url: str, username: str = "", error: str | None = None,
-          status_code: int = 200) -> Response:
+def _form(
+    request: Request, *, next_url: str, username: str = "", error: str | None = None, status_code: int = 200
+) -> Response:
     services = services_of(request)
     token = issue_login_csrf(services)
     response = render(
@@ -138,8 +144,9 @@ def _form(request: Request, *, next_url: str, username: str = "", error: str | N
         username=username,
         error=error,
     )
-    _set_cookie(response, services, LOGIN_CSRF_COOKIE, token, max_age=LOGIN_CSRF_MAX_AGE,
-                path="/login", samesite="strict")
+    _set_cookie(
+        response, services, LOGIN_CSRF_COOKIE, token, max_age=LOGIN_CSRF_MAX_AGE, path="/login", samesite="strict"
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -182,8 +189,7 @@ def login(
     if cookie is None:
         return _form(request, next_url=target, username=shown_name, error=FAILED_MESSAGE, status_code=401)
     response = RedirectResponse(target, status_code=303)
-    _set_cookie(response, services, SESSION_COOKIE, cookie,
-                max_age=services.settings.security.session_hours * 3600)
+    _set_cookie(response, services, SESSION_COOKIE, cookie, max_age=services.settings.security.session_hours * 3600)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
