@@ -9,7 +9,10 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
+from charter import __version__
+
 templates = Jinja2Templates(directory=str(resources.files("charter.web") / "templates"))
+templates.env.globals["charter_version"] = __version__
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
