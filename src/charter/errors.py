@@ -5,13 +5,18 @@ stable ``code`` (for machines and docs), an HTTP ``status`` and a CLI
 ``exit_code``; the web layer maps them to problem+json in one handler
 (``charter.web.problems``) and the CLI maps them to exits in one place
 (``charter.cli.output``). Messages never contain personal data or secrets.
+Domain packages may subclass these next to the code that raises them; the
+tree below names where.
 
 ::
 
     CharterError                      500  exit 1
     ├── InvalidInput                  400  exit 2
     │   ├── PolicyInvalid             422  exit 2   (carries Problems with line/col)
-    │   └── InputTooLarge             413  exit 2
+    │   ├── InputTooLarge             413  exit 2
+    │   ├── InvalidIdentity                      (charter.subjects.normalize)
+    │   ├── UnknownPurpose, UnknownStatement     (charter.ledger.service)
+    │   └── SealBroken                           (charter.crypto: wrong key or tampered ciphertext)
     ├── NotFound                      404  exit 1
     ├── Conflict                      409  exit 1
     │   ├── VersionExists             409

@@ -7,9 +7,14 @@ settings here, so a test can hand in its own and nothing reads globals.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from charter.db import Database
 from charter.settings import Settings
+
+if TYPE_CHECKING:
+    from charter.subjects.service import Vault
 
 
 @dataclass
@@ -19,6 +24,13 @@ class Services:
 
     def __post_init__(self) -> None:
         self.database = Database(self.settings.database_url, echo=self.settings.database.echo)
+
+    @cached_property
+    def vault(self) -> Vault:
+        """Keys for identities (keyed lookup hashes, sealed values), derived once."""
+        from charter.subjects.service import Vault
+
+        return Vault.from_settings(self.settings)
 
     @classmethod
     def from_env(cls) -> Services:

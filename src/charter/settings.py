@@ -54,6 +54,30 @@ class PolicySettings(BaseSettings):
     )
 
 
+class DecisionSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHARTER_DECISIONS_", extra="ignore")
+
+    log_sample_rate: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of decisions written to the decision log for audit (1 = all, 0 = none).",
+    )
+    max_batch: int = Field(default=10_000, ge=1, le=100_000, description="Most decisions in one API call.")
+
+
+class IdentitySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHARTER_IDENTITY_", extra="ignore")
+
+    phone_region: str = Field(
+        default="US",
+        min_length=2,
+        max_length=2,
+        pattern=r"^[A-Z]{2}$",
+        description="Country (ISO 3166 alpha-2) assumed for phone numbers written without +country code.",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHARTER_", extra="ignore")
 
@@ -69,6 +93,8 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    decisions: DecisionSettings = Field(default_factory=DecisionSettings)
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:

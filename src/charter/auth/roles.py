@@ -21,15 +21,27 @@ class Permission(StrEnum):
     USERS_MANAGE = "users:manage"
     TOKENS_MANAGE = "tokens:manage"
     AUDIT_READ = "audit:read"
+    DECISIONS_ASK = "decisions:ask"
+    CONSENT_WRITE = "consent:write"
+    SUBJECTS_READ = "subjects:read"
 
 
 _EVERYONE = {Permission.CONSOLE_VIEW, Permission.POLICY_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.PRIVACY_OFFICER: frozenset(_EVERYONE | {Permission.POLICY_PUBLISH, Permission.AUDIT_READ}),
+    Role.PRIVACY_OFFICER: frozenset(
+        _EVERYONE
+        | {
+            Permission.POLICY_PUBLISH,
+            Permission.AUDIT_READ,
+            Permission.DECISIONS_ASK,
+            Permission.CONSENT_WRITE,
+            Permission.SUBJECTS_READ,
+        }
+    ),
     Role.ANALYST: frozenset(_EVERYONE),
-    Role.ENGINEER: frozenset(_EVERYONE),
+    Role.ENGINEER: frozenset(_EVERYONE | {Permission.DECISIONS_ASK, Permission.CONSENT_WRITE}),
     Role.AUDITOR: frozenset(_EVERYONE | {Permission.AUDIT_READ}),
     Role.INVESTIGATOR: frozenset(_EVERYONE),
 }

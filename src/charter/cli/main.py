@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from charter.cli import audit, db, policy, serve, tokens, users
+from charter.cli import audit, consent, db, decide, ledger, policy, serve, tokens, users
 
 app = typer.Typer(
     name="charter",
@@ -18,6 +18,9 @@ app.add_typer(policy.app, name="policy", help="Check, render, diff and publish s
 app.add_typer(users.app, name="users", help="Console users and their roles.")
 app.add_typer(tokens.app, name="tokens", help="Scoped API tokens for machines.")
 app.add_typer(audit.app, name="audit", help="Verify and export the hash-chained audit log.")
+app.add_typer(consent.app, name="consent", help="Record what people said: consents, withdrawals, opt-outs.")
+app.add_typer(ledger.app, name="ledger", help="The consent ledger: import, rebuild, show a person's standing.")
+app.command("decide")(decide.decide)
 app.command("serve")(serve.serve)
 
 

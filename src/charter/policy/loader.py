@@ -84,14 +84,21 @@ def _check_depth(text: str, source: str) -> None:
     (killing the process) on a few tens of thousands of ``[``; its event
     parser does not recurse, so depth is counted on events first.
     """
+    too_deep = InputTooLarge(f"{source}: the document nests more than {MAX_DEPTH} levels deep")
     depth = 0
-    for event in yaml.parse(text, Loader=_NODE_LOADER):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise InputTooLarge(f"{source}: the document nests more than {MAX_DEPTH} levels deep")
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+    try:
+        for event in yaml.parse(text, Loader=_NODE_LOADER):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise too_deep
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        # libyaml >= 0.2.6 refuses deep flow nesting itself, while scanning ahead.
+        if "nesting depth" in str(exc):
+            raise too_deep from None
+        raise
 
 
 class _Builder:

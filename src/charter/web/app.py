@@ -10,7 +10,9 @@ from fastapi.staticfiles import StaticFiles
 from charter import __version__
 from charter.services import Services
 from charter.web import problems
+from charter.web.api import decisions as decisions_api
 from charter.web.api import health
+from charter.web.api import ledger as ledger_api
 from charter.web.api import policy as policy_api
 from charter.web.bodies import BodyLimit
 from charter.web.pages import console, privacy, session
@@ -29,11 +31,13 @@ def create_app(services: Services | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.services = services
-    # The largest legitimate body is a diff of two statements; anything bigger is refused.
-    app.add_middleware(BodyLimit, max_bytes=2 * services.settings.policy.max_bytes + 64_000)
+    # The largest legitimate bodies: a diff of two statements, a batch of decisions.
+    app.add_middleware(BodyLimit, max_bytes=max(2 * services.settings.policy.max_bytes + 64_000, 8_000_000))
     problems.install(app)
     app.include_router(health.router)
     app.include_router(policy_api.router, prefix="/api/v1/policy", tags=["policy"])
+    app.include_router(decisions_api.router, prefix="/api/v1/decisions", tags=["decisions"])
+    app.include_router(ledger_api.router, prefix="/api/v1", tags=["ledger"])
     app.include_router(privacy.router)
     app.include_router(session.router)
     app.include_router(console.router, prefix="/console")
