@@ -2,8 +2,9 @@
 
 Creates the SQLite database under CHARTER_HOME, publishes the example
 statements in order (2019, then 2023), creates a demo admin whose generated
-password is printed once, and serves the privacy center. Safe to run again:
-what exists is kept.
+password is printed once, adds a synthetic population with consent histories
+(:mod:`charter.demo.people`), and serves the privacy center. Safe to run
+again: what exists is kept.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from sqlalchemy.orm import Session
 from charter.auth import passwords
 from charter.auth.roles import Role
 from charter.auth.users import create_user, find_user
+from charter.demo import people
 from charter.db import migrate
 from charter.errors import CharterError
 from charter.policy import service as policy
 from charter.services import Services
 from charter.settings import Settings
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "west"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "west"
 STATEMENTS = ("statement-2019.yaml", "statement-2023.yaml")
 ADMIN = "admin"
 
@@ -55,6 +57,10 @@ def prepare(services: Services, folder: Path = EXAMPLES) -> tuple[list[str], str
     with services.database.session() as session:
         published = publish_examples(session, services.settings, folder)
         password = ensure_admin(session)
+    with services.database.session() as session:
+        added = people.populate(session, services.vault)
+    if added:
+        print(f"Added {added} synthetic people with consent histories to the ledger.")
     return published, password
 
 
@@ -82,7 +88,14 @@ def main(argv: list[str] | None = None) -> int:
         print("(shown once; reset it with: charter users set-password admin)")
     else:
         print(f"Demo admin '{ADMIN}' already exists (reset: charter users set-password {ADMIN}).")
-    print(f"\nOpen {url}/privacy  (the statement in force; 'What changed' compares 2019 and 2023)\n")
+    print(f"\nOpen {url}/privacy  (the statement in force; 'What changed' compares 2019 and 2023)")
+    print("\nAsk the decision engine about a demo person (exit 0 allow, 1 deny), in another shell:")
+    for person in people.NAMED:
+        print(f"  {person.email:<20} {person.story}")
+    print(
+        "  CHARTER_HOME=var/demo .venv/bin/charter decide --identity email:ben@example.org "
+        "--purpose analytics_trends_benchmarks -c user.contact.email\n"
+    )
     if args.no_serve:
         return 0
     import uvicorn
