@@ -43,7 +43,8 @@ def test_the_named_demo_people_behave_as_the_guide_says(database: Database, tmp_
     demo.prepare(services)
 
     def ask(email: str, purpose: str) -> str:
-        request = DecisionRequest(purpose=purpose, categories=("user.contact.email",), at=datetime(2025, 1, 1, tzinfo=UTC))
+        when = datetime(2025, 1, 1, tzinfo=UTC)
+        request = DecisionRequest(purpose=purpose, categories=("user.contact.email",), at=when)
         with services.database.session() as session:
             [decision] = decide_many(
                 session,

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from charter.auth import passwords
 from charter.auth.roles import Role
 from charter.auth.users import create_user, find_user
-from charter.demo import people
 from charter.db import migrate
+from charter.demo import people
 from charter.errors import CharterError
 from charter.policy import service as policy
 from charter.services import Services

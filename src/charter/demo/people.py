@@ -24,11 +24,8 @@ from charter.subjects.service import Vault
 
 SEED = 20230101
 ACTOR = "demo"
-FIRST = (
-    "ana ben chloe dev emma felix grace hugo iris jonas kira liam maya noah olga pablo quinn rosa sami tara "
-    "umar vera wei xena yuki zane"
-).split()
-LAST = "almeida brandt costa dubois eriksen fischer garcia haddad ito jensen kowalski lopez moreau novak".split()
+FIRST = ["ana", "ben", "chloe", "dev", "emma", "felix", "grace", "hugo", "iris", "jonas", "kira", "liam", "maya", "noah", "olga", "pablo", "quinn", "rosa", "sami", "tara", "umar", "vera", "wei", "xena", "yuki", "zane"]
+LAST = ["almeida", "brandt", "costa", "dubois", "eriksen", "fischer", "garcia", "haddad", "ito", "jensen", "kowalski", "lopez", "moreau", "novak"]
 ANALYTICS = (
     "analytics_trends_benchmarks",
     "analytics_recommendations",
@@ -113,7 +110,7 @@ def populate(session: Session, vault: Vault, *, count: int = 250) -> int:
     first_email = NAMED[0].email
     if subjects.resolve(session, "email", first_email, vault=vault, create=False) is not None:
         return 0
-    rng = random.Random(SEED)
+    rng = random.Random(SEED)  # noqa: S311 - a reproducible demo, not a secret
     histories = list(_named_histories())
     for index in range(count - len(histories)):
         name = f"{rng.choice(FIRST)}.{rng.choice(LAST)}{index}@example.org"
