@@ -24,8 +24,50 @@ from charter.subjects.service import Vault
 
 SEED = 20230101
 ACTOR = "demo"
-FIRST = ["ana", "ben", "chloe", "dev", "emma", "felix", "grace", "hugo", "iris", "jonas", "kira", "liam", "maya", "noah", "olga", "pablo", "quinn", "rosa", "sami", "tara", "umar", "vera", "wei", "xena", "yuki", "zane"]
-LAST = ["almeida", "brandt", "costa", "dubois", "eriksen", "fischer", "garcia", "haddad", "ito", "jensen", "kowalski", "lopez", "moreau", "novak"]
+FIRST = [
+    "ana",
+    "ben",
+    "chloe",
+    "dev",
+    "emma",
+    "felix",
+    "grace",
+    "hugo",
+    "iris",
+    "jonas",
+    "kira",
+    "liam",
+    "maya",
+    "noah",
+    "olga",
+    "pablo",
+    "quinn",
+    "rosa",
+    "sami",
+    "tara",
+    "umar",
+    "vera",
+    "wei",
+    "xena",
+    "yuki",
+    "zane",
+]
+LAST = [
+    "almeida",
+    "brandt",
+    "costa",
+    "dubois",
+    "eriksen",
+    "fischer",
+    "garcia",
+    "haddad",
+    "ito",
+    "jensen",
+    "kowalski",
+    "lopez",
+    "moreau",
+    "novak",
+]
 ANALYTICS = (
     "analytics_trends_benchmarks",
     "analytics_recommendations",
