@@ -8,8 +8,9 @@ of decisions for audit.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,11 +22,15 @@ from charter.decisions.model import Decision, DecisionRequest
 from charter.decisions.models import DecisionLogEntry
 from charter.decisions.state import EMPTY, PersonState
 from charter.errors import InvalidInput, Problem
-from charter.ledger import service as ledger
+from charter.ledger.codec import decode
+from charter.ledger.models import SubjectState
 from charter.policy.models import PolicyVersion
 from charter.policy.service import statement_of
 from charter.subjects import service as subjects
+from charter.subjects.models import Identity, Person
 from charter.subjects.service import Vault
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -57,20 +62,79 @@ def history(session: Session) -> StatementHistory:
     return found
 
 
+CHUNK = 500  # ids per IN (...): well under every backend's bound-parameter limit
+
+
+def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    for begin in range(0, len(items), CHUNK):
+        yield items[begin : begin + CHUNK]
+
+
 def _states(
-    session: Session, people: Sequence[PersonRef], vault: Vault
+    session: Session, people: Sequence[tuple[int, PersonRef]], vault: Vault
 ) -> dict[PersonRef, tuple[str | None, PersonState]]:
-    """Each person's public id and state; an unknown person has the empty state."""
-    found: dict[PersonRef, tuple[str | None, PersonState]] = {}
-    for ref in dict.fromkeys(people):
+    """Each person's public id and state; an unknown person has the empty state.
+
+    A batch names thousands of people: they are found with one query per
+    chunk of identities or public ids, and their states with one per chunk
+    of people, never one query per person.
+    """
+    wanted: dict[PersonRef, tuple[str, str]] = {}  # ref -> ("id", public id) or (kind, lookup hash)
+    for index, ref in people:
+        if ref in wanted:
+            continue
         if ref.public_id is not None:
-            person = subjects.by_public_id(session, ref.public_id)
+            wanted[ref] = ("id", ref.public_id)
         elif ref.identity_kind is not None and ref.identity_value is not None:
-            person = subjects.resolve(session, ref.identity_kind, ref.identity_value, vault=vault, create=False)
+            try:
+                kind, normalized = vault.normalize(ref.identity_kind, ref.identity_value)
+            except InvalidInput as exc:
+                raise InvalidInput(
+                    f"request {index}: {exc.detail}", problems=[Problem(f"requests[{index}].person", exc.detail)]
+                ) from None
+            wanted[ref] = (kind.value, vault.lookup_hash(kind, normalized))
         else:
             raise InvalidInput("a person is named by public_id or by an identity (kind and value)")
-        found[ref] = (person.public_id, ledger.state_of(session, person)) if person is not None else (None, EMPTY)
+    people_of = _people(session, set(wanted.values()))
+    states = _states_of(session, {person.id for person in people_of.values()})
+    found: dict[PersonRef, tuple[str | None, PersonState]] = {}
+    for ref, key in wanted.items():
+        person = people_of.get(key)
+        found[ref] = (None, EMPTY) if person is None else (person.public_id, states.get(person.id, EMPTY))
     return found
+
+
+def _people(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Person]:
+    """The live person for each key; merged people resolve to whom they were merged into."""
+    public_ids = sorted(value for kind, value in keys if kind == "id" and 1 <= len(value) <= 32)
+    digests = sorted({value for kind, value in keys if kind != "id"})
+    found: dict[tuple[str, str], Person] = {}
+    for chunk in _chunks(public_ids):
+        for person in session.scalars(select(Person).where(Person.public_id.in_(chunk))):
+            found[("id", person.public_id)] = person
+    for chunk in _chunks(digests):
+        rows = session.execute(
+            select(Identity.kind, Identity.lookup_hash, Person)
+            .join(Person, Person.id == Identity.person_id)
+            .where(Identity.lookup_hash.in_(chunk))
+        )
+        for kind, digest, person in rows:
+            if (kind, digest) in keys:
+                found[(kind, digest)] = person
+    return {
+        key: person if person.merged_into is None else subjects.canonical(session, person)
+        for key, person in found.items()
+    }
+
+
+def _states_of(session: Session, person_ids: set[int]) -> dict[int, PersonState]:
+    states: dict[int, PersonState] = {}
+    for chunk in _chunks(sorted(person_ids)):
+        rows = session.execute(
+            select(SubjectState.person_id, SubjectState.state).where(SubjectState.person_id.in_(chunk))
+        )
+        states.update((person_id, decode(document)) for person_id, document in rows)
+    return states
 
 
 def decide_many(
@@ -78,7 +142,7 @@ def decide_many(
 ) -> list[Decision]:
     """Decide every question; log a sample of them (P-SEC-1: uses of PI are accountable)."""
     statements = history(session)
-    states = _states(session, [q.person for q in questions if q.person is not None], vault)
+    states = _states(session, [(i, q.person) for i, q in enumerate(questions) if q.person is not None], vault)
     decisions = []
     log: list[DecisionLogEntry] = []
     for index, question in enumerate(questions):
