@@ -75,3 +75,15 @@ def test_bad_input_exits_2_with_one_line(run: Invoke, args: tuple[str, ...], fra
     assert done.exit_code == 2, done.output
     lines = [line for line in done.output.splitlines() if line.strip()]
     assert len(lines) == 1 and fragment in lines[0], done.output
+
+
+def test_audit_decisions_lists_the_logged_answers(run: Invoke) -> None:
+    """P-SEC-1: every decision asked from the CLI is logged (sample rate 1 by default) and listed."""
+    run("decide", *ANALYTICS, "--identity", "email:ana@example.org")
+    run("decide", "--purpose", "sell_personal_information", "-c", "user.contact.email")
+    listed = run("audit", "decisions", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert [d["outcome"] for d in json.loads(listed.output)] == ["deny", "deny"]
+    denied = run("audit", "decisions", "--purpose", "sell_personal_information")
+    assert "P-USE-6" in denied.output and "analytics" not in denied.output
+    assert run("audit", "decisions", "--since", "last week").exit_code == 2

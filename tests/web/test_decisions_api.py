@@ -121,3 +121,22 @@ def test_a_recorded_consent_allows_until_withdrawn(
     withdrawn = {**given, "kind": "consent.withdrawn", "at": "2024-05-01T10:00:00Z"}
     client.post("/api/v1/consents", json={"identity": ana, "events": [withdrawn]}, headers=engineer)
     assert client.post(URL, json=question, headers=engineer).json()["outcome"] == "deny"
+
+
+def test_auditors_read_the_decision_log_in_pages(
+    client: TestClient, published: list[str], engineer: dict[str, str], make_token: Callable[..., str]
+) -> None:
+    """P-SEC-1: the decisions given are accountable; auditors page through them, engineers may not read."""
+    client.post(URL, json={"requests": [BILLING, SALE, BILLING]}, headers=engineer)
+    auditor = {"Authorization": f"Bearer {make_token(Role.AUDITOR)}"}
+    first = client.get(f"{URL}/log", params={"limit": 2}, headers=auditor)
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert [d["outcome"] for d in page["decisions"]] == ["allow", "deny"] and page["next"] is not None
+    rest = client.get(f"{URL}/log", params={"after": page["next"], "limit": 2}, headers=auditor).json()
+    assert [d["purpose"] for d in rest["decisions"]] == ["cpni_a_provide_service"] and rest["next"] is None
+    denied = client.get(f"{URL}/log", params={"outcome": "deny"}, headers=auditor).json()["decisions"]
+    assert [d["reasons"][0]["promises"] for d in denied] == [["P-USE-6"]]
+    assert client.get(f"{URL}/log", params={"limit": 0}, headers=auditor).status_code == 422
+    assert client.get(f"{URL}/log", params={"outcome": "maybe"}, headers=auditor).status_code == 422
+    assert client.get(f"{URL}/log", headers=engineer).status_code == 403

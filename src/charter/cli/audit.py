@@ -7,6 +7,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TextIO
 
@@ -20,6 +21,7 @@ from charter.audit.chain import canonical_json
 from charter.audit.service import MAX_PAGE
 from charter.cli.context import services
 from charter.cli.output import command, console, emit_json, errors
+from charter.decisions.service import MAX_LOG_PAGE, LogFilter, log_document, logged
 from charter.errors import InvalidInput
 
 app = typer.Typer(no_args_is_help=True)
@@ -157,3 +159,55 @@ def list_command(
             )
         )
     console.print(table)
+
+
+def _iso(option: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{option} {value!r} is not an ISO date-time, e.g. 2026-11-01T00:00:00+00:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command("decisions")
+@command
+def decisions_command(
+    since: Annotated[str | None, typer.Option(help="From this time (ISO), inclusive.")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this time (ISO), exclusive.")] = None,
+    person: Annotated[str | None, typer.Option(help="Only this person's public id.")] = None,
+    purpose: Annotated[str | None, typer.Option(help="Only this purpose id.")] = None,
+    outcome: Annotated[str | None, typer.Option(help="allow or deny.")] = None,
+    after: Annotated[int, typer.Option(min=0, help="Cursor: the last id of the previous page.")] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_LOG_PAGE, help="How many, oldest first.")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show logged decisions (the share set by CHARTER_DECISIONS_LOG_SAMPLE_RATE), oldest first."""
+    wanted = LogFilter(_iso("--since", since), _iso("--until", until), person, purpose, outcome, after, limit)
+    with services() as built, built.database.session() as session:
+        found = logged(session, wanted)
+    if as_json:
+        emit_json([log_document(entry) for entry in found])
+        return
+    table = Table(box=box.SIMPLE_HEAD)
+    for name in ("id", "decided (UTC)", "system", "person", "purpose", "outcome", "statement", "promises"):
+        table.add_column(name, overflow="fold")
+    for entry in found:
+        promises = sorted({str(p) for reason in entry.reasons for p in _listed(reason.get("promises"))})
+        values = (
+            str(entry.id),
+            entry.decided_at.isoformat()[:19].replace("T", " "),
+            entry.system,
+            entry.person or "-",
+            entry.purpose,
+            entry.outcome,
+            entry.statement_version,
+            ", ".join(promises),
+        )
+        table.add_row(*(Text(value) for value in values))
+    console.print(table)
+
+
+def _listed(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []

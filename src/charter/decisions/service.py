@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -175,3 +176,57 @@ def _entry(request: DecisionRequest, decision: Decision, public_id: str | None, 
         statement_version=decision.statement_version,
         reasons=[{"promises": list(r.promises), "clause": r.clause} for r in decision.reasons],
     )
+
+
+MAX_LOG_PAGE = 1_000
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """Which logged decisions an auditor wants: a time window, a person, a purpose, an outcome."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    person: str | None = None
+    purpose: str | None = None
+    outcome: str | None = None
+    after_id: int = 0
+    limit: int = 100
+
+
+def logged(session: Session, wanted: LogFilter) -> list[DecisionLogEntry]:
+    """Logged decisions in the order they were given, a page at a time (``after_id`` is the cursor)."""
+    if not 1 <= wanted.limit <= MAX_LOG_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LOG_PAGE:,}")
+    if wanted.outcome not in (None, "allow", "deny"):
+        raise InvalidInput("outcome is allow or deny")
+    query = select(DecisionLogEntry).where(DecisionLogEntry.id > wanted.after_id)
+    if wanted.since is not None:
+        query = query.where(DecisionLogEntry.decided_at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(DecisionLogEntry.decided_at < wanted.until)
+    if wanted.person is not None:
+        query = query.where(DecisionLogEntry.person == wanted.person)
+    if wanted.purpose is not None:
+        query = query.where(DecisionLogEntry.purpose == wanted.purpose)
+    if wanted.outcome is not None:
+        query = query.where(DecisionLogEntry.outcome == wanted.outcome)
+    return list(session.scalars(query.order_by(DecisionLogEntry.id).limit(wanted.limit)))
+
+
+def log_document(entry: DecisionLogEntry) -> dict[str, object]:
+    """One logged decision as auditors read it (API and CLI alike)."""
+    return {
+        "id": entry.id,
+        "decided_at": entry.decided_at.isoformat(),
+        "asked_for": entry.asked_for.isoformat(),
+        "system": entry.system,
+        "person": entry.person,
+        "purpose": entry.purpose,
+        "action": entry.action,
+        "categories": list(entry.categories),
+        "recipient": entry.recipient,
+        "outcome": entry.outcome,
+        "statement_version": entry.statement_version,
+        "reasons": list(entry.reasons),
+    }

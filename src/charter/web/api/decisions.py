@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from charter.auth.principal import Principal
 from charter.auth.roles import Permission
 from charter.decisions.model import Decision, DecisionRequest
-from charter.decisions.service import PersonRef, Question, decide_many
+from charter.decisions.service import MAX_LOG_PAGE, LogFilter, PersonRef, Question, decide_many, log_document, logged
 from charter.errors import InputTooLarge, InvalidInput, Problem
 from charter.web.security import requires, services_of
 
@@ -162,3 +162,22 @@ def decisions(
 def _located(exc: InvalidInput, index: int, batch: bool) -> InvalidInput:
     path = f"requests[{index}]" if batch else ""
     return InvalidInput(exc.detail, problems=[Problem(path=path, message=exc.detail)])
+
+
+@router.get("/log")
+def decision_log(
+    request: Request,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    person: str | None = Query(default=None, max_length=32, description="A person's public id."),
+    purpose: str | None = Query(default=None, max_length=80),
+    outcome: Literal["allow", "deny"] | None = None,
+    after: int = Query(default=0, ge=0, description="Cursor: the last id of the previous page."),
+    limit: int = Query(default=100, ge=1, le=MAX_LOG_PAGE),
+    _: Principal = requires(Permission.AUDIT_READ),
+) -> dict[str, object]:
+    """Logged decisions for auditors, oldest first; page with ``after`` = the previous page's ``next``."""
+    wanted = LogFilter(since, until, person, purpose, outcome, after, limit)
+    with services_of(request).database.session() as session:
+        entries = [log_document(entry) for entry in logged(session, wanted)]
+    return {"decisions": entries, "next": entries[-1]["id"] if len(entries) == limit else None}
