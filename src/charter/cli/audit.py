@@ -192,7 +192,7 @@ def decisions_command(
         return
     table = Table(box=box.SIMPLE_HEAD)
     for name in ("id", "decided (UTC)", "system", "person", "purpose", "outcome", "statement", "promises"):
-        table.add_column(name, overflow="fold")
+        table.add_column(name, overflow="fold", no_wrap=name in ("id", "decided (UTC)", "outcome", "statement"))
     for entry in found:
         promises = sorted({str(p) for reason in entry.reasons for p in _listed(reason.get("promises"))})
         values = (
