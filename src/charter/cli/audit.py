@@ -192,14 +192,14 @@ def decisions_command(
         return
     table = Table(box=box.SIMPLE_HEAD)
     for name in ("id", "decided (UTC)", "system", "person", "purpose", "outcome", "statement", "promises"):
-        table.add_column(name, overflow="fold", no_wrap=name in ("id", "decided (UTC)", "outcome", "statement"))
+        table.add_column(name, overflow="fold", no_wrap=name != "purpose", min_width=20 if name == "purpose" else None)
     for entry in found:
         promises = sorted({str(p) for reason in entry.reasons for p in _listed(reason.get("promises"))})
         values = (
             str(entry.id),
             entry.decided_at.isoformat()[:19].replace("T", " "),
             entry.system,
-            entry.person or "-",
+            f"{entry.person[:8]}…" if entry.person else "-",  # the full id is in --json
             entry.purpose,
             entry.outcome,
             entry.statement_version,
