@@ -191,15 +191,14 @@ def decisions_command(
         emit_json([log_document(entry) for entry in found])
         return
     table = Table(box=box.SIMPLE_HEAD)
-    for name in ("id", "decided (UTC)", "system", "person", "purpose", "outcome", "statement", "promises"):
-        table.add_column(name, overflow="fold", no_wrap=name != "purpose", min_width=20 if name == "purpose" else None)
+    # The narrow view; --json carries the system, the person's full public id and the reasons.
+    for name in ("id", "decided (UTC)", "purpose", "outcome", "statement", "promises"):
+        table.add_column(name, overflow="fold", no_wrap=name not in ("purpose", "promises"))
     for entry in found:
         promises = sorted({str(p) for reason in entry.reasons for p in _listed(reason.get("promises"))})
         values = (
             str(entry.id),
             entry.decided_at.isoformat()[:19].replace("T", " "),
-            entry.system,
-            f"{entry.person[:8]}…" if entry.person else "-",  # the full id is in --json
             entry.purpose,
             entry.outcome,
             entry.statement_version,
