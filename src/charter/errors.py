@@ -16,10 +16,15 @@ tree below names where.
     │   ├── InputTooLarge             413  exit 2
     │   ├── InvalidIdentity                      (charter.subjects.normalize)
     │   ├── UnknownPurpose, UnknownStatement     (charter.ledger.service)
+    │   ├── UnknownCookieClass, IncompleteChoice (charter.banner.choices, 422)
+    │   ├── InvalidCookieId                      (charter.banner.service, 422)
+    │   ├── ChallengeError (400/410), InvalidChoice (charter.preferences.errors: e-mail codes, choices)
     │   └── SealBroken                           (charter.crypto: wrong key or tampered ciphertext)
     ├── NotFound                      404  exit 1
     ├── Conflict                      409  exit 1
     │   ├── VersionExists             409
+    │   ├── StaleBanner               409   (charter.banner.choices: the banner shown is not in force)
+    │   ├── StatementChanged          409   (charter.preferences.errors: the form showed another version)
     │   └── EffectiveDateRegression   409
     ├── NotAuthenticated              401  exit 1
     ├── Forbidden                     403  exit 1

@@ -14,6 +14,7 @@ from charter.db import Database
 from charter.settings import Settings
 
 if TYPE_CHECKING:
+    from charter.mail import Mailer
     from charter.subjects.service import Vault
 
 
@@ -31,6 +32,13 @@ class Services:
         from charter.subjects.service import Vault
 
         return Vault.from_settings(self.settings)
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        """The configured mail backend (``CHARTER_MAIL_BACKEND``); tests may assign their own."""
+        from charter.mail import mailer_for
+
+        return mailer_for(self.settings)
 
     @classmethod
     def from_env(cls) -> Services:

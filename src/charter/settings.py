@@ -78,6 +78,94 @@ class IdentitySettings(BaseSettings):
     )
 
 
+class MailSettings(BaseSettings):
+    """How Charter sends e-mail (verification codes, notices): an SMTP server or a local outbox folder."""
+
+    model_config = SettingsConfigDict(env_prefix="CHARTER_MAIL_", extra="ignore")
+
+    backend: Literal["smtp", "outbox"] = Field(
+        default="outbox",
+        description="smtp sends through the server below; outbox writes each message as an .eml file "
+        "under HOME/outbox/ (demos and development: nothing leaves the machine).",
+    )
+    host: str = Field(default="localhost", max_length=255, description="SMTP server host name.")
+    port: int = Field(default=587, ge=1, le=65535, description="SMTP server port (587 STARTTLS, 465 TLS, 25 plain).")
+    username: str = Field(default="", max_length=320, description="SMTP user name; empty means no sign-in.")
+    password: SecretStr | None = Field(default=None, description="SMTP password (never logged or shown).")
+    starttls: bool = Field(
+        default=True, description="Upgrade a plain connection with STARTTLS before signing in (ignored with ssl)."
+    )
+    ssl: bool = Field(default=False, description="Connect over TLS from the start (port 465).")
+    timeout: float = Field(default=10.0, gt=0, le=120, description="Seconds to wait for the SMTP server.")
+    from_address: str = Field(
+        default="Charter <privacy@localhost>",
+        min_length=3,
+        max_length=320,
+        description="The From: of every message, e.g. 'West Privacy <privacy@example.com>'.",
+    )
+
+
+class PreferenceSettings(BaseSettings):
+    """The public preference center: e-mail codes and the session that follows."""
+
+    model_config = SettingsConfigDict(env_prefix="CHARTER_PREFERENCES_", extra="ignore")
+
+    code_minutes: int = Field(default=15, ge=1, le=24 * 60, description="How long an e-mailed code or link works.")
+    max_attempts: int = Field(default=5, ge=1, le=20, description="Wrong codes allowed before a code stops working.")
+    codes_per_address_per_hour: int = Field(
+        default=5, ge=1, le=100, description="Codes that may be asked for one e-mail address in an hour."
+    )
+    session_minutes: int = Field(
+        default=30, ge=5, le=24 * 60, description="How long a verified visitor may change preferences."
+    )
+
+
+class MailLinkSettings(BaseSettings):
+    """Links Charter mints for the organization's mailers: one-click unsubscribe and the open pixel (P-TRK-3)."""
+
+    model_config = SettingsConfigDict(env_prefix="CHARTER_MAIL_LINKS_", extra="ignore")
+
+    valid_days: int = Field(
+        default=365,
+        ge=30,
+        le=3650,
+        description="How long a minted unsubscribe link (and its open pixel) works. RFC 8058 links must keep "
+        "working long after the message was sent; CAN-SPAM asks for at least 30 days.",
+    )
+    mailto: str = Field(
+        default="",
+        max_length=254,
+        pattern=r"^$|^[^@\s<>,?]+@[^@\s<>,?]+\.[^@\s<>,?]+$",
+        description="An address that also takes unsubscribe requests, added to List-Unsubscribe as a mailto: "
+        "URI; empty adds none.",
+    )
+
+
+class BannerSettings(BaseSettings):
+    """The embeddable cookie banner (``/static/charter-consent.js``) and its public API."""
+
+    model_config = SettingsConfigDict(env_prefix="CHARTER_BANNER_", extra="ignore")
+
+    allowed_origins: str = Field(
+        default="*",
+        max_length=4000,
+        pattern=r"^\s*(\*|https?://[^\s,/]+(\s*,\s*https?://[^\s,/]+)*)\s*$",
+        description="Comma-separated origins (scheme://host[:port]) whose pages may embed the banner: read its "
+        "config and record choices from the browser. '*' (the default) allows any site.",
+    )
+    cache_seconds: int = Field(
+        default=300, ge=0, le=86_400, description="How long browsers and CDNs may cache the banner config."
+    )
+    max_body_bytes: int = Field(
+        default=2_048, ge=512, le=65_536, description="Largest body accepted when recording a banner choice."
+    )
+
+    def origins(self) -> frozenset[str] | None:
+        """The allowed origins, lower-cased; None means any origin."""
+        items = {o.strip().lower().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()}
+        return None if "*" in items else frozenset(items)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHARTER_", extra="ignore")
 
@@ -95,6 +183,10 @@ class Settings(BaseSettings):
     policy: PolicySettings = Field(default_factory=PolicySettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     decisions: DecisionSettings = Field(default_factory=DecisionSettings)
+    banner: BannerSettings = Field(default_factory=BannerSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    preferences: PreferenceSettings = Field(default_factory=PreferenceSettings)
+    mail_links: MailLinkSettings = Field(default_factory=MailLinkSettings)
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:

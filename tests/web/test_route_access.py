@@ -32,6 +32,15 @@ PUBLIC = {
     "/privacy/versions/{version}",
     "/privacy/changes",
     "/login",
+    "/privacy/preferences",  # the preference center: e-mail form, then the choices (GET) and saving them (POST)
+    "/privacy/preferences/code",  # ask for a code (POST), where to type it (GET)
+    "/privacy/preferences/verify",  # the e-mailed link's landing page (GET), redeeming a code or link (POST)
+    "/privacy/preferences/signout",
+    "/u/{token}",  # one-click unsubscribe (RFC 8058) and its confirmation page
+    "/o/{token}.gif",  # the e-mail open pixel
+    "/api/v1/banner/config",  # the cookie banner's config (GET, and its CORS preflight)
+    "/api/v1/banner/choices",  # recording a visitor's banner choice (POST, and its CORS preflight)
+    "/.well-known/gpc.json",  # Global Privacy Control support resource
 }
 
 

@@ -24,6 +24,7 @@ class Permission(StrEnum):
     DECISIONS_ASK = "decisions:ask"
     CONSENT_WRITE = "consent:write"
     SUBJECTS_READ = "subjects:read"
+    MAIL_LINKS = "mail:links"  # mint unsubscribe and open-pixel links for outgoing e-mail (P-TRK-3)
 
 
 _EVERYONE = {Permission.CONSOLE_VIEW, Permission.POLICY_READ}
@@ -38,10 +39,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.DECISIONS_ASK,
             Permission.CONSENT_WRITE,
             Permission.SUBJECTS_READ,
+            Permission.MAIL_LINKS,
         }
     ),
     Role.ANALYST: frozenset(_EVERYONE),
-    Role.ENGINEER: frozenset(_EVERYONE | {Permission.DECISIONS_ASK, Permission.CONSENT_WRITE}),
+    Role.ENGINEER: frozenset(_EVERYONE | {Permission.DECISIONS_ASK, Permission.CONSENT_WRITE, Permission.MAIL_LINKS}),
     Role.AUDITOR: frozenset(_EVERYONE | {Permission.AUDIT_READ}),
     Role.INVESTIGATOR: frozenset(_EVERYONE),
 }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from charter.cli import audit, consent, db, decide, ledger, policy, serve, tokens, users
+from charter.cli import audit, consent, db, decide, ledger, mail, policy, serve, tokens, users
+from charter.cli import maillinks as mail_links
 
 app = typer.Typer(
     name="charter",
@@ -20,6 +21,8 @@ app.add_typer(tokens.app, name="tokens", help="Scoped API tokens for machines.")
 app.add_typer(audit.app, name="audit", help="Verify and export the hash-chained audit log.")
 app.add_typer(consent.app, name="consent", help="Record what people said: consents, withdrawals, opt-outs.")
 app.add_typer(ledger.app, name="ledger", help="The consent ledger: import, rebuild, show a person's standing.")
+app.add_typer(mail.app, name="mail", help="Check that Charter can send e-mail.")
+app.add_typer(mail_links.app, name="mail-links", help="One-click unsubscribe and open-pixel links for e-mail.")
 app.command("decide")(decide.decide)
 app.command("serve")(serve.serve)
 

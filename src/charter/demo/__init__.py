@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"Demo admin '{ADMIN}' already exists (reset: charter users set-password {ADMIN}).")
     print(f"\nOpen {url}/privacy  (the statement in force; 'What changed' compares 2019 and 2023)")
+    outbox = (services.settings.home / "outbox").resolve()
+    where = f"written to {outbox}/" if services.settings.mail.backend == "outbox" else "sent by SMTP"
+    print(f"Change a person's choices at {url}/privacy/preferences  (e-mailed codes are {where})")
     print("\nAsk the decision engine about a demo person (exit 0 allow, 1 deny), in another shell:")
     for person in people.NAMED:
         print(f"  {person.email:<20} {person.story}")

@@ -79,6 +79,8 @@ class Section:
     paragraphs: list[str] = field(default_factory=list)
     items: list[str] = field(default_factory=list)
     subsections: list[Section] = field(default_factory=list)
+    item_ids: list[str] = field(default_factory=list)
+    """Stable anchors for ``items`` (same order) where other pages link to one item."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,11 @@ class StatementView:
     organization: str
     introduction: str
     sections: list[Section]
+
+
+def purpose_anchor(purpose_id: str) -> str:
+    """The id of a purpose's item in the rendered statement (``/privacy#purpose-ID``)."""
+    return f"purpose-{purpose_id}"
 
 
 def _join(words: list[str]) -> str:
@@ -226,7 +233,8 @@ class _Builder:
                 how = "in writing" if p.withdrawal == "written" else "at any time"
                 extra += f" You can withdraw it {how}."
             items.append(f"{p.name}. {p.description}{basis}{extra}".replace("..", ".").strip())
-        return Section("purposes", "How we use personal information", [], items)
+        anchors = [purpose_anchor(p.id) for p in self.s.purposes]
+        return Section("purposes", "How we use personal information", [], items, item_ids=anchors)
 
     def rules(self) -> Section:
         return Section("rules", "Rules we follow", [], [self.rule_sentence(r) for r in self.s.rules])

@@ -10,13 +10,19 @@ from fastapi.staticfiles import StaticFiles
 from charter import __version__
 from charter.services import Services
 from charter.web import problems
+from charter.web.api import banner as banner_api
 from charter.web.api import decisions as decisions_api
-from charter.web.api import health
+from charter.web.api import health, wellknown
 from charter.web.api import ledger as ledger_api
+from charter.web.api import maillinks as maillinks_api
 from charter.web.api import policy as policy_api
 from charter.web.bodies import BodyLimit
+from charter.web.cors import PathCors
 from charter.web.pages import console, privacy, session
+from charter.web.pages import maillinks as maillinks_pages
+from charter.web.pages import preferences as preference_pages
 from charter.web.security import assert_routes_declared
+from charter.web.signals import BrowserSignalsMiddleware, SignalCounts
 
 
 def create_app(services: Services | None = None) -> FastAPI:
@@ -33,12 +39,22 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.state.services = services
     # The largest legitimate bodies: a diff of two statements, a batch of decisions.
     app.add_middleware(BodyLimit, max_bytes=max(2 * services.settings.policy.max_bytes + 64_000, 8_000_000))
+    # Other sites' pages call the banner API; its responses (errors too) carry CORS headers.
+    app.add_middleware(PathCors, prefixes=(banner_api.PREFIX + "/",), allowed=services.settings.banner.origins())
+    # Sec-GPC / DNT read once per request (P-TRK-2); app.state.signal_counts counts them.
+    app.state.signal_counts = SignalCounts()
+    app.add_middleware(BrowserSignalsMiddleware, counts=app.state.signal_counts)
     problems.install(app)
     app.include_router(health.router)
     app.include_router(policy_api.router, prefix="/api/v1/policy", tags=["policy"])
     app.include_router(decisions_api.router, prefix="/api/v1/decisions", tags=["decisions"])
     app.include_router(ledger_api.router, prefix="/api/v1", tags=["ledger"])
+    app.include_router(maillinks_api.router, prefix="/api/v1", tags=["mail links"])
+    app.include_router(banner_api.router, prefix=banner_api.PREFIX, tags=["banner"])
+    app.include_router(wellknown.router)
     app.include_router(privacy.router)
+    app.include_router(preference_pages.router)  # /privacy/preferences (P-RGT-4, P-USE-5)
+    app.include_router(maillinks_pages.router)  # /u/{token}, /o/{token}.gif (P-TRK-3)
     app.include_router(session.router)
     app.include_router(console.router, prefix="/console")
     app.mount("/static", StaticFiles(directory=str(resources.files("charter.web") / "static")), name="static")

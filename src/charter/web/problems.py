@@ -42,6 +42,20 @@ def _wants_page(request: Request) -> bool:
     )
 
 
+#: Public pages whose errors a browser sees as a page rather than JSON (the preference center).
+HTML_ERROR_PATHS = ("/privacy/preferences",)
+
+
+def _error_page(request: Request, exc: CharterError) -> Response | None:
+    if not (request.url.path.startswith(HTML_ERROR_PATHS) and "text/html" in request.headers.get("accept", "")):
+        return None
+    from charter.web.templating import render
+
+    return render(
+        request, "preferences/error.html", status_code=exc.status, title=exc.title, detail=exc.detail, restart=False
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(CharterError)
     async def charter_error(request: Request, exc: CharterError) -> Response:
@@ -50,6 +64,9 @@ def install(app: FastAPI) -> None:
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         if exc.status >= 500:
             log.error("charter error %s: %s", exc.code, exc.detail)
+        page = _error_page(request, exc)
+        if page is not None:
+            return page
         extra: dict[str, Any] = {}
         if exc.problems:
             extra["problems"] = [p.as_dict() for p in exc.problems]

@@ -1,0 +1,145 @@
+"""The preference center's cookies: a short-lived signed session and a CSRF token.
+
+Visitors have no account, so there is no server-side session row: after a
+code or link is redeemed, the browser gets ``charter_preferences`` =
+``PUBLIC_ID.EXPIRES.MAC`` (HMAC-SHA256 under a key derived from the secret
+key for this use only). It names the person by public id (pseudonymous),
+lasts ``CHARTER_PREFERENCES_SESSION_MINUTES`` (30 by default), is HttpOnly,
+SameSite=Lax, scoped to ``/privacy/preferences`` and Secure on HTTPS.
+
+Forms carry a signed double-submit CSRF token (cookie and hidden field must
+match and carry our MAC), bound to the session cookie when there is one, so
+a token minted before verification does not work after it and a token
+planted by a sibling site does not work for someone else's session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+
+from fastapi import Request
+from starlette.responses import Response
+
+from charter.services import Services
+
+SESSION_COOKIE = "charter_preferences"
+CSRF_COOKIE = "charter_preferences_csrf"
+CSRF_FIELD = "csrf_token"
+COOKIE_PATH = "/privacy/preferences"
+CSRF_MAX_AGE = 2 * 3600
+MAX_COOKIE = 200
+_PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _key(services: Services, use: bytes) -> bytes:
+    return hmac.new(services.settings.secret_key(), b"charter.preferences." + use, hashlib.sha256).digest()
+
+
+def _mac(key: bytes, message: str) -> str:
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def secure(services: Services) -> bool:
+    settings = services.settings
+    return settings.security.cookie_secure or settings.base_url.lower().startswith("https://")
+
+
+def _now(now: float | None) -> int:
+    return int(time.time() if now is None else now)
+
+
+# -- the session ------------------------------------------------------------------
+
+
+def issue_session(services: Services, public_id: str, *, now: float | None = None) -> str:
+    expires = _now(now) + services.settings.preferences.session_minutes * 60
+    body = f"{public_id}.{expires}"
+    return f"{body}.{_mac(_key(services, b'session'), body)}"
+
+
+def read_session(services: Services, value: str | None, *, now: float | None = None) -> str | None:
+    """The public id in a genuine, unexpired session cookie, else None."""
+    if not value or len(value) > MAX_COOKIE:
+        return None
+    public_id, _, rest = value.partition(".")
+    expires, _, mac = rest.partition(".")
+    if not _PUBLIC_ID.fullmatch(public_id) or not expires.isdigit() or not mac:
+        return None
+    if not hmac.compare_digest(mac, _mac(_key(services, b"session"), f"{public_id}.{expires}")):
+        return None
+    return public_id if int(expires) > _now(now) else None
+
+
+def set_session(response: Response, services: Services, value: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=services.settings.preferences.session_minutes * 60,
+        path=COOKIE_PATH,
+        secure=secure(services),
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def end_session(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
+
+
+# -- CSRF ---------------------------------------------------------------------------
+
+
+def _csrf_mac(services: Services, issued: str, nonce: str, binding: str) -> str:
+    return _mac(_key(services, b"csrf"), f"{issued}.{nonce}.{binding}")
+
+
+def _binding(request: Request) -> str:
+    return request.cookies.get(SESSION_COOKIE, "")[:MAX_COOKIE]
+
+
+def issue_csrf(services: Services, binding: str, *, now: float | None = None) -> str:
+    issued, nonce = str(_now(now)), secrets.token_urlsafe(16)
+    return f"{issued}.{nonce}.{_csrf_mac(services, issued, nonce, binding)}"
+
+
+def _valid(services: Services, token: str, binding: str, now: float | None) -> bool:
+    if not token or len(token) > MAX_COOKIE:
+        return False
+    issued, _, rest = token.partition(".")
+    nonce, _, mac = rest.partition(".")
+    if not issued.isdigit() or not nonce or not mac:
+        return False
+    if not hmac.compare_digest(mac, _csrf_mac(services, issued, nonce, binding)):
+        return False
+    return -60 <= _now(now) - int(issued) <= CSRF_MAX_AGE
+
+
+def csrf_for(request: Request, services: Services, *, binding: str | None = None) -> str:
+    """The token for a form on this page: the browser's own if still good, else a new one."""
+    bound = _binding(request) if binding is None else binding
+    current = request.cookies.get(CSRF_COOKIE, "")
+    return current if _valid(services, current, bound, None) else issue_csrf(services, bound)
+
+
+def set_csrf(response: Response, services: Services, token: str) -> None:
+    response.set_cookie(
+        CSRF_COOKIE,
+        token,
+        max_age=CSRF_MAX_AGE,
+        path=COOKIE_PATH,
+        secure=secure(services),
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def check_csrf(request: Request, services: Services, field: str) -> bool:
+    """True when the form's token equals the cookie's, carries our MAC for this session and is fresh."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not field or not cookie or not hmac.compare_digest(field.encode(), cookie.encode()):
+        return False
+    return _valid(services, field, _binding(request), None)
