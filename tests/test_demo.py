@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from charter import demo
@@ -59,3 +60,27 @@ def test_the_named_demo_people_behave_as_the_guide_says(database: Database, tmp_
     assert ask("ben@example.org", "analytics_trends_benchmarks") == "deny"
     assert ask("chloe@example.org", "cross_site_tracking") == "deny"
     services.close()
+
+
+def test_the_example_shop_embeds_this_runs_charter(tmp_path: Path) -> None:
+    """The demo's shop, on its own origin, names the Charter URL of the run and serves nothing else."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from charter.demo import site
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = site.serve_shop(demo.EXAMPLES, "127.0.0.1", port, "http://127.0.0.1:9999")
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/shop.html") as response:
+            page = response.read().decode()
+        assert 'src="http://127.0.0.1:9999/static/charter-consent.js"' in page
+        assert "127.0.0.1:8000" not in page
+        with pytest.raises(urllib.error.HTTPError, match="404"):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/../pyproject.toml")
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -10,6 +10,7 @@ again: what exists is kept.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from charter.auth import passwords
 from charter.auth.roles import Role
 from charter.auth.users import create_user, find_user
 from charter.db import migrate
-from charter.demo import people
+from charter.demo import people, site
 from charter.errors import CharterError
 from charter.policy import service as policy
 from charter.services import Services
@@ -68,10 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="charter-demo", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--shop-port", type=int, default=None, help="Port of the example shop (default: port + 1).")
     parser.add_argument("--no-serve", action="store_true", help="Prepare the demo without serving it.")
     args = parser.parse_args(argv)
 
-    services = Services(Settings.load())
+    url = f"http://{args.host}:{args.port}"
+    # Links in e-mails and the banner's privacy link point at this run unless CHARTER_BASE_URL says otherwise.
+    services = Services(Settings.load() if "CHARTER_BASE_URL" in os.environ else Settings.load(base_url=url))
     try:
         published, password = prepare(services)
     except CharterError as exc:
@@ -79,7 +83,6 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem.render(), file=sys.stderr)
         return exc.exit_code
-    url = f"http://{args.host}:{args.port}"
     print(f"Charter demo database: {services.settings.database_url}")
     if published:
         print(f"Published statement versions: {', '.join(published)}")
@@ -105,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from charter.web.app import create_app
 
+    shop_port = args.shop_port or args.port + 1
+    shop_host = "localhost" if args.host == "127.0.0.1" else args.host  # another site, so cookies never mix
+    site.serve_shop(EXAMPLES, args.host, shop_port, url)
+    print(f"An example shop embedding the cookie banner: http://{shop_host}:{shop_port}/shop.html\n")
     uvicorn.run(create_app(services), host=args.host, port=args.port, log_level="warning")
     return 0
 
