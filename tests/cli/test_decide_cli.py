@@ -3,33 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
 from charter.cli.main import app
 from charter.db import Database
+from tests.cli_runner import Invoke, invoker
 from tests.subjects.factories import publish_examples
 
-Invoke = Callable[..., Result]
 ANALYTICS = ("--purpose", "analytics_trends_benchmarks", "-c", "user.contact.email", "--at", "2024-06-01T12:00:00Z")
 
 
 @pytest.fixture
 def run(database: Database, tmp_path: Path) -> Invoke:
     publish_examples(database)
-    env = {"CHARTER_DATABASE_URL": database.url, "CHARTER_HOME": str(tmp_path / "home")}
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        result = runner.invoke(app, list(args), env=env)
-        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-        assert "Traceback" not in result.output
-        return result
-
-    return invoke
+    return invoker(app, database, tmp_path / "home")
 
 
 def _record(run: Invoke, kind: str, at: str) -> None:

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner, Result
 
 from charter.cli import consent, ledger
 from charter.db import Database
+from tests.cli_runner import Invoke, invoker
 from tests.subjects.factories import publish_examples
 
-Invoke = Callable[..., Result]
 root = typer.Typer(pretty_exceptions_enable=False)
 root.add_typer(consent.app, name="consent")
 root.add_typer(ledger.app, name="ledger")
@@ -29,17 +27,7 @@ PROBLEM_LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):\d+: (?P<field>[\w.]+
 @pytest.fixture
 def run(database: Database, tmp_path: Path) -> Invoke:
     publish_examples(database)
-    ledger_db = database
-    env = {"CHARTER_DATABASE_URL": ledger_db.url, "CHARTER_HOME": str(tmp_path / "home")}
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        result = runner.invoke(root, list(args), env=env)
-        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-        assert "Traceback" not in result.output
-        return result
-
-    return invoke
+    return invoker(root, database, tmp_path / "home")
 
 
 def test_record_then_state(run: Invoke) -> None:

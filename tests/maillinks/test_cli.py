@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner, Result
 
 from charter.cli import maillinks
 from charter.db import Database
+from tests.cli_runner import Invoke, invoker
 from tests.maillinks.conftest import MARKETING
 from tests.subjects.factories import publish_examples
 
-Invoke = Callable[..., Result]
 root = typer.Typer(pretty_exceptions_enable=False)
 root.add_typer(maillinks.app, name="mail-links")
 
@@ -23,21 +21,13 @@ root.add_typer(maillinks.app, name="mail-links")
 @pytest.fixture
 def run(database: Database, tmp_path: Path) -> Invoke:
     publish_examples(database)
-    env = {
-        "CHARTER_DATABASE_URL": database.url,
-        "CHARTER_HOME": str(tmp_path / "home"),
-        "CHARTER_BASE_URL": "https://privacy.example.org",
-        "CHARTER_MAIL_LINKS_MAILTO": "unsubscribe@example.org",
-    }
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        result = runner.invoke(root, list(args), env=env)
-        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-        assert "Traceback" not in result.output
-        return result
-
-    return invoke
+    return invoker(
+        root,
+        database,
+        tmp_path / "home",
+        CHARTER_BASE_URL="https://privacy.example.org",
+        CHARTER_MAIL_LINKS_MAILTO="unsubscribe@example.org",
+    )
 
 
 def test_mint_json(run: Invoke) -> None:

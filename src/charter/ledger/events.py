@@ -52,16 +52,18 @@ class Source(StrEnum):
     CLIENT = "client"
 
 
-_PURPOSE_KINDS = {
-    EventKind.CONSENT_GIVEN,
-    EventKind.CONSENT_WITHDRAWN,
-    EventKind.OPTED_OUT,
-    EventKind.OPTED_IN,
-    EventKind.RESTRICTED,
-    EventKind.UNRESTRICTED,
-    EventKind.OBJECTED,
-    EventKind.OBJECTION_WITHDRAWN,
-}
+PURPOSE_KINDS = frozenset(
+    {
+        EventKind.CONSENT_GIVEN,
+        EventKind.CONSENT_WITHDRAWN,
+        EventKind.OPTED_OUT,
+        EventKind.OPTED_IN,
+        EventKind.RESTRICTED,
+        EventKind.UNRESTRICTED,
+        EventKind.OBJECTED,
+        EventKind.OBJECTION_WITHDRAWN,
+    }
+)
 _ON_KINDS = {EventKind.SIGNAL_GPC, EventKind.SIGNAL_DNT}
 _ORIGIN_KINDS = {EventKind.TRANSFER_CONSENT_GIVEN, EventKind.TRANSFER_CONSENT_WITHDRAWN}
 _SERVICE_KINDS = {EventKind.SUBSCRIBED_SERVICE, EventKind.UNSUBSCRIBED_SERVICE}
@@ -84,7 +86,7 @@ class Event(BaseModel):
     def _fields_of_kind(self) -> Event:
         if self.at.tzinfo is None:
             raise ValueError("at must carry a time zone (UTC)")
-        if self.kind in _PURPOSE_KINDS and not isinstance(self.data.get("purpose"), str):
+        if self.kind in PURPOSE_KINDS and not isinstance(self.data.get("purpose"), str):
             raise ValueError(f"{self.kind} needs data.purpose")
         if self.kind in _ON_KINDS and not isinstance(self.data.get("on"), bool):
             raise ValueError(f"{self.kind} needs data.on (true or false)")

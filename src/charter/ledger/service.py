@@ -24,7 +24,7 @@ from charter import audit
 from charter.decisions.state import EMPTY, PersonState
 from charter.errors import InvalidInput, NotFound
 from charter.ledger.codec import decode, encode
-from charter.ledger.events import Event, EventKind, Source
+from charter.ledger.events import PURPOSE_KINDS, Event, EventKind, Source
 from charter.ledger.models import LedgerEvent, SubjectState
 from charter.ledger.projection import apply, project
 from charter.policy import service as policy
@@ -32,18 +32,6 @@ from charter.subjects import service as subjects
 from charter.subjects.models import Person
 from charter.subjects.normalize import IdentityKind
 
-PURPOSE_KINDS = frozenset(
-    {
-        EventKind.CONSENT_GIVEN,
-        EventKind.CONSENT_WITHDRAWN,
-        EventKind.OPTED_OUT,
-        EventKind.OPTED_IN,
-        EventKind.RESTRICTED,
-        EventKind.UNRESTRICTED,
-        EventKind.OBJECTED,
-        EventKind.OBJECTION_WITHDRAWN,
-    }
-)
 """Kinds whose ``data.purpose`` must be a purpose of the statement."""
 
 _WILDCARD_KINDS = frozenset(
