@@ -26,6 +26,7 @@ def test_a_message_has_the_headers_mail_servers_expect() -> None:
         ("ana(eve@example.org)@example.org", "Hi"),  # the parser would drop the comment: mail to someone else
         ("<ana>@example.org", "Hi"),
         ("ana..b@example.org", "Hi"),
+        ("ana@[example.org", "Hi"),  # an unclosed domain literal: the stdlib parser fails with AttributeError
     ],
 )
 def test_header_injection_and_bad_recipients_are_refused(to: str, subject: str) -> None:

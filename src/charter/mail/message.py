@@ -50,7 +50,9 @@ def compose(
     message["From"] = settings.from_address
     try:
         recipient = Address(addr_spec=to)
-    except (ValueError, IndexError, HeaderParseError) as exc:  # the header parser's own errors
+    except (ValueError, IndexError, AttributeError, HeaderParseError) as exc:
+        # The header parser's own errors; AttributeError is a CPython bug on an unclosed domain
+        # literal ("a@[b.c"), which the identity rules accept.
         raise InvalidInput(BAD_RECIPIENT) from exc
     if recipient.addr_spec != to:  # e.g. a comment the parser drops: the mail would go elsewhere
         raise InvalidInput(BAD_RECIPIENT)

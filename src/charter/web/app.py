@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from charter import __version__
 from charter.services import Services
-from charter.web import problems
+from charter.web import accesslog, problems
 from charter.web.api import banner as banner_api
 from charter.web.api import decisions as decisions_api
 from charter.web.api import health, wellknown
@@ -28,6 +28,7 @@ from charter.web.signals import BrowserSignalsMiddleware, SignalCounts
 def create_app(services: Services | None = None) -> FastAPI:
     services = services or Services.from_env()
     services.settings.secret_key()  # fail at start-up, not at first login, if it is missing
+    accesslog.install()  # link tokens in URLs are credentials: keep them out of the access log
     app = FastAPI(
         title="Charter",
         version=__version__,

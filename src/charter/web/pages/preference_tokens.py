@@ -43,6 +43,15 @@ def _mac(key: bytes, message: str) -> str:
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time equality of two texts; any text (a cookie may hold non-ASCII), never an error."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _number(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
 def secure(services: Services) -> bool:
     settings = services.settings
     return settings.security.cookie_secure or settings.base_url.lower().startswith("https://")
@@ -67,9 +76,9 @@ def read_session(services: Services, value: str | None, *, now: float | None = N
         return None
     public_id, _, rest = value.partition(".")
     expires, _, mac = rest.partition(".")
-    if not _PUBLIC_ID.fullmatch(public_id) or not expires.isdigit() or not mac:
+    if not _PUBLIC_ID.fullmatch(public_id) or not _number(expires) or not mac:
         return None
-    if not hmac.compare_digest(mac, _mac(_key(services, b"session"), f"{public_id}.{expires}")):
+    if not _same(mac, _mac(_key(services, b"session"), f"{public_id}.{expires}")):
         return None
     return public_id if int(expires) > _now(now) else None
 
@@ -111,9 +120,9 @@ def _valid(services: Services, token: str, binding: str, now: float | None) -> b
         return False
     issued, _, rest = token.partition(".")
     nonce, _, mac = rest.partition(".")
-    if not issued.isdigit() or not nonce or not mac:
+    if not _number(issued) or not nonce or not mac:
         return False
-    if not hmac.compare_digest(mac, _csrf_mac(services, issued, nonce, binding)):
+    if not _same(mac, _csrf_mac(services, issued, nonce, binding)):
         return False
     return -60 <= _now(now) - int(issued) <= CSRF_MAX_AGE
 
@@ -140,6 +149,6 @@ def set_csrf(response: Response, services: Services, token: str) -> None:
 def check_csrf(request: Request, services: Services, field: str) -> bool:
     """True when the form's token equals the cookie's, carries our MAC for this session and is fresh."""
     cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not field or not cookie or not hmac.compare_digest(field.encode(), cookie.encode()):
+    if not field or not cookie or not _same(field, cookie):
         return False
     return _valid(services, field, _binding(request), None)
