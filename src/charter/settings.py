@@ -118,6 +118,12 @@ class PreferenceSettings(BaseSettings):
     session_minutes: int = Field(
         default=30, ge=5, le=24 * 60, description="How long a verified visitor may change preferences."
     )
+    wrong_codes_per_address_per_day: int = Field(
+        default=20,
+        ge=5,
+        le=200,
+        description="Code attempts for one address in a day after which no new code is sent (bounds guessing).",
+    )
 
 
 class MailLinkSettings(BaseSettings):

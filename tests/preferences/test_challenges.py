@@ -197,6 +197,24 @@ def test_codes_per_address_are_limited_per_hour(db: Database, vault: Vault, pref
     _start(db, vault, prefs, email="ana@example.org", now=NOW + timedelta(hours=1, seconds=1))
 
 
+def test_guesses_per_address_are_capped_per_day(db: Database, vault: Vault, prefs: PreferenceSettings) -> None:
+    """Asking again and again does not buy more guesses: after a day's cap no new code is sent."""
+    hour = NOW
+    tried = 0
+    while tried < prefs.wrong_codes_per_address_per_day:
+        started = _start(db, vault, prefs, email="ana@example.org", now=hour)
+        wrong = f"{(int(started.code) + 1) % 1_000_000:06d}"
+        for _ in range(prefs.max_attempts):
+            with pytest.raises((WrongCode, ChallengeLocked)):
+                verify_code(db, started.challenge_id, wrong, vault=vault, settings=prefs, now=hour)
+            tried += 1
+        hour += timedelta(hours=1, seconds=1)  # stay under the per-hour limit on codes
+    with pytest.raises(RateLimited, match="tried for this address today"):
+        _start(db, vault, prefs, email="ana@example.org", now=hour)
+    _start(db, vault, prefs, email="bo@example.org", now=hour)  # another address is not affected
+    _start(db, vault, prefs, email="ana@example.org", now=hour + timedelta(days=1))
+
+
 def test_old_challenges_are_pruned(db: Database, vault: Vault, prefs: PreferenceSettings) -> None:
     old = _start(db, vault, prefs, now=NOW - timedelta(days=2))
     fresh = _start(db, vault, prefs, email="bo@example.org")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -102,6 +102,11 @@ def get(session: Session, version: str) -> PolicyVersion:
         shown = version if _VERSION.fullmatch(version) else "(not a version id)"
         raise NotFound(f"no published statement has version {shown}; see `charter policy versions`")
     return row
+
+
+def today() -> date:
+    """The day by which "the statement in force" is read everywhere: the UTC date, as the ledger dates events."""
+    return datetime.now(UTC).date()
 
 
 def in_force(session: Session, at: date) -> PolicyVersion | None:

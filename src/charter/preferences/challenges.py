@@ -97,7 +97,8 @@ def start(
     """Store a challenge for ``email`` and return the code and link to send.
 
     A malformed address raises ``InvalidIdentity`` before anything is
-    stored. More than ``codes_per_address_per_hour`` for one address raises
+    stored. More than ``codes_per_address_per_hour`` codes, or
+    ``wrong_codes_per_address_per_day`` attempts, for one address raise
     :class:`RateLimited`, whether or not anyone holds the address.
     """
     now = now or utcnow()
@@ -111,6 +112,15 @@ def start(
     )
     if (recent or 0) >= settings.codes_per_address_per_hour:
         raise RateLimited("too many codes were asked for this address in the last hour; wait and try again later")
+    # Each challenge allows a few guesses; across challenges, a day's guesses for one address are capped
+    # too, so a stranger asking for codes again and again cannot grind through the code space.
+    tried = session.scalar(
+        select(func.coalesce(func.sum(EmailChallenge.attempts), 0)).where(
+            EmailChallenge.email_hash == email_hash, EmailChallenge.created_at > now - timedelta(days=1)
+        )
+    )
+    if (tried or 0) >= settings.wrong_codes_per_address_per_day:
+        raise RateLimited("too many codes were tried for this address today; try again tomorrow")
     challenge_id = secrets.token_hex(16)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     token = secrets.token_urlsafe(32)

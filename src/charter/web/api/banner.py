@@ -9,7 +9,7 @@ P-COL-4 (the statement version is recorded). See docs/design/consent-banner.md.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
@@ -22,6 +22,7 @@ from charter.banner import service as banner
 from charter.banner.choices import Choice
 from charter.errors import Forbidden, NotFound
 from charter.ledger.signals import BrowserSignals
+from charter.policy.service import today as policy_today
 from charter.services import Services
 from charter.web.bodies import read_limited
 from charter.web.cors import origin_refused, preflight_headers
@@ -68,7 +69,7 @@ def config(request: Request) -> JSONResponse:
     """
     services = services_of(request)
     with services.database.session() as session:
-        view = banner.in_force(session, date.today())
+        view = banner.in_force(session, policy_today())
     if view is None:
         raise NotFound("no privacy statement is in force yet, so there is no banner to show")
     settings = services.settings

@@ -8,13 +8,12 @@ lists a ``gpc`` browser signal; ``lastUpdate`` is the date it took effect.
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from charter.banner import service as banner
 from charter.errors import NotFound
+from charter.policy.service import today as policy_today
 from charter.web.security import public, services_of
 
 router = APIRouter(tags=["banner"])
@@ -24,7 +23,7 @@ router = APIRouter(tags=["banner"])
 def gpc_support(request: Request) -> JSONResponse:
     """Whether this site honors Global Privacy Control, and since when."""
     with services_of(request).database.session() as session:
-        declared = banner.gpc_declaration(session, date.today())
+        declared = banner.gpc_declaration(session, policy_today())
     if declared is None:
         raise NotFound("no privacy statement is in force yet")
     return JSONResponse(

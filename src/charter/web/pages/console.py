@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
@@ -23,14 +21,14 @@ router = APIRouter(include_in_schema=False)
 def dashboard(request: Request, principal: Principal = requires(Permission.CONSOLE_VIEW)) -> HTMLResponse:
     with services_of(request).database.session() as session:
         rows = service.versions(session)
-        current = service.in_force(session, date.today())
+        current = service.in_force(session, service.today())
     return render(request, "console/dashboard.html", versions=rows, current=current)
 
 
 def _policy_page(request: Request, status_code: int = 200, **extra: object) -> HTMLResponse:
     with services_of(request).database.session() as session:
         rows = service.versions(session)
-        current = service.in_force(session, date.today())
+        current = service.in_force(session, service.today())
     return render(request, "console/policy.html", status_code=status_code, versions=rows, current=current, **extra)
 
 

@@ -95,8 +95,9 @@ def set_session(response: Response, services: Services, value: str) -> None:
     )
 
 
-def end_session(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
+def end_session(response: Response, services: Services) -> None:
+    """Forget the session in this browser (with the flags it was set with, or browsers keep it)."""
+    response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH, secure=secure(services), httponly=True, samesite="lax")
 
 
 # -- CSRF ---------------------------------------------------------------------------

@@ -18,7 +18,6 @@ P-RGT-6, P-RGT-7, P-TRK-2, P-TRK-3, P-COL-4.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -28,6 +27,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from charter.errors import CharterError, InvalidInput, NotFound, RateLimited, Unavailable
+from charter.policy import service as policy
 from charter.preferences import service
 from charter.preferences.errors import ChallengeError, ChallengeInvalid, StatementChanged, WrongCode
 from charter.services import Services
@@ -140,7 +140,7 @@ def preferences_page(request: Request) -> Response:
             person = _person(session, public_id)
             service.record_signals(session, person, signals_of(request, varies=False))
             attached(request)  # the browser's GPC/DNT now stand in this person's ledger
-            sheet = service.sheet(session, person, today=_today())
+            sheet = service.sheet(session, person, today=policy.today())
     except SessionEnded:
         return _ended(request, status_code=200, notice=None)
     except NotFound as exc:
@@ -275,12 +275,12 @@ def _save(request: Request, services: Services, fields: dict[str, str]) -> Respo
         with services.database.session() as session:
             person = _person(session, public_id)
             changed = service.save(session, person, fields, shown_version=version)
-            sheet = service.sheet(session, person, today=_today())
+            sheet = service.sheet(session, person, today=policy.today())
     except SessionEnded:
         return _ended(request, status_code=401, notice=ended)
     except StatementChanged as exc:
         with services.database.session() as session:
-            sheet = service.sheet(session, _person(session, public_id), today=_today())
+            sheet = service.sheet(session, _person(session, public_id), today=policy.today())
         return _page(request, "preferences/edit.html", status_code=409, sheet=sheet, error=_sentence(exc.detail))
     except CharterError as exc:
         return _problem(request, exc, restart=False)
@@ -292,12 +292,8 @@ def _ended(request: Request, *, status_code: int, notice: str | None) -> Respons
     had_session = bool(request.cookies.get(tokens.SESSION_COOKIE))
     response = _start(request, status_code=status_code, notice=notice, binding="" if had_session else None)
     if had_session:
-        tokens.end_session(response)
+        tokens.end_session(response, services_of(request))
     return response
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
 
 
 @router.post(f"{BASE}/signout", dependencies=[PAGES])
@@ -306,7 +302,7 @@ def sign_out(request: Request, csrf_token: str = Form("")) -> Response:
     if not tokens.check_csrf(request, services, csrf_token):
         return _forbidden(request)
     response = _start(request, notice="You have signed out of your privacy choices.", binding="")
-    tokens.end_session(response)
+    tokens.end_session(response, services)
     return response
 
 

@@ -5,7 +5,6 @@ Public by design (P-STM-1: every version stays available), rate-limited.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -28,7 +27,7 @@ def _not_published(request: Request) -> HTMLResponse:
 
 
 def _statement_page(request: Request, version: str | None) -> HTMLResponse:
-    today = date.today()
+    today = service.today()
     with services_of(request).database.session() as session:
         rows = service.versions(session)
         current = service.in_force(session, today)
@@ -70,7 +69,7 @@ def version_list(request: Request, version: str | None = Query(None, max_length=
         return RedirectResponse(f"/privacy/versions/{version}", status_code=303)
     with services_of(request).database.session() as session:
         rows = service.versions(session)
-        current = service.in_force(session, date.today())
+        current = service.in_force(session, service.today())
     return render(request, "privacy/versions.html", versions=rows, current=current)
 
 
