@@ -35,6 +35,7 @@ tree below names where.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -160,3 +161,16 @@ class ProblemList:
 
     def __bool__(self) -> bool:
         return bool(self.items)
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,79}")
+
+
+def shown(value: str) -> str:
+    """``value`` if it looks like an identifier (a purpose, a list), else a placeholder.
+
+    Error messages name what was wrong, but a field meant for an identifier
+    may hold an e-mail address or anything else a caller pasted; that is
+    never echoed back.
+    """
+    return value if _IDENTIFIER.fullmatch(value) else "(not an identifier)"

@@ -18,7 +18,7 @@ from charter.audit import service as audit
 from charter.auth.models import ConsoleSession, User
 from charter.auth.principal import Principal
 from charter.auth.roles import permissions_of
-from charter.db.base import utcnow
+from charter.db.base import rowcount, utcnow
 from charter.errors import InvalidInput
 
 MAX_HOURS = 24 * 30
@@ -85,7 +85,7 @@ def end_user_sessions(session: Session, user: User) -> int:
         .values(revoked_at=now)
         .execution_options(synchronize_session="fetch")
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)
 
 
 def principal_from_session(session: Session, cookie_value: str) -> Principal | None:

@@ -1,6 +1,6 @@
 """Storage: one declarative base, engines, sessions and migrations."""
 
-from charter.db.base import Base, utcnow
+from charter.db.base import Base, rowcount, utcnow
 from charter.db.engine import Database, migrate
 
-__all__ = ["Base", "Database", "migrate", "utcnow"]
+__all__ = ["Base", "Database", "migrate", "rowcount", "utcnow"]

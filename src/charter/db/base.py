@@ -44,3 +44,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+def rowcount(result: object) -> int:
+    """Rows an UPDATE or DELETE touched (a CursorResult's ``rowcount``; 0 if the driver does not say).
+
+    Conditional updates (``... WHERE used_at IS NULL``) rely on it to know
+    whether this request, and not a concurrent one, claimed the row.
+    """
+    count = getattr(result, "rowcount", 0)
+    return int(count) if isinstance(count, int) and count > 0 else 0

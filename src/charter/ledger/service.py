@@ -11,22 +11,23 @@ nothing to change. See docs/design/ledger.md.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from charter import audit
+from charter.db.base import rowcount
 from charter.decisions.state import EMPTY, PersonState
-from charter.errors import InvalidInput, NotFound
+from charter.errors import InvalidInput, NotFound, shown
 from charter.ledger.codec import decode, encode
 from charter.ledger.events import PURPOSE_KINDS, Event, EventKind, Source
 from charter.ledger.models import LedgerEvent, SubjectState
 from charter.ledger.projection import apply, project
+from charter.ledger.signals import BrowserSignals, signal_events
 from charter.policy import service as policy
 from charter.subjects import service as subjects
 from charter.subjects.models import Person
@@ -37,7 +38,6 @@ from charter.subjects.normalize import IdentityKind
 _WILDCARD_KINDS = frozenset(
     {EventKind.RESTRICTED, EventKind.UNRESTRICTED, EventKind.OBJECTED, EventKind.OBJECTION_WITHDRAWN}
 )
-_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,79}")
 
 
 class UnknownPurpose(InvalidInput):
@@ -50,10 +50,6 @@ class UnknownStatement(InvalidInput):
     code = "unknown_statement"
     status = 422
     title = "No such statement version"
-
-
-def _shown(value: str) -> str:
-    return value if _IDENT.fullmatch(value) else "(not an identifier)"
 
 
 # --- purposes -----------------------------------------------------------------------------------
@@ -73,7 +69,7 @@ class StatementPurposes:
             try:
                 row = policy.get(self.session, version)
             except NotFound:
-                raise UnknownStatement(f"statement version {_shown(version)} is not published") from None
+                raise UnknownStatement(f"statement version {shown(version)} is not published") from None
             found = self._by_version[version] = frozenset(p.id for p in policy.statement_of(row).purposes)
         return found
 
@@ -107,7 +103,7 @@ def check_purposes(session: Session, event: Event, *, known: StatementPurposes |
             raise UnknownStatement(f"no statement was in force on {event.at.date()}; publish one first")
         version, purposes = found
     if purpose not in purposes:
-        raise UnknownPurpose(f"purpose {_shown(purpose)} is not in statement {version}")
+        raise UnknownPurpose(f"purpose {shown(purpose)} is not in statement {version}")
     if event.statement_version is None:
         return event.model_copy(update={"statement_version": version})
     return event
@@ -240,6 +236,23 @@ def record_many(session: Session, person: Person, events: Iterable[Event], *, ac
     return [record(session, person, event, actor=actor) for event in events]
 
 
+def record_signals(
+    session: Session,
+    person: Person,
+    signals: BrowserSignals,
+    *,
+    at: datetime,
+    statement_version: str | None,
+    actor: str,
+) -> int:
+    """Record the GPC / DNT a person's browser sent that the ledger does not hold yet (P-TRK-2); how many."""
+    if not signals.any:
+        return 0
+    events = signal_events(state_of(session, person), signals, at=at, statement_version=statement_version)
+    record_many(session, person, events, actor=actor)
+    return len(events)
+
+
 def state_of(session: Session, person: Person) -> PersonState:
     """The person's current state (the empty state for someone with no events)."""
     person = subjects.canonical(session, person)
@@ -339,7 +352,7 @@ def merge(session: Session, keep: Person, other: Person, *, actor: str) -> Merge
     keep, other = subjects.canonical(session, keep), subjects.canonical(session, other)
     _lock_people(session, [keep.id, other.id])
     identities = subjects.merge(session, keep, other)
-    moved = _rowcount(
+    moved = rowcount(
         session.execute(update(LedgerEvent).where(LedgerEvent.person_id == other.id).values(person_id=keep.id))
     )
     session.execute(delete(SubjectState).where(SubjectState.person_id == other.id))
@@ -372,9 +385,3 @@ def link(
     elif holder.id != person.id:
         merge(session, person, holder, actor=actor)
     return person
-
-
-def _rowcount(result: object) -> int:
-    """Rows an UPDATE touched (a CursorResult's ``rowcount``; 0 if the driver does not say)."""
-    count = getattr(result, "rowcount", 0)
-    return int(count) if isinstance(count, int) and count > 0 else 0

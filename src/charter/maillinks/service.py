@@ -30,13 +30,14 @@ from sqlalchemy.orm import Session
 
 from charter import audit
 from charter.db import utcnow
+from charter.db.base import rowcount
 from charter.decisions.compiled import CompiledStatement
 from charter.decisions.service import history
 from charter.decisions.state import PersonState
-from charter.errors import Conflict, InvalidInput, Misconfigured, NotFound
+from charter.errors import Conflict, InvalidInput, Misconfigured, NotFound, shown
 from charter.ledger import service as ledger
 from charter.ledger.events import Event, EventKind, Source
-from charter.ledger.signals import BrowserSignals, signal_events
+from charter.ledger.signals import BrowserSignals
 from charter.maillinks.errors import LinkAlreadyUsed, LinkExpired, LinkNotFound, NotAMailingList
 from charter.maillinks.keys import LinkKeys
 from charter.maillinks.models import MailLink, MailOpen
@@ -51,12 +52,7 @@ ACTOR = "mail-link"
 """Who the audit log says recorded an unsubscribe or signal: the person, through a link."""
 
 MAX_CAMPAIGN = 200
-_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,79}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _shown(value: str) -> str:
-    return value if _IDENT.fullmatch(value) else "(not an identifier)"
 
 
 @dataclass(frozen=True)
@@ -297,7 +293,7 @@ class MailLinks:
             .execution_options(synchronize_session=False)
         )
         row = self._by_unsubscribe_token(session, token)
-        if _rowcount(claimed) != 1 or row is None:
+        if rowcount(claimed) != 1 or row is None:
             raise _refusal(row, at)
         person = subjects.canonical(session, session.get_one(Person, row.person_id))
         statement = history(session).in_force(at)
@@ -311,10 +307,8 @@ class MailLinks:
             data={"list": row.list_id},
         )
         stored = ledger.record(session, person, unsubscribed, actor=ACTOR)
-        if signals is not None and signals.any:
-            state = ledger.state_of(session, person)
-            for event in signal_events(state, signals, at=at, statement_version=version):
-                ledger.record(session, person, event, actor=ACTOR)
+        if signals is not None:
+            ledger.record_signals(session, person, signals, at=at, statement_version=version, actor=ACTOR)
         return Unsubscribed(person=person.public_id, list_id=row.list_id, at=at, event_id=stored.id)
 
     # --- opens ---------------------------------------------------------------------------------
@@ -338,8 +332,7 @@ class MailLinks:
         statement = history(session).in_force(at)
         if signals is not None and signals.any:
             version = None if statement is None else statement.version
-            for event in signal_events(state, signals, at=at, statement_version=version):
-                ledger.record(session, person, event, actor=ACTOR)
+            ledger.record_signals(session, person, signals, at=at, statement_version=version, actor=ACTOR)
             return OpenOutcome.SIGNAL
         outcome = _may_track(statement, state, used=row.used_at is not None)
         if outcome is OpenOutcome.RECORDED:
@@ -374,7 +367,7 @@ def _in_force(session: Session, at: datetime) -> CompiledStatement:
 def _check_list(statement: CompiledStatement, list_id: str) -> str:
     purpose = statement.purposes.get(list_id)
     if purpose is None:
-        raise ledger.UnknownPurpose(f"list {_shown(list_id)} is not a purpose of statement {statement.version}")
+        raise ledger.UnknownPurpose(f"list {shown(list_id)} is not a purpose of statement {statement.version}")
     if list_id not in statement.marketing_purposes:
         raise NotAMailingList(
             f"list {list_id} is not a marketing purpose of statement {statement.version} "
@@ -392,9 +385,3 @@ def _refusal(row: MailLink | None, at: datetime) -> Exception:
     if row.expires_at <= at:
         return LinkExpired(row.expires_at)
     return Conflict("the link changed while it was being used; try again")  # pragma: no cover - defensive
-
-
-def _rowcount(result: object) -> int:
-    """Rows an UPDATE touched (a CursorResult's ``rowcount``; 0 if the driver does not say)."""
-    count = getattr(result, "rowcount", 0)
-    return int(count) if isinstance(count, int) and count > 0 else 0

@@ -24,7 +24,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from charter import audit
-from charter.db.base import utcnow
+from charter.db.base import rowcount, utcnow
 from charter.errors import RateLimited
 from charter.preferences.errors import (
     ChallengeExpired,
@@ -148,9 +148,7 @@ def discard(session: Session, challenge_id: str) -> None:
 
 def prune(session: Session, *, now: datetime) -> int:
     """Delete challenges that expired more than a day ago; return how many."""
-    result = session.execute(delete(EmailChallenge).where(EmailChallenge.expires_at < now - PRUNE_AFTER))
-    count = getattr(result, "rowcount", 0)
-    return int(count) if isinstance(count, int) and count > 0 else 0
+    return rowcount(session.execute(delete(EmailChallenge).where(EmailChallenge.expires_at < now - PRUNE_AFTER)))
 
 
 def _usable(row: EmailChallenge, *, now: datetime, max_attempts: int) -> None:
@@ -160,11 +158,6 @@ def _usable(row: EmailChallenge, *, now: datetime, max_attempts: int) -> None:
         raise ChallengeLocked(LOCKED)
     if row.expires_at <= now:
         raise ChallengeExpired(EXPIRED)
-
-
-def _rowcount(result: object) -> int:
-    count = getattr(result, "rowcount", 0)
-    return int(count) if isinstance(count, int) and count > 0 else 0
 
 
 def redeem_code(
@@ -202,7 +195,7 @@ def redeem_code(
         .values(attempts=EmailChallenge.attempts + 1)
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(counted) != 1:  # a concurrent attempt used the last try or the code
+    if rowcount(counted) != 1:  # a concurrent attempt used the last try or the code
         session.refresh(row)
         _usable(row, now=now, max_attempts=settings.max_attempts)
         raise ChallengeLocked(LOCKED)
@@ -249,7 +242,7 @@ def _complete(session: Session, row: EmailChallenge, *, vault: subjects.Vault, n
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(used) != 1:  # redeemed by a concurrent request a moment ago
+    if rowcount(used) != 1:  # redeemed by a concurrent request a moment ago
         raise ChallengeUsed(USED)
     email = vault.keys.open(row.sealed_email, context=_context(row.id)).decode()
     person = subjects.resolve(session, IdentityKind.EMAIL, email, vault=vault, create=True)

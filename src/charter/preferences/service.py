@@ -19,7 +19,7 @@ from charter.db import Database
 from charter.db.base import utcnow
 from charter.errors import NotFound, Unavailable
 from charter.ledger import service as ledger
-from charter.ledger.signals import BrowserSignals, signal_events
+from charter.ledger.signals import BrowserSignals
 from charter.mail import Mailer
 from charter.policy import service as policy
 from charter.policy.models import PolicyVersion
@@ -158,15 +158,16 @@ def record_signals(session: Session, person: Person, signals: BrowserSignals, *,
     Only what the ledger does not hold yet; absence never opts back in.
     Returns how many events were recorded.
     """
-    if not signals.any:
-        return 0
     now = now or utcnow()
     row = policy.in_force(session, now.date())
-    events = signal_events(
-        ledger.state_of(session, person), signals, at=now, statement_version=None if row is None else row.version
+    return ledger.record_signals(
+        session,
+        person,
+        signals,
+        at=now,
+        statement_version=None if row is None else row.version,
+        actor=f"person:{person.public_id}",
     )
-    ledger.record_many(session, person, events, actor=f"person:{person.public_id}")
-    return len(events)
 
 
 def save(

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from charter.crypto import KeyRing
+from charter.db.base import rowcount
 from charter.errors import Conflict, InvalidInput
 from charter.settings import Settings
 from charter.subjects.models import Identity, Person
@@ -148,14 +149,8 @@ def merge(session: Session, keep: Person, other: Person) -> int:
     keep, other = canonical(session, keep), canonical(session, other)
     if keep.id == other.id:
         raise InvalidInput("a person cannot be merged into themselves")
-    moved = _rowcount(session.execute(update(Identity).where(Identity.person_id == other.id).values(person_id=keep.id)))
+    moved = rowcount(session.execute(update(Identity).where(Identity.person_id == other.id).values(person_id=keep.id)))
     session.execute(update(Person).where(Person.merged_into == other.id).values(merged_into=keep.id))
     other.merged_into = keep.id
     session.flush()
     return moved
-
-
-def _rowcount(result: object) -> int:
-    """Rows an UPDATE touched (a CursorResult's ``rowcount``; 0 if the driver does not say)."""
-    count = getattr(result, "rowcount", 0)
-    return int(count) if isinstance(count, int) and count > 0 else 0
