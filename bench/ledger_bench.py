@@ -14,8 +14,9 @@ For each backend, in a fresh migrated database:
 4. ``lookup``: ``--lookups`` state lookups of random people by e-mail
    (keyed-hash resolve + stored state), with p50/p99 latency.
 
-Prints one JSON document. The 1M-people / 10M-events PostgreSQL figure:
-``bench/ledger_bench.py --backends postgresql --people 1000000 --events 10000000``.
+Prints one JSON document. The 1M-people / 10M-events PostgreSQL figures
+(fast COPY load, lookups against a naive fold, full rebuild, profile) are
+``bench/ledger_scale_bench.py``; see docs/bench.md.
 
 Run: ``.venv/bin/python bench/ledger_bench.py [--people N] [--events N] [--backends sqlite,postgresql]``.
 PostgreSQL: ``CHARTER_BENCH_POSTGRES_URL`` (default the test server) names a server where a

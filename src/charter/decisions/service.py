@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from charter.db import utcnow
@@ -53,11 +53,15 @@ _histories: dict[tuple[str, ...], StatementHistory] = {}
 
 
 def history(session: Session) -> StatementHistory:
-    """Every published statement, compiled once per set of versions."""
-    rows = list(session.scalars(select(PolicyVersion).order_by(PolicyVersion.effective)))
-    key = tuple(row.sha256 for row in rows)
+    """Every published statement, compiled once per set of versions.
+
+    Only the versions' hashes are read to know whether the cache still holds;
+    the documents themselves (hundreds of kilobytes) only when they changed.
+    """
+    key = tuple(session.scalars(select(PolicyVersion.sha256).order_by(PolicyVersion.effective, PolicyVersion.id)))
     found = _histories.get(key)
     if found is None:
+        rows = session.scalars(select(PolicyVersion).order_by(PolicyVersion.effective, PolicyVersion.id))
         _histories.clear()
         found = _histories[key] = StatementHistory.of(statement_of(row) for row in rows)
     return found
@@ -108,19 +112,23 @@ def _states(
 def _people(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Person]:
     """The live person for each key; merged people resolve to whom they were merged into."""
     public_ids = sorted(value for kind, value in keys if kind == "id" and 1 <= len(value) <= 32)
-    digests = sorted({value for kind, value in keys if kind != "id"})
+    by_kind: dict[str, list[str]] = {}
+    for kind, value in sorted(keys):
+        if kind != "id":
+            by_kind.setdefault(kind, []).append(value)
     found: dict[tuple[str, str], Person] = {}
     for chunk in _chunks(public_ids):
         for person in session.scalars(select(Person).where(Person.public_id.in_(chunk))):
             found[("id", person.public_id)] = person
-    for chunk in _chunks(digests):
-        rows = session.execute(
-            select(Identity.kind, Identity.lookup_hash, Person)
-            .join(Person, Person.id == Identity.person_id)
-            .where(Identity.lookup_hash.in_(chunk))
-        )
-        for kind, digest, person in rows:
-            if (kind, digest) in keys:
+    for kind, digests in by_kind.items():
+        for chunk in _chunks(digests):
+            # kind and hash together, so the unique (kind, lookup_hash) index answers, not a scan
+            rows = session.execute(
+                select(Identity.lookup_hash, Person)
+                .join(Person, Person.id == Identity.person_id)
+                .where(Identity.kind == kind, Identity.lookup_hash.in_(chunk))
+            )
+            for digest, person in rows:
                 found[(kind, digest)] = person
     return {
         key: person if person.merged_into is None else subjects.canonical(session, person)
@@ -145,7 +153,7 @@ def decide_many(
     statements = history(session)
     states = _states(session, [(i, q.person) for i, q in enumerate(questions) if q.person is not None], vault)
     decisions = []
-    log: list[DecisionLogEntry] = []
+    log: list[dict[str, object]] = []
     for index, question in enumerate(questions):
         public_id, state = states[question.person] if question.person is not None else (None, EMPTY)
         try:
@@ -158,12 +166,15 @@ def decide_many(
         if sample_rate >= 1.0 or (sample_rate > 0.0 and random.random() < sample_rate):  # noqa: S311 - sampling
             log.append(_entry(question.request, decision, public_id, system))
     if log:
-        session.add_all(log)
+        # One executemany for the batch, not an ORM object and an INSERT per decision.
+        session.execute(insert(DecisionLogEntry), log)
     return decisions
 
 
-def _entry(request: DecisionRequest, decision: Decision, public_id: str | None, system: str | None) -> DecisionLogEntry:
-    return DecisionLogEntry(
+def _entry(
+    request: DecisionRequest, decision: Decision, public_id: str | None, system: str | None
+) -> dict[str, object]:
+    return dict(
         decided_at=utcnow(),
         asked_for=request.at,
         system=(request.system or system or "")[:120],
