@@ -158,6 +158,25 @@ def test_rebuild_finds_and_repairs_a_damaged_projection(ledger_db: Database) -> 
             ledger.rebuild(session, batch=0)
 
 
+def test_a_rebuild_in_batch_transactions_releases_each_batch(ledger_db: Database) -> None:
+    """With commit_batches, what a batch repaired is committed before the next starts (locks released)."""
+    with ledger_db.session() as session:
+        ana, bo = person(session), person(session, "bo@example.org")
+        ledger.record(session, ana, event(EventKind.SIGNAL_GPC, on=True), actor="t")
+        ledger.record(session, bo, event(EventKind.SIGNAL_GPC, on=True), actor="t")
+    with ledger_db.session() as session:
+        session.get_one(SubjectState, ana.id).state = {"v": 1}
+    committed: list[bool] = []
+
+    def look(done: int, total: int) -> None:
+        with ledger_db.session() as other:  # another connection sees the batch already
+            committed.append(ledger.state_of(other, ana).gpc)
+
+    with ledger_db.session() as session:
+        report = ledger.rebuild(session, batch=1, commit_batches=True, progress=look)
+    assert report.changed == 1 and committed == [True, True]
+
+
 def test_concurrent_records_lose_no_update(ledger_db: Database) -> None:
     """Threads recording for one person at once: every event lands in the state."""
     with ledger_db.session() as session:

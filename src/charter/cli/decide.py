@@ -103,9 +103,8 @@ def decide(
                 f"  because ({', '.join(reason.promises)}; {reason.clause}): {reason.message}",
                 markup=False,
                 highlight=False,
-                soft_wrap=True,
             )
         for duty in decision.obligations:
-            console.print(f"  then: {duty.kind} {duty.detail}".rstrip(), markup=False, highlight=False, soft_wrap=True)
+            console.print(f"  then: {duty.kind} {duty.detail}".rstrip(), markup=False, highlight=False)
     if not decision.allowed:
         raise typer.Exit(1)

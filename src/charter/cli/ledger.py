@@ -31,13 +31,16 @@ def rebuild(
     """Recompute every person's state from the ledger; reports how many stored states differed (should be 0)."""
     with services() as built, built.database.session() as session:
         if as_json:
-            report = ledger.rebuild(session, batch=batch)
+            report = ledger.rebuild(session, batch=batch, commit_batches=True)
         else:
             columns = (TextColumn("rebuilding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
             with Progress(*columns, console=console, transient=True) as bar:
                 task = bar.add_task("people", total=None)
                 report = ledger.rebuild(
-                    session, batch=batch, progress=lambda done, total: bar.update(task, completed=done, total=total)
+                    session,
+                    batch=batch,
+                    commit_batches=True,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
                 )
     if as_json:
         emit_json(report.as_dict())

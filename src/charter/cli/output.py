@@ -13,8 +13,8 @@ from rich.console import Console
 
 from charter.errors import CharterError
 
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)  # messages stay one line each: greppable, never cut mid-path
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def emit_json(payload: Any) -> None:
