@@ -2,7 +2,9 @@
 
 Storage tests take the ``database`` fixture and run once per backend. A
 PostgreSQL that is not reachable skips those runs locally, with the reason;
-under ``CI=true`` it fails them instead, because CI must test both.
+under ``CI=true`` it fails them instead, because CI must test both. The
+data stores connectors read (``mariadb_url``, ``redis_prefix``) follow the
+same rule.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from charter.settings import Settings
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "west"
 POSTGRES_ADMIN_URL = os.environ.get("CHARTER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MARIADB_ADMIN_URL = os.environ.get("CHARTER_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+REDIS_URL = os.environ.get("CHARTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -79,6 +83,47 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+@pytest.fixture(scope="session")
+def mariadb_url(worker_id: str) -> Iterator[str]:
+    """A fresh, empty MariaDB/MySQL database for this test worker and process (a data store, not Charter's)."""
+    name = f"charter_test_{worker_id}_{os.getpid()}".replace("-", "_")
+    admin = create_engine(MARIADB_ADMIN_URL)
+    try:
+        with admin.begin() as conn:
+            stale = conn.execute(text("SHOW DATABASES LIKE 'charter\\_test\\_%'")).scalars()
+            for old in [n for n in stale if n.rsplit("_", 1)[-1].isdigit() and not _alive(int(n.rsplit("_", 1)[-1]))]:
+                conn.execute(text(f"DROP DATABASE IF EXISTS `{old}`"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+            conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the server means "unavailable"
+        admin.dispose()
+        missing_server("MariaDB", type(exc).__name__)
+    yield make_url(MARIADB_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    admin.dispose()
+
+
+@pytest.fixture
+def redis_prefix(worker_id: str) -> Iterator[tuple[str, str]]:
+    """(URL, key prefix) on the real Redis: the prefix is this test's own; its keys are deleted afterwards."""
+    import uuid
+
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        client.close()
+        missing_server("Redis", type(exc).__name__)
+    prefix = f"charter_test_{worker_id}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    yield REDIS_URL, prefix
+    for key in client.scan_iter(match=f"{prefix}*", count=500):
+        client.delete(key)
+    client.close()
 
 
 @pytest.fixture(scope="session")

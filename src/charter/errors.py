@@ -13,6 +13,7 @@ tree below names where.
     CharterError                      500  exit 1
     ├── InvalidInput                  400  exit 2
     │   ├── PolicyInvalid             422  exit 2   (carries Problems with line/col)
+    │   ├── DatamapInvalid            422  exit 2   (charter.datamap.errors: data-map files, with line/col)
     │   ├── InputTooLarge             413  exit 2
     │   ├── InvalidIdentity                      (charter.subjects.normalize)
     │   ├── UnknownPurpose, UnknownStatement     (charter.ledger.service)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -126,6 +127,33 @@ class PreferenceSettings(BaseSettings):
     )
 
 
+class RequestSettings(BaseSettings):
+    """Privacy requests (P-RGT-1..8): intake, deadlines, the status page."""
+
+    model_config = SettingsConfigDict(env_prefix="CHARTER_REQUESTS_", extra="ignore")
+
+    default_jurisdiction: str = Field(
+        default="",
+        max_length=80,
+        pattern=r"^$|^[a-z][a-z0-9_\-]*$",
+        description="Jurisdiction id offered first on the request form and used when a caller names none; empty "
+        "means the statement's catch-all jurisdiction (regions '*').",
+    )
+    holidays: str = Field(
+        default="",
+        max_length=20_000,
+        pattern=r"^\s*(\d{4}-\d{2}-\d{2}(\s*,\s*\d{4}-\d{2}-\d{2})*)?\s*$",
+        description="Comma-separated ISO dates (YYYY-MM-DD) that are not business days, besides Saturdays and "
+        "Sundays; used for deadlines stated in business days.",
+    )
+    max_document_bytes: int = Field(
+        default=5_000_000, ge=10_000, le=50_000_000, description="Largest proof-of-agency document accepted."
+    )
+
+    def holiday_dates(self) -> frozenset[date]:
+        return frozenset(date.fromisoformat(part.strip()) for part in self.holidays.split(",") if part.strip())
+
+
 class MailLinkSettings(BaseSettings):
     """Links Charter mints for the organization's mailers: one-click unsubscribe and the open pixel (P-TRK-3)."""
 
@@ -172,6 +200,38 @@ class BannerSettings(BaseSettings):
         return None if "*" in items else frozenset(items)
 
 
+class DatamapSettings(BaseSettings):
+    """Reading data-map files (systems and Fides datasets)."""
+
+    model_config = SettingsConfigDict(env_prefix="CHARTER_DATAMAP_", extra="ignore")
+
+    path: Path = Field(
+        default=Path("datamap"), description="The data map: a folder of YAML files (systems and datasets) or one file."
+    )
+
+    max_bytes: int = Field(default=1_000_000, ge=1_000, description="Largest data-map file accepted, in bytes.")
+    max_nodes: int = Field(
+        default=200_000, ge=100, description="Most YAML nodes a data-map file may expand to (guards alias bombs)."
+    )
+
+
+class ConnectorSettings(BaseSettings):
+    """How Charter talks to the organization's data stores (the systems of the data map)."""
+
+    model_config = SettingsConfigDict(env_prefix="CHARTER_CONNECTORS_", extra="ignore")
+
+    connect_timeout: float = Field(
+        default=5.0, gt=0, le=120, description="Seconds to wait for a data store to accept a connection."
+    )
+    chunk_size: int = Field(
+        default=500, ge=1, le=10_000, description="Values per query when reading by identity (one query per chunk)."
+    )
+    scan_count: int = Field(default=500, ge=10, le=100_000, description="Redis SCAN COUNT hint per round trip.")
+    describe_keys: int = Field(
+        default=1_000, ge=10, le=1_000_000, description="Redis keys sampled to describe a store's key patterns."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHARTER_", extra="ignore")
 
@@ -193,6 +253,9 @@ class Settings(BaseSettings):
     mail: MailSettings = Field(default_factory=MailSettings)
     preferences: PreferenceSettings = Field(default_factory=PreferenceSettings)
     mail_links: MailLinkSettings = Field(default_factory=MailLinkSettings)
+    datamap: DatamapSettings = Field(default_factory=DatamapSettings)
+    connectors: ConnectorSettings = Field(default_factory=ConnectorSettings)
+    requests: RequestSettings = Field(default_factory=RequestSettings)
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:

@@ -41,6 +41,8 @@ PUBLIC = {
     "/api/v1/banner/config",  # the cookie banner's config (GET, and its CORS preflight)
     "/api/v1/banner/choices",  # recording a visitor's banner choice (POST, and its CORS preflight)
     "/.well-known/gpc.json",  # Global Privacy Control support resource
+    "/api/v1/requests",  # a privacy request (POST; listing them needs requests:read)
+    "/api/v1/requests/verify",  # redeeming a request's e-mailed code or link
 }
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from charter.cli import audit, consent, db, decide, ledger, mail, policy, serve, tokens, users
+from charter.cli import audit, consent, datamap, db, decide, ledger, mail, policy, serve, tokens, users
 from charter.cli import maillinks as mail_links
+from charter.cli import requests as privacy_requests
 
 app = typer.Typer(
     name="charter",
@@ -23,6 +24,9 @@ app.add_typer(consent.app, name="consent", help="Record what people said: consen
 app.add_typer(ledger.app, name="ledger", help="The consent ledger: import, rebuild, show a person's standing.")
 app.add_typer(mail.app, name="mail", help="Check that Charter can send e-mail.")
 app.add_typer(mail_links.app, name="mail-links", help="One-click unsubscribe and open-pixel links for e-mail.")
+app.add_typer(datamap.app, name="datamap", help="The data map: which systems hold personal data; check it.")
+app.add_typer(privacy_requests.app, name="requests", help="Privacy requests: the queue, decisions, deadlines.")
+app.add_typer(privacy_requests.holds_app, name="holds", help="Legal holds on a person or a system (P-RET-3).")
 app.command("decide")(decide.decide)
 app.command("serve")(serve.serve)
 

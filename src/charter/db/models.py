@@ -8,6 +8,7 @@ from charter.ledger import models as _ledger  # noqa: F401
 from charter.maillinks import models as _maillinks  # noqa: F401
 from charter.policy import models as _policy  # noqa: F401
 from charter.preferences import models as _preferences  # noqa: F401
+from charter.requests import models as _requests  # noqa: F401
 from charter.subjects import models as _subjects  # noqa: F401
 
 metadata = Base.metadata

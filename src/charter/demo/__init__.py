@@ -20,7 +20,7 @@ from charter.auth import passwords
 from charter.auth.roles import Role
 from charter.auth.users import create_user, find_user
 from charter.db import migrate
-from charter.demo import people, site
+from charter.demo import people, site, stores
 from charter.errors import CharterError
 from charter.policy import service as policy
 from charter.services import Services
@@ -62,6 +62,9 @@ def prepare(services: Services, folder: Path = EXAMPLES) -> tuple[list[str], str
         added = people.populate(session, services.vault)
     if added:
         print(f"Added {added} synthetic people with consent histories to the ledger.")
+    for name, count in stores.create(services.settings.home).items():  # the shop's own databases (data map)
+        if count:
+            print(f"Created the demo store {name} with {count} of those people.")
     return published, password
 
 

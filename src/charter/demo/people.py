@@ -147,16 +147,27 @@ def _history(rng: random.Random) -> list[Event]:
     return events
 
 
-def populate(session: Session, vault: Vault, *, count: int = 250) -> int:
-    """Add the demo population unless it is already there; return how many people were added."""
-    first_email = NAMED[0].email
-    if subjects.resolve(session, "email", first_email, vault=vault, create=False) is not None:
-        return 0
+def population(count: int = 250) -> list[tuple[str, list[Event]]]:
+    """The demo people (e-mail address, events), the same on every run: the named four, then the rest."""
     rng = random.Random(SEED)  # noqa: S311 - a reproducible demo, not a secret
     histories = list(_named_histories())
     for index in range(count - len(histories)):
         name = f"{rng.choice(FIRST)}.{rng.choice(LAST)}{index}@example.org"
         histories.append((name, _history(rng)))
+    return histories
+
+
+def emails(count: int = 250) -> list[str]:
+    """The demo people's e-mail addresses, in the order :func:`populate` adds them."""
+    return [email for email, _ in population(count)]
+
+
+def populate(session: Session, vault: Vault, *, count: int = 250) -> int:
+    """Add the demo population unless it is already there; return how many people were added."""
+    first_email = NAMED[0].email
+    if subjects.resolve(session, "email", first_email, vault=vault, create=False) is not None:
+        return 0
+    histories = population(count)
     known = ledger.StatementPurposes(session)
     for email, events in histories:
         person = subjects.resolve(session, "email", email, vault=vault, create=True)

@@ -45,6 +45,8 @@ PRUNE_AFTER = timedelta(days=1)
 _ID = re.compile(r"[0-9a-f]{32}")
 _CODE = re.compile(rf"[0-9]{{{CODE_DIGITS}}}")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
+PREFERENCES = "preferences"
+"""The purpose of the preference center's challenges; other users (privacy requests) pass their own."""
 _CODE_KIND = "preferences.challenge.code"
 _LINK_KIND = "preferences.challenge.link"
 
@@ -63,6 +65,14 @@ class Started:
     email: str = field(repr=False)
     code: str = field(repr=False)
     link_token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A code or link was right and is now used up; the caller decides what the proof unlocks."""
+
+    challenge_id: str
+    via: str
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,7 @@ def start(
     vault: subjects.Vault,
     settings: PreferenceSettings,
     now: datetime | None = None,
+    purpose: str = PREFERENCES,
 ) -> Started:
     """Store a challenge for ``email`` and return the code and link to send.
 
@@ -128,6 +139,7 @@ def start(
     session.add(
         EmailChallenge(
             id=challenge_id,
+            purpose=purpose,
             email_hash=email_hash,
             sealed_email=vault.keys.seal(normalized.encode(), context=_context(challenge_id)),
             code_hash=_code_hash(vault, challenge_id, code),
@@ -177,12 +189,28 @@ def redeem_code(
     guesser would get unlimited tries.
     """
     now = now or utcnow()
+    claimed = claim_code(session, challenge_id, code, vault=vault, settings=settings, now=now)
+    return _person_of(session, claimed, vault=vault)
+
+
+def claim_code(
+    session: Session,
+    challenge_id: str,
+    code: str,
+    *,
+    vault: subjects.Vault,
+    settings: PreferenceSettings,
+    now: datetime | None = None,
+    purpose: str = PREFERENCES,
+) -> Claimed:
+    """As :func:`redeem_code` for a challenge of ``purpose``, without finding or creating anyone."""
+    now = now or utcnow()
     challenge_id = challenge_id.strip().lower()
     code = re.sub(r"[\s-]", "", code)
     if not _ID.fullmatch(challenge_id):
         raise ChallengeInvalid(INVALID)
     row = session.get(EmailChallenge, challenge_id, populate_existing=True)
-    if row is None:
+    if row is None or row.purpose != purpose:
         raise ChallengeInvalid(INVALID)
     _usable(row, now=now, max_attempts=settings.max_attempts)
     counted = session.execute(
@@ -209,7 +237,7 @@ def redeem_code(
         raise WrongCode(
             f"that code is not right; check the e-mail and try again ({left} {plural} left)", tries_left=left
         )
-    return _complete(session, row, vault=vault, now=now, via="code")
+    return _claim(session, row, now=now, via="code")
 
 
 def redeem_link(
@@ -221,6 +249,20 @@ def redeem_link(
     now: datetime | None = None,
 ) -> Verified:
     """Check a link token (256 random bits: no attempt counting needed); on success as ``redeem_code``."""
+    claimed = claim_link(session, token, vault=vault, settings=settings, now=now)
+    return _person_of(session, claimed, vault=vault)
+
+
+def claim_link(
+    session: Session,
+    token: str,
+    *,
+    vault: subjects.Vault,
+    settings: PreferenceSettings,
+    now: datetime | None = None,
+    purpose: str = PREFERENCES,
+) -> Claimed:
+    """As :func:`redeem_link` for a challenge of ``purpose``, without finding or creating anyone."""
     now = now or utcnow()
     token = token.strip()
     if not _TOKEN.fullmatch(token):
@@ -229,13 +271,13 @@ def redeem_link(
     row = session.scalar(
         select(EmailChallenge).where(EmailChallenge.link_hash == digest).execution_options(populate_existing=True)
     )
-    if row is None or not hmac.compare_digest(row.link_hash.encode(), digest.encode()):
+    if row is None or row.purpose != purpose or not hmac.compare_digest(row.link_hash.encode(), digest.encode()):
         raise ChallengeInvalid(INVALID)
     _usable(row, now=now, max_attempts=settings.max_attempts)
-    return _complete(session, row, vault=vault, now=now, via="link")
+    return _claim(session, row, now=now, via="link")
 
 
-def _complete(session: Session, row: EmailChallenge, *, vault: subjects.Vault, now: datetime, via: str) -> Verified:
+def _claim(session: Session, row: EmailChallenge, *, now: datetime, via: str) -> Claimed:
     used = session.execute(
         update(EmailChallenge)
         .where(EmailChallenge.id == row.id, EmailChallenge.used_at.is_(None))
@@ -244,6 +286,12 @@ def _complete(session: Session, row: EmailChallenge, *, vault: subjects.Vault, n
     )
     if rowcount(used) != 1:  # redeemed by a concurrent request a moment ago
         raise ChallengeUsed(USED)
+    return Claimed(challenge_id=row.id, via=via)
+
+
+def _person_of(session: Session, claimed: Claimed, *, vault: subjects.Vault) -> Verified:
+    row = session.get_one(EmailChallenge, claimed.challenge_id)
+    via = claimed.via
     email = vault.keys.open(row.sealed_email, context=_context(row.id)).decode()
     person = subjects.resolve(session, IdentityKind.EMAIL, email, vault=vault, create=True)
     if person is None:  # pragma: no cover - create=True always gives a person

@@ -23,6 +23,8 @@ class EmailChallenge(Base):
     __tablename__ = "email_challenges"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # What the proof is for ("preferences", "requests"): a code sent for one never works for the other.
+    purpose: Mapped[str] = mapped_column(String(32), default="preferences", server_default="preferences")
     email_hash: Mapped[str] = mapped_column(String(64), index=True)
     sealed_email: Mapped[bytes] = mapped_column(LargeBinary)
     code_hash: Mapped[str] = mapped_column(String(64))

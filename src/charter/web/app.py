@@ -11,11 +11,13 @@ from charter import __version__
 from charter.services import Services
 from charter.web import accesslog, problems
 from charter.web.api import banner as banner_api
+from charter.web.api import datamap as datamap_api
 from charter.web.api import decisions as decisions_api
 from charter.web.api import health, wellknown
 from charter.web.api import ledger as ledger_api
 from charter.web.api import maillinks as maillinks_api
 from charter.web.api import policy as policy_api
+from charter.web.api import requests as requests_api
 from charter.web.bodies import BodyLimit
 from charter.web.cors import PathCors
 from charter.web.pages import console, privacy, session
@@ -49,8 +51,10 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(policy_api.router, prefix="/api/v1/policy", tags=["policy"])
     app.include_router(decisions_api.router, prefix="/api/v1/decisions", tags=["decisions"])
+    app.include_router(datamap_api.router, prefix="/api/v1/datamap", tags=["data map"])
     app.include_router(ledger_api.router, prefix="/api/v1", tags=["ledger"])
     app.include_router(maillinks_api.router, prefix="/api/v1", tags=["mail links"])
+    app.include_router(requests_api.router, prefix="/api/v1", tags=["requests"])  # P-RGT-1..8, P-RET-3
     app.include_router(banner_api.router, prefix=banner_api.PREFIX, tags=["banner"])
     app.include_router(wellknown.router)
     app.include_router(privacy.router)

@@ -1,0 +1,61 @@
+"""``charter datamap``: check the data map against itself and, with --live, against the stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from charter.cli.output import command, console, emit_json, errors
+from charter.datamap import service
+from charter.datamap.errors import DatamapInvalid
+from charter.datamap.findings import error
+from charter.settings import Settings
+
+app = typer.Typer(no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+@app.command("check")
+@command
+def check(
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A data-map folder or file (default: CHARTER_DATAMAP_PATH, 'datamap').", show_default=False
+        ),
+    ] = None,
+    live: Annotated[bool, typer.Option("--live", help="Also connect to each system and compare.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings count as drift (exit 1).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a data map: exit 0 clean, 1 drift found (--live), 2 invalid files (FILE:LINE:COL: path: message)."""
+    settings = Settings.load()
+    target = path or settings.datamap.path
+    try:
+        report = service.check_path(target, settings, live=live)
+    except DatamapInvalid as exc:
+        if not as_json:
+            raise
+        emit_json({"ok": False, "findings": [error(p).as_dict() for p in exc.problems], "detail": exc.detail})
+        raise typer.Exit(exc.exit_code) from None
+    code = report.exit_code(strict=strict)
+    if as_json:
+        emit_json(report.as_dict(strict=strict))
+        raise typer.Exit(code)
+    for finding in report.findings:
+        out = errors if finding.severity == "error" else console
+        out.print(finding.render(), markup=False, highlight=False, soft_wrap=True)
+    summary = report.summary()
+    counts = f"{summary['errors']} errors, {summary['drift']} drift, {summary['warnings']} warnings"
+    scope = (
+        f"{len(report.datamap.systems)} systems, {len(report.datamap.datasets)} datasets, "
+        f"{summary['collections']} collections"
+    )
+    if live:
+        scope += f"; live: {', '.join(report.checked_systems) or 'no system'} reached"
+    verdict = {0: "ok", 1: "drift found", 2: "invalid"}[code]
+    console.print(f"{target}: {verdict} — {scope}; {counts}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)

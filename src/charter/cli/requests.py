@@ -1,0 +1,222 @@
+"""``charter requests`` and ``charter holds``: the privacy office's queue and legal holds from a shell.
+
+Every command takes ``--json``; bad input exits 2 with one line on stderr,
+a conflict (wrong state, legal hold) exits 1. Decisions are audited with
+the actor ``cli`` and e-mailed to the requester after the commit (a mail
+server that is down leaves the e-mail pending: ``charter requests notify``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from charter.cli.consent import split_identity
+from charter.cli.context import services
+from charter.cli.output import command, console, emit_json
+from charter.errors import InvalidInput
+from charter.requests import holds as hold_service
+from charter.requests import notices, queue, review
+from charter.requests.kinds import DenialReason
+from charter.services import Services
+from charter.subjects import service as subjects
+
+app = typer.Typer(no_args_is_help=True)
+holds_app = typer.Typer(no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+ACTOR = "cli"
+
+
+def _say(text: str) -> None:
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _deliver(built: Services) -> notices.Delivery:
+    return notices.deliver(built.database, built.mailer, vault=built.vault, settings=built.settings)
+
+
+def _show(built: Services, public_id: str, as_json: bool, done: str | None = None) -> None:
+    with built.database.session() as session:
+        document = queue.document(session, review.get(session, public_id))
+    if as_json:
+        emit_json(document)
+        return
+    if done:
+        _say(done)
+    for key in ("id", "type", "status", "jurisdiction", "statement_version", "received_at", "due_at"):
+        _say(f"{key:<18} {document[key]}")
+    if document["extended"]:
+        _say(f"{'extended because':<18} {document['extension_reason']}")
+    if document["overdue"]:
+        _say("OVERDUE")
+    for hold in document["holds"]:  # type: ignore[attr-defined]
+        _say(f"legal hold {hold['id']} on {hold['system'] or 'this person'}: {hold['reason']}")
+    for step in document["timeline"]:  # type: ignore[attr-defined]
+        _say(f"  {step['at'][:19]}  {step['action']:<26} {step['actor']}")
+
+
+@app.command("list")
+@command
+def list_requests(
+    status: Annotated[str, typer.Option(help="A state, 'open' (default) or 'all'.")] = queue.OPEN,
+    type_: Annotated[str | None, typer.Option("--type", help="Only this request type.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only requests past their due date.")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+    as_json: JsonOpt = False,
+) -> None:
+    """Requests by due date, soonest first."""
+    with services() as built, built.database.session() as session:
+        found = queue.listed(
+            session, status=None if status == "all" else status, kind=type_, only_overdue=overdue, limit=limit
+        )
+    if as_json:
+        emit_json({"requests": [item.as_dict() for item in found]})
+        return
+    if not found:
+        _say("no requests")
+    for item in found:
+        flag = " OVERDUE" if item.overdue else ""
+        _say(f"{item.public_id}  {item.due_at:%Y-%m-%d}  {item.status:<24} {item.kind:<20} {item.jurisdiction}{flag}")
+
+
+@app.command("show")
+@command
+def show(public_id: str, as_json: JsonOpt = False) -> None:
+    """One request: its state, deadline, holds and timeline."""
+    with services() as built:
+        _show(built, public_id, as_json)
+
+
+@app.command("approve")
+@command
+def approve(
+    public_id: str,
+    identity_checked: Annotated[
+        bool, typer.Option("--identity-checked", help="You checked the facts held (email_and_facts requests).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve a request under review (refused for a deletion under a legal hold)."""
+    with services() as built:
+        with built.database.session() as session:
+            review.approve(
+                session,
+                review.get(session, public_id),
+                actor=ACTOR,
+                vault=built.vault,
+                identity_checked=identity_checked,
+            )
+        _deliver(built)
+        _show(built, public_id, as_json, done=f"approved {public_id}")
+
+
+@app.command("deny")
+@command
+def deny(
+    public_id: str,
+    reason: Annotated[str, typer.Option(help=f"One of: {', '.join(r.value for r in DenialReason)}.")],
+    note: Annotated[str | None, typer.Option(help="Sent to the requester with the ground.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Refuse a request with a ground the statement allows; the requester is told why."""
+    with services() as built:
+        with built.database.session() as session:
+            review.deny(session, review.get(session, public_id), reason=reason, note=note, actor=ACTOR)
+        _deliver(built)
+        _show(built, public_id, as_json, done=f"denied {public_id}")
+
+
+@app.command("extend")
+@command
+def extend(
+    public_id: str,
+    reason: Annotated[str, typer.Option(help="Why more time is needed; sent to the requester.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Extend the deadline once, by the period the law allows."""
+    with services() as built:
+        with built.database.session() as session:
+            review.extend(
+                session, review.get(session, public_id), reason=reason, actor=ACTOR, settings=built.settings.requests
+            )
+        _deliver(built)
+        _show(built, public_id, as_json, done=f"extended {public_id}")
+
+
+@app.command("notify")
+@command
+def notify(as_json: JsonOpt = False) -> None:
+    """Send the e-mails to requesters that are still pending."""
+    with services() as built:
+        delivery = _deliver(built)
+    if as_json:
+        emit_json({"sent": delivery.sent, "pending": delivery.pending})
+        return
+    _say(f"sent {delivery.sent}; {delivery.pending} still pending")
+
+
+@holds_app.command("add")
+@command
+def add_hold(
+    reason: Annotated[str, typer.Option(help="The matter: case number, investigation.")],
+    identity: Annotated[str | None, typer.Option("--identity", "-i", help="KIND:VALUE of the person.")] = None,
+    person: Annotated[str | None, typer.Option("--person", help="The person's public id.")] = None,
+    system: Annotated[str | None, typer.Option("--system", help="A system id (all its records).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Place a legal hold on one person or one system (P-RET-3)."""
+    if sum(x is not None for x in (identity, person, system)) != 1:
+        raise InvalidInput("give one of --identity KIND:VALUE, --person ID or --system ID")
+    with services() as built, built.database.session() as session:
+        found = None
+        if identity is not None:
+            kind, value = split_identity(identity)
+            found = subjects.resolve(session, kind, value, vault=built.vault, create=True)
+        elif person is not None:
+            found = subjects.by_public_id(session, person)
+            if found is None:
+                raise InvalidInput("no person has this public id")
+        hold = hold_service.place(session, reason=reason, actor=ACTOR, person=found, system=system)
+        shown = queue.hold_dict(session, hold)
+    if as_json:
+        emit_json(shown)
+        return
+    where = f"system {shown['system']}" if shown["system"] else f"person {shown['person']}"
+    _say(f"placed legal hold {shown['id']} on {where}")
+
+
+@holds_app.command("release")
+@command
+def release_hold(
+    hold_id: str,
+    reason: Annotated[str, typer.Option(help="Why the matter is closed.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Release a legal hold; its records follow the retention schedule again."""
+    with services() as built, built.database.session() as session:
+        shown = queue.hold_dict(session, hold_service.release(session, hold_id, reason=reason, actor=ACTOR))
+    if as_json:
+        emit_json(shown)
+        return
+    _say(f"released legal hold {shown['id']}")
+
+
+@holds_app.command("list")
+@command
+def list_holds(
+    all_: Annotated[bool, typer.Option("--all", help="Released holds too.")] = False, as_json: JsonOpt = False
+) -> None:
+    """Legal holds, newest first (active only unless --all)."""
+    with services() as built, built.database.session() as session:
+        shown = [queue.hold_dict(session, h) for h in hold_service.listed(session, active_only=not all_)]
+    if as_json:
+        emit_json({"holds": shown})
+        return
+    if not shown:
+        _say("no legal holds")
+    for hold in shown:
+        where = f"system {hold['system']}" if hold["system"] else f"person {hold['person']}"
+        state = "" if hold["released_at"] is None else f" (released {str(hold['released_at'])[:10]})"
+        _say(f"{hold['id']}  {str(hold['created_at'])[:10]}  {where}: {hold['reason']}{state}")

@@ -1,0 +1,97 @@
+"""The edge every data store sits behind: the ``Connector`` protocol and what it reports.
+
+A connector reads (for now) one system of the data map: ``ping`` proves it
+answers, ``describe`` says what it holds (tables and columns, or key
+patterns), ``fetch`` reads the rows whose field holds one of many values, in
+chunks, one query per chunk. Drivers' errors are translated here into
+:class:`charter.errors.Unavailable` naming the system, never its URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from charter.errors import Unavailable
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LiveColumn:
+    name: str
+    type: str  # the store's own type name, lower case: "varchar(320)", "integer", "hash"
+    nullable: bool = True
+    primary_key: bool = False
+
+    @property
+    def family(self) -> str:
+        """text, integer, number, boolean, date, datetime, binary, json or other."""
+        return type_family(self.type)
+
+
+@dataclass(frozen=True)
+class LiveCollection:
+    """A table (SQL) or a key pattern (Redis) as the store has it."""
+
+    name: str
+    columns: dict[str, LiveColumn] = field(default_factory=dict)
+    #: (column, referred table, referred column) for SQL foreign keys
+    foreign_keys: tuple[tuple[str, str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class LiveSchema:
+    system: str
+    collections: dict[str, LiveCollection] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """One system of the data map, reachable."""
+
+    system_id: str
+
+    def ping(self) -> None:
+        """Return if the store answers within the connect timeout; raise Unavailable otherwise."""
+
+    def describe(self, *, schema: str | None = None) -> LiveSchema:
+        """What the store holds now (in ``schema``, for SQL stores that have several)."""
+
+    def fetch(
+        self, collection: str, field: str, values: Sequence[Any], *, schema: str | None = None
+    ) -> Iterator[list[Row]]:
+        """Rows of ``collection`` whose ``field`` is one of ``values``, a chunk of rows per query."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+_FAMILIES = (
+    ("datetime", ("timestamp", "datetime")),
+    ("date", ("date",)),
+    ("boolean", ("bool",)),
+    ("integer", ("int", "serial")),
+    ("number", ("numeric", "decimal", "float", "double", "real", "money")),
+    ("json", ("json",)),
+    ("binary", ("blob", "bytea", "binary")),
+    ("text", ("char", "text", "string", "clob", "uuid", "enum", "citext")),
+)
+
+
+def type_family(type_name: str) -> str:
+    name = type_name.lower()
+    for family, markers in _FAMILIES:
+        if any(marker in name for marker in markers):
+            return family
+    return "other"
+
+
+def unavailable(system_id: str, exc: BaseException, *, secret: str | None = None) -> Unavailable:
+    """Our error for a driver's: names the system and the failure, never the URL or its password."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if secret:
+        reason = reason.replace(secret, "***")
+    reason = reason[:300]
+    return Unavailable(f"system '{system_id}' is unavailable: {type(exc).__name__}: {reason}")

@@ -1,0 +1,149 @@
+"""Redis as a Connector: a collection is a key pattern, its fields are a hash's fields.
+
+A pattern names the identity field in braces when the key holds it
+(``cart:{email}``): a fetch then reads exactly those keys, one pipelined
+round trip per chunk of values. A pattern without it (``session:*``) is
+walked with SCAN (never KEYS, which blocks the server), reading the field of
+each batch of keys in one pipeline.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis
+from redis.exceptions import RedisError
+
+from charter.connectors.base import LiveCollection, LiveColumn, LiveSchema, Row, unavailable
+from charter.errors import InvalidInput, Misconfigured
+
+PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+KEY = "_key"
+
+
+def glob_of(pattern: str) -> str:
+    """The SCAN MATCH glob of a key pattern: each ``{field}`` becomes ``*``."""
+    return PLACEHOLDER.sub("*", pattern)
+
+
+def shape_of(key: str) -> str:
+    """How ``describe`` groups keys: the first segment, then ``*`` (``cart:ana@example.org`` → ``cart:*``)."""
+    head, sep, _ = key.partition(":")
+    return f"{head}:*" if sep else key
+
+
+class RedisConnector:
+    def __init__(
+        self,
+        system_id: str,
+        url: str,
+        *,
+        connect_timeout: float = 5.0,
+        chunk_size: int = 500,
+        scan_count: int = 500,
+        describe_keys: int = 1_000,
+    ) -> None:
+        self.system_id = system_id
+        self.chunk_size = chunk_size
+        self.scan_count = scan_count
+        self.describe_keys = describe_keys
+        try:
+            self._password = urlsplit(url).password
+            self.client: redis.Redis = redis.Redis.from_url(
+                url,
+                socket_connect_timeout=connect_timeout,
+                socket_timeout=max(connect_timeout, 5.0),
+                decode_responses=True,
+            )
+        except ValueError:
+            raise Misconfigured(f"system '{system_id}': the URL is not a redis:// URL") from None
+
+    def _failed(self, exc: BaseException) -> Exception:
+        return unavailable(self.system_id, exc, secret=self._password)
+
+    def ping(self) -> None:
+        try:
+            self.client.ping()
+        except RedisError as exc:
+            raise self._failed(exc) from exc
+
+    def describe(self, *, schema: str | None = None) -> LiveSchema:
+        """Key shapes seen in a bounded sample of keys, with the fields of their hashes."""
+        shapes: dict[str, dict[str, LiveColumn]] = {}
+        try:
+            sample = []
+            for key in self.client.scan_iter(count=self.scan_count):
+                sample.append(key)
+                if len(sample) >= self.describe_keys:
+                    break
+            pipe = self.client.pipeline(transaction=False)
+            for key in sample:
+                pipe.type(key)
+            types = pipe.execute()
+            hashes = [k for k, t in zip(sample, types, strict=True) if t == "hash"]
+            pipe = self.client.pipeline(transaction=False)
+            for key in hashes:
+                pipe.hkeys(key)
+            field_lists = pipe.execute()
+        except RedisError as exc:
+            raise self._failed(exc) from exc
+        for key, kind in zip(sample, types, strict=True):
+            shapes.setdefault(shape_of(key), {}).setdefault(KEY, LiveColumn(KEY, kind))
+        for key, fields in zip(hashes, field_lists, strict=True):
+            columns = shapes[shape_of(key)]
+            for name in fields:
+                columns.setdefault(name, LiveColumn(name, "hash field"))
+        return LiveSchema(self.system_id, {name: LiveCollection(name, cols) for name, cols in shapes.items()})
+
+    def fetch(
+        self, collection: str, field: str, values: Sequence[Any], *, schema: str | None = None
+    ) -> Iterator[list[Row]]:
+        """Hashes under the key pattern ``collection`` whose ``field`` is one of ``values``."""
+        names = PLACEHOLDER.findall(collection)
+        wanted = [str(v) for v in dict.fromkeys(values)]
+        try:
+            if names == [field]:
+                yield from self._by_key(collection, field, wanted)
+            elif names:
+                raise InvalidInput(f"key pattern of system '{self.system_id}' names {names}, not only '{field}'")
+            else:
+                yield from self._by_scan(collection, field, set(wanted))
+        except RedisError as exc:
+            raise self._failed(exc) from exc
+
+    def _by_key(self, pattern: str, field: str, values: list[str]) -> Iterator[list[Row]]:
+        for start in range(0, len(values), self.chunk_size):
+            keys = [pattern.replace("{" + field + "}", value) for value in values[start : start + self.chunk_size]]
+            pipe = self.client.pipeline(transaction=False)
+            for key in keys:
+                pipe.hgetall(key)
+            found = pipe.execute()
+            yield [{KEY: key, **row} for key, row in zip(keys, found, strict=True) if row]
+
+    def _by_scan(self, pattern: str, field: str, values: set[str]) -> Iterator[list[Row]]:
+        batch: list[str] = []
+        for key in self.client.scan_iter(match=pattern, count=self.scan_count, _type="HASH"):
+            batch.append(key)
+            if len(batch) >= self.chunk_size:
+                yield self._matching(batch, field, values)
+                batch = []
+        if batch:
+            yield self._matching(batch, field, values)
+
+    def _matching(self, keys: list[str], field: str, values: set[str]) -> list[Row]:
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.hget(key, field)
+        hits = [key for key, value in zip(keys, pipe.execute(), strict=True) if value in values]
+        if not hits:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for key in hits:
+            pipe.hgetall(key)
+        return [{KEY: key, **row} for key, row in zip(hits, pipe.execute(), strict=True) if row]
+
+    def close(self) -> None:
+        self.client.close()

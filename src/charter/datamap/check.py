@@ -1,0 +1,335 @@
+"""Static checks of a data map: what can be known without connecting to anything.
+
+Unknown vocabulary (with "did you mean"), references to datasets,
+collections or fields that do not exist, collections no request can reach,
+references that form a cycle (no order of deletes exists), erasure
+strategies that cannot work on their field, and systems naming datasets
+that do not exist. Each finding points at the line and column it is about.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from charter.datamap import graph
+from charter.datamap.findings import Finding, error, warning
+from charter.datamap.loader import Where
+from charter.datamap.model import CollectionEntry, DataMap, FieldEntry
+from charter.datamap.schema import FIDES_STRATEGIES, Erasure
+from charter.subjects.normalize import IdentityKind
+from charter.taxonomy import Kind, Taxonomy
+
+#: Fides' identity names that mean one of Charter's identity kinds.
+IDENTITY_ALIASES = {"phone_number": IdentityKind.PHONE.value, "email_address": IdentityKind.EMAIL.value}
+#: Strategies that write text into the field.
+TEXT_STRATEGIES = frozenset({"keyed_hash", "random_token", "redact_text"})
+NON_TEXT_TYPES = frozenset({"integer", "float", "boolean", "object", "object_id"})
+NON_DATE_TYPES = frozenset({"float", "boolean", "object", "object_id"})
+KEY_FIELD = re.compile(r"\{([^{}]+)\}")
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A resolved reference between two fields; data flows from ``source`` to ``target`` when directed."""
+
+    source: FieldEntry
+    target: FieldEntry
+    directed: bool
+    where: Where
+
+
+def identity_kind(name: str) -> str:
+    return IDENTITY_ALIASES.get(name, name)
+
+
+def _suggest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def strategy_of(field: FieldEntry) -> tuple[Erasure | None, Finding | None]:
+    """The field's own strategy: ``charter.erasure``, else a Fides masking override Charter implements."""
+    if field.model.charter and field.model.charter.erasure:
+        return field.model.charter.erasure, None
+    override = field.model.meta.masking_strategy_override
+    if override is None:
+        return None, None
+    ours = FIDES_STRATEGIES.get(override.strategy)
+    if ours is None:
+        return None, warning(
+            field.where.problem(
+                f"Charter does not implement Fides' masking strategy '{override.strategy}'; set charter.erasure "
+                f"to one of Charter's strategies or this field is not erased",
+                "fides_meta",
+                "masking_strategy_override",
+            )
+        )
+    return Erasure(strategy=ours), None
+
+
+def collection_strategy(collection: CollectionEntry) -> Erasure | None:
+    if collection.erasure is not None:
+        return collection.erasure
+    override = collection.model.meta.masking_strategy_override
+    if override is not None and FIDES_STRATEGIES.get(override.strategy) == "delete_row":
+        return Erasure(strategy="delete_row")
+    return None
+
+
+class Checker:
+    def __init__(self, datamap: DataMap, taxonomy: Taxonomy) -> None:
+        self.map = datamap
+        self.taxonomy = taxonomy
+        self.findings: list[Finding] = []
+        self.edges: list[Edge] = []
+
+    def run(self) -> list[Finding]:
+        self._systems()
+        self._vocabulary()
+        self._references()
+        self._ordering_keys()
+        self._reachability()
+        self._cycles()
+        self._strategies()
+        self._redis_keys()
+        return self.findings
+
+    # -- systems ---------------------------------------------------------
+    def _systems(self) -> None:
+        known = sorted(self.map.datasets)
+        for system in self.map.systems.values():
+            for index, key in enumerate(system.model.datasets):
+                if key not in self.map.datasets:
+                    message = f"dataset '{key}' is not defined in any file{_suggest(key, known)}"
+                    self.findings.append(error(system.where.problem(message, "datasets", index)))
+        if self.map.systems:
+            for key, dataset in self.map.datasets.items():
+                if key not in self.map.holder:
+                    message = f"no system holds dataset '{key}'; name it in a system's datasets to check it live"
+                    self.findings.append(warning(dataset.where.problem(message, "fides_key")))
+
+    # -- vocabulary ------------------------------------------------------
+    def _terms(self, where: Where, values: list[str] | None, kind: Kind, key: str) -> None:
+        for index, value in enumerate(values or []):
+            if (kind, value) in self.taxonomy:
+                continue
+            close = self.taxonomy.suggest(kind, value)
+            hint = f"; did you mean '{close}'?" if close else ""
+            label = kind.value.replace("_", " ")
+            self.findings.append(error(where.problem(f"unknown {label} '{value}'{hint}", key, index)))
+
+    def _described(self, where: Where, model: object) -> None:
+        for key, kind in (
+            ("data_categories", Kind.DATA_CATEGORY),
+            ("data_uses", Kind.DATA_USE),
+            ("data_purposes", Kind.DATA_USE),
+            ("data_subjects", Kind.DATA_SUBJECT),
+        ):
+            self._terms(where, getattr(model, key), kind, key)
+
+    def _vocabulary(self) -> None:
+        for dataset in self.map.datasets.values():
+            self._described(dataset.where, dataset.model)
+            for collection in dataset.collections.values():
+                self._described(collection.where, collection.model)
+                for field in collection.fields.values():
+                    self._described(field.where, field.model)
+                    identity = field.model.meta.identity
+                    if identity and identity_kind(identity) not in {k.value for k in IdentityKind}:
+                        known = [k.value for k in IdentityKind]
+                        message = (
+                            f"identity '{identity}' is not a kind Charter verifies ({', '.join(known)})"
+                            f"{_suggest(identity, known)}; requests cannot start from this field"
+                        )
+                        self.findings.append(warning(field.where.problem(message, "fides_meta", "identity")))
+
+    # -- references ------------------------------------------------------
+    def _resolve(self, where: Where, dataset_key: str, dotted: str) -> FieldEntry | None:
+        dataset = self.map.datasets.get(dataset_key)
+        if dataset is None:
+            hint = _suggest(dataset_key, sorted(self.map.datasets))
+            self.findings.append(
+                error(where.problem(f"dangling reference: no dataset '{dataset_key}'{hint}", "dataset"))
+            )
+            return None
+        collection_name, dot, field_name = dotted.partition(".")
+        if not dot or not field_name:
+            message = f"reference field '{dotted}' must be written 'collection.field'"
+            self.findings.append(error(where.problem(message, "field")))
+            return None
+        collection = dataset.collections.get(collection_name)
+        if collection is None:
+            hint = _suggest(collection_name, sorted(dataset.collections))
+            message = f"dangling reference: dataset '{dataset_key}' has no collection '{collection_name}'{hint}"
+            self.findings.append(error(where.problem(message, "field")))
+            return None
+        field = collection.fields.get(field_name)
+        if field is None:
+            hint = _suggest(field_name, sorted(collection.fields))
+            message = f"dangling reference: '{dataset_key}.{collection_name}' has no field '{field_name}'{hint}"
+            self.findings.append(error(where.problem(message, "field")))
+            return None
+        return field
+
+    def _references(self) -> None:
+        for collection in self.map.collections():
+            for field in collection.fields.values():
+                for index, reference in enumerate(field.model.meta.references or []):
+                    meta = "fides_meta" if field.model.fides_meta else "fidesops_meta"
+                    where = field.where.at(meta, "references", index)
+                    target = self._resolve(where, reference.dataset, reference.field)
+                    if target is None:
+                        continue
+                    if reference.direction == "to":
+                        self.edges.append(Edge(field, target, True, where))
+                    elif reference.direction == "from":
+                        self.edges.append(Edge(target, field, True, where))
+                    else:
+                        self.edges.append(Edge(field, target, False, where))
+
+    def _ordering_keys(self) -> None:
+        known = sorted(c.key for c in self.map.collections())
+        for collection in self.map.collections():
+            meta = collection.model.fides_meta or collection.model.fidesops_meta
+            if meta is None:
+                continue
+            name = "fides_meta" if collection.model.fides_meta else "fidesops_meta"
+            for key in ("after", "erase_after"):
+                for index, value in enumerate(getattr(meta, key) or []):
+                    if self.map.collection(value) is None:
+                        message = f"dangling reference: no collection '{value}'{_suggest(value, known)}"
+                        self.findings.append(error(collection.where.problem(message, name, key, index)))
+
+    # -- graphs ----------------------------------------------------------
+    def traversal(self) -> dict[str, list[str]]:
+        pairs: list[tuple[str, str]] = []
+        for edge in self.edges:
+            a, b = f"{edge.source.dataset}.{edge.source.collection}", f"{edge.target.dataset}.{edge.target.collection}"
+            pairs.append((a, b))
+            if not edge.directed:
+                pairs.append((b, a))
+        return graph.adjacency((c.key for c in self.map.collections()), pairs)
+
+    def erase_before(self) -> tuple[dict[str, list[str]], dict[tuple[str, str], Where]]:
+        """Edges child → parent: the child's rows go first. Where each edge was written, for messages."""
+        pairs: dict[tuple[str, str], Where] = {}
+        for edge in self.edges:
+            a, b = f"{edge.source.dataset}.{edge.source.collection}", f"{edge.target.dataset}.{edge.target.collection}"
+            if a == b:
+                continue
+            a_key, b_key = bool(edge.source.model.meta.primary_key), bool(edge.target.model.meta.primary_key)
+            if b_key and not a_key:
+                pairs.setdefault((a, b), edge.where)  # a holds a foreign key to b's primary key
+            elif a_key and not b_key:
+                pairs.setdefault((b, a), edge.where)
+            elif edge.directed:
+                pairs.setdefault((b, a), edge.where)  # b is looked up from a: erase it first
+        for collection in self.map.collections():
+            meta = collection.model.fides_meta or collection.model.fidesops_meta
+            for index, value in enumerate((meta.erase_after if meta else None) or []):
+                if self.map.collection(value) is not None and value != collection.key:
+                    name = "fides_meta" if collection.model.fides_meta else "fidesops_meta"
+                    pairs.setdefault((value, collection.key), collection.where.at(name, "erase_after", index))
+        nodes = (c.key for c in self.map.collections())
+        return graph.adjacency(nodes, pairs), pairs
+
+    def _reachability(self) -> None:
+        starts = [c.key for c in self.map.collections() if c.identities()]
+        came_from = graph.reachable(self.traversal(), starts)
+        for collection in self.map.collections():
+            if collection.key in came_from or collection.model.meta.skip_processing:
+                continue
+            message = (
+                f"collection '{collection.key}' is unreachable: it has no identity field and no reference path "
+                "from a collection that has one (add fides_meta.identity to a field, or a reference)"
+            )
+            self.findings.append(error(collection.where.problem(message, "name")))
+
+    def _cycles(self) -> None:
+        adjacency, wheres = self.erase_before()
+        cycle = graph.find_cycle(adjacency)
+        if cycle is None:
+            return
+        where = wheres[(cycle[0], cycle[1])]
+        message = (
+            f"references form a cycle ({' → '.join(cycle)}): no order of deletes exists; "
+            "mark the parent's key with fides_meta.primary_key or drop one reference"
+        )
+        self.findings.append(error(where.problem(message)))
+
+    # -- erasure strategies ----------------------------------------------
+    def _strategies(self) -> None:
+        referenced = {e.source.key for e in self.edges} | {e.target.key for e in self.edges}
+        for collection in self.map.collections():
+            whole = collection_strategy(collection)
+            if collection.erasure and collection.erasure.strategy == "generalize_date":
+                message = "generalize_date applies to one date field; set it on the field"
+                self.findings.append(error(collection.where.problem(message, "charter", "erasure")))
+            for field in collection.fields.values():
+                erasure, note = strategy_of(field)
+                if note is not None:
+                    self.findings.append(note)
+                if erasure is None:
+                    continue
+                problem = self._field_strategy_problem(field, erasure, whole, referenced)
+                if problem:
+                    key = ("charter", "erasure") if field.model.charter else ("fides_meta", "masking_strategy_override")
+                    self.findings.append(error(field.where.problem(problem, *key)))
+
+    @staticmethod
+    def _field_strategy_problem(
+        field: FieldEntry, erasure: Erasure, whole: Erasure | None, referenced: set[str]
+    ) -> str | None:
+        meta = field.model.meta
+        strategy = erasure.strategy
+        data_type = (meta.data_type or "").removesuffix("[]")
+        if strategy == "delete_row":
+            return "delete_row erases whole rows; set it on the collection (charter: {erasure: delete_row})"
+        if whole is not None and whole.strategy == "delete_row":
+            return f"the collection deletes its rows, so {strategy} on this field would never run"
+        if meta.read_only:
+            return f"the field is read_only; {strategy} would write to it"
+        if meta.primary_key:
+            return f"{strategy} would rewrite a primary key; erase the row instead (delete_row on the collection)"
+        if strategy == "set_null" and field.key in referenced:
+            return "set_null on a field that references are followed through would cut the path to other data"
+        if strategy in TEXT_STRATEGIES and data_type in NON_TEXT_TYPES:
+            return f"{strategy} writes text, but the field's data_type is {meta.data_type}"
+        if strategy == "generalize_date" and data_type in NON_DATE_TYPES:
+            return f"generalize_date needs a date, but the field's data_type is {meta.data_type}"
+        return None
+
+    # -- redis keys ------------------------------------------------------
+    def _redis_keys(self) -> None:
+        for system in self.map.systems.values():
+            for dataset in self.map.datasets_of(system.id):
+                for collection in dataset.collections.values():
+                    key = collection.model.charter.key if collection.model.charter else None
+                    if system.model.kind == "sql":
+                        if key is not None:
+                            message = f"charter.key applies to redis systems; '{system.id}' is sql"
+                            self.findings.append(error(collection.where.problem(message, "charter", "key")))
+                        continue
+                    if key is None:
+                        message = f"collection in redis system '{system.id}' needs charter.key, e.g. 'cart:{{email}}'"
+                        self.findings.append(error(collection.where.problem(message, "name")))
+                        continue
+                    for name in KEY_FIELD.findall(key):
+                        if name not in collection.fields:
+                            hint = _suggest(name, sorted(collection.fields))
+                            message = f"key pattern names '{{{name}}}', which is not a field here{hint}"
+                            self.findings.append(error(collection.where.problem(message, "charter", "key")))
+
+
+def check(datamap: DataMap, taxonomy: Taxonomy) -> list[Finding]:
+    return Checker(datamap, taxonomy).run()
+
+
+def erase_order(datamap: DataMap) -> list[list[str]]:
+    """Collections in the order their rows may be deleted: children before parents (raises graph.CycleError)."""
+    checker = Checker(datamap, Taxonomy())
+    checker._references()
+    adjacency, _ = checker.erase_before()
+    return graph.layers(adjacency)

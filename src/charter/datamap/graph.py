@@ -1,0 +1,132 @@
+"""Pure graph logic over collections: reachability, cycles, the order of deletes.
+
+Nodes are opaque hashable keys (the data map uses ``"dataset.collection"``).
+Two graphs are drawn from a data map:
+
+* the **traversal** graph: an edge ``a → b`` when b can be queried with
+  values found in a (a reference with a direction gives one edge, one without
+  gives both). A collection is *reachable* when a path leads to it from a
+  collection holding an identity field.
+* the **erase-before** graph: an edge ``a → b`` when a's rows must be erased
+  before b's (a child before the parent its foreign key points at). A cycle
+  there means no order of deletes exists.
+
+No I/O, no data-map types: easy to test exhaustively with hypothesis.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Hashable, Iterable, Mapping
+from typing import TypeVar
+
+N = TypeVar("N", bound=Hashable)
+
+Adjacency = Mapping[N, Iterable[N]]
+
+
+def adjacency(nodes: Iterable[N], edges: Iterable[tuple[N, N]]) -> dict[N, list[N]]:
+    """Successor lists, with every node present (sorted for stable output)."""
+    graph: dict[N, set[N]] = {node: set() for node in nodes}
+    for a, b in edges:
+        graph.setdefault(a, set()).add(b)
+        graph.setdefault(b, set())
+    return {node: sorted(successors, key=str) for node, successors in graph.items()}
+
+
+def reachable(graph: Adjacency[N], starts: Iterable[N]) -> dict[N, N | None]:
+    """Every node reachable from ``starts``, mapped to the node it was first reached from (None for a start).
+
+    Breadth-first, so following the map back from a node gives a shortest path.
+    """
+    came_from: dict[N, N | None] = {}
+    queue: deque[N] = deque()
+    for start in starts:
+        if start not in came_from:
+            came_from[start] = None
+            queue.append(start)
+    while queue:
+        node = queue.popleft()
+        for successor in graph.get(node, ()):
+            if successor not in came_from:
+                came_from[successor] = node
+                queue.append(successor)
+    return came_from
+
+
+def path_to(came_from: Mapping[N, N | None], node: N) -> list[N]:
+    """The path from a start to ``node`` recorded by :func:`reachable`."""
+    path = [node]
+    while (previous := came_from[path[-1]]) is not None:
+        path.append(previous)
+    return path[::-1]
+
+
+def find_cycle(graph: Adjacency[N]) -> list[N] | None:
+    """One cycle as ``[a, b, ..., a]``, or None; self-loops are ignored (one statement handles them).
+
+    Iterative depth-first search with three colours, so deep graphs cannot
+    exhaust the recursion limit.
+    """
+    white, grey, black = 0, 1, 2
+    colour: dict[N, int] = dict.fromkeys(graph, white)
+    for root in graph:
+        if colour[root] != white:
+            continue
+        stack: list[tuple[N, list[N]]] = [(root, [s for s in graph[root] if s != root])]
+        colour[root] = grey
+        trail = [root]
+        while stack:
+            node, pending = stack[-1]
+            if not pending:
+                colour[node] = black
+                stack.pop()
+                trail.pop()
+                continue
+            successor = pending.pop()
+            state = colour.get(successor, white)
+            if state == grey:
+                return [*trail[trail.index(successor) :], successor]
+            if state == white:
+                colour[successor] = grey
+                trail.append(successor)
+                stack.append((successor, [s for s in graph.get(successor, ()) if s != successor]))
+    return None
+
+
+class CycleError(ValueError):
+    def __init__(self, cycle: list[object]) -> None:
+        super().__init__(" → ".join(str(n) for n in cycle))
+        self.cycle = cycle
+
+
+def layers(graph: Adjacency[N]) -> list[list[N]]:
+    """Nodes in order, as layers: each node comes after all its predecessors (Kahn's algorithm).
+
+    With the erase-before graph this is the order of deletes: children first.
+    Nodes in one layer do not depend on each other. Raises CycleError.
+    """
+    indegree: dict[N, int] = dict.fromkeys(graph, 0)
+    for node, successors in graph.items():
+        for successor in set(successors):
+            if successor != node:
+                indegree[successor] = indegree.get(successor, 0) + 1
+    current = sorted((n for n, d in indegree.items() if d == 0), key=str)
+    result: list[list[N]] = []
+    seen = 0
+    while current:
+        result.append(current)
+        seen += len(current)
+        following: list[N] = []
+        for node in current:
+            for successor in set(graph.get(node, ())):
+                if successor == node:
+                    continue
+                indegree[successor] -= 1
+                if indegree[successor] == 0:
+                    following.append(successor)
+        current = sorted(following, key=str)
+    if seen < len(indegree):
+        cycle = find_cycle(graph)
+        raise CycleError(list(cycle or []))
+    return result

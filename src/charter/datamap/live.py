@@ -1,0 +1,243 @@
+"""Live checks: the data map compared with what each system holds now.
+
+For each system: can it be reached; does each collection's table (or key
+pattern) exist with each field's column; would each erasure strategy work
+on the live column; do foreign keys exist that the map does not follow; and
+do tables or columns that look like personal data sit outside the map
+("unmapped data"). Findings point at the line of the map they are about.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from charter.connectors import Connector, LiveCollection, LiveSchema, connector_for
+from charter.connectors.redis_kv import KEY, glob_of, shape_of
+from charter.datamap.check import TEXT_STRATEGIES, strategy_of
+from charter.datamap.findings import Finding, drift, warning
+from charter.datamap.model import CollectionEntry, DataMap, FieldEntry, SystemEntry
+from charter.errors import CharterError
+from charter.settings import ConnectorSettings
+
+#: Column or hash-field names that usually hold personal data; matched on whole words of the name.
+PERSONAL = re.compile(
+    r"(^|_)(e?mail|email_address|phone|mobile|ssn|social_security|first_name|last_name|full_name|surname|"
+    r"name|address|street|postcode|postal_code|zip|birth|birthday|dob|ip|ip_address|passport|iban|card_number|"
+    r"user_id|customer_id|account_id|device_id|cookie_id|client_id)($|_)"
+)
+#: data_type → live column families that fit it
+FITS = {
+    "string": {"text", "json", "other", "date", "datetime"},
+    "integer": {"integer", "number"},
+    "float": {"number", "integer"},
+    "boolean": {"boolean", "integer"},
+    "object": {"json", "text", "other"},
+    "object_id": {"text", "binary", "other"},
+}
+
+
+def looks_personal(name: str) -> bool:
+    return bool(PERSONAL.search(name.lower()))
+
+
+def resolve_url(system: SystemEntry, env: Mapping[str, str], home: Path) -> str:
+    """The system's URL: from its environment variable, or a literal SQLite URL (relative to CHARTER_HOME)."""
+    model = system.model
+    if model.url_env is not None:
+        value = env.get(model.url_env, "")
+        if not value:
+            raise CharterError(f"the environment variable {model.url_env} is not set")
+        return value
+    assert model.url is not None  # the schema demands one of the two
+    try:
+        url = make_url(model.url)
+    except ArgumentError:
+        raise CharterError("the url is not a SQLAlchemy URL") from None
+    database = url.database or ""
+    if database and database != ":memory:" and not Path(database).is_absolute():
+        url = url.set(database=str((home / database).resolve()))
+    return url.render_as_string(hide_password=False)
+
+
+class LiveChecker:
+    def __init__(self, datamap: DataMap, settings: ConnectorSettings, env: Mapping[str, str], home: Path) -> None:
+        self.map = datamap
+        self.settings = settings
+        self.env = env
+        self.home = home
+        self.findings: list[Finding] = []
+        self.checked: list[str] = []
+
+    def run(self) -> list[Finding]:
+        for system in self.map.systems.values():
+            self._system(system)
+        return self.findings
+
+    def _system(self, system: SystemEntry) -> None:
+        try:
+            url = resolve_url(system, self.env, self.home)
+        except CharterError as exc:
+            where = "url_env" if system.model.url_env else "url"
+            self.findings.append(drift(system.where.problem(f"system '{system.id}': {exc.detail}", where)))
+            return
+        connector: Connector | None = None
+        try:
+            connector = connector_for(system.model.kind, system.id, url, self.settings)
+            connector.ping()
+            schemas: dict[str | None, LiveSchema] = {}
+            for dataset in self.map.datasets_of(system.id):
+                schema = dataset.model.schema_name
+                if schema not in schemas:
+                    schemas[schema] = connector.describe(schema=schema)
+                for collection in dataset.collections.values():
+                    if system.model.kind == "redis":
+                        self._redis_collection(system, collection, schemas[schema])
+                    else:
+                        self._sql_collection(system, collection, schemas[schema])
+        except CharterError as exc:
+            self.findings.append(drift(system.where.problem(exc.detail, "id")))
+            return
+        finally:
+            if connector is not None:
+                connector.close()
+        self.checked.append(system.id)
+        for schema, live in schemas.items():
+            self._unmapped(system, schema, live)
+
+    # -- SQL ---------------------------------------------------------------
+    def _sql_collection(self, system: SystemEntry, collection: CollectionEntry, live: LiveSchema) -> None:
+        table = live.collections.get(collection.name)
+        if table is None:
+            close = difflib.get_close_matches(collection.name, list(live.collections), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            message = f"table '{collection.name}' does not exist in system '{system.id}'{hint}"
+            self.findings.append(drift(collection.where.problem(message, "name")))
+            return
+        for field in collection.fields.values():
+            if not field.top:
+                continue  # nested fields live inside a JSON column; the column is checked
+            column = table.columns.get(field.name)
+            if column is None:
+                close = difflib.get_close_matches(field.name, list(table.columns), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                message = f"column '{field.name}' is missing from table '{collection.name}' in '{system.id}'{hint}"
+                self.findings.append(drift(field.where.problem(message, "name")))
+                continue
+            self._column_fits(system, field, column.family, column.type, column.nullable)
+        self._foreign_keys(collection, table)
+
+    def _column_fits(
+        self,
+        system: SystemEntry,
+        field: FieldEntry,
+        family: str,
+        type_name: str,
+        nullable: bool,
+    ) -> None:
+        declared = (field.model.meta.data_type or "").removesuffix("[]")
+        if declared and family not in FITS.get(declared, {family}):
+            message = f"data_type is {declared} but the column is {type_name}"
+            self.findings.append(warning(field.where.problem(message, "fides_meta", "data_type")))
+        erasure, _ = strategy_of(field)
+        if erasure is None:
+            return
+        strategy = erasure.strategy
+        where = ("charter", "erasure") if field.model.charter else ("fides_meta", "masking_strategy_override")
+        problem = None
+        if strategy == "set_null" and not nullable:
+            problem = f"set_null cannot work: column '{field.name}' is NOT NULL in '{system.id}'"
+        elif strategy in TEXT_STRATEGIES and family not in ("text", "other"):
+            problem = f"{strategy} writes text, but column '{field.name}' is {type_name}"
+        elif strategy == "generalize_date" and family not in ("date", "datetime", "text"):
+            problem = f"generalize_date needs a date, but column '{field.name}' is {type_name}"
+        if problem:
+            self.findings.append(drift(field.where.problem(problem, *where)))
+
+    def _foreign_keys(self, collection: CollectionEntry, table: LiveCollection) -> None:
+        """Live foreign keys between mapped tables that no reference of the map follows."""
+        dataset = self.map.datasets[collection.dataset]
+        for column, referred_table, referred_column in table.foreign_keys:
+            target = dataset.collections.get(referred_table)
+            if target is None:
+                continue
+            here = collection.fields.get(column)
+            there = target.fields.get(referred_column)
+            if here is None or there is None:
+                continue
+            if _linked(here, there) or _linked(there, here):
+                continue
+            message = (
+                f"foreign key {collection.name}.{column} → {referred_table}.{referred_column} is not a reference "
+                "in the map; requests will not follow it"
+            )
+            self.findings.append(warning(here.where.problem(message, "name")))
+
+    # -- Redis -------------------------------------------------------------
+    def _redis_collection(self, system: SystemEntry, collection: CollectionEntry, live: LiveSchema) -> None:
+        pattern = collection.model.charter.key if collection.model.charter else None
+        if pattern is None:
+            return  # a static error already
+        shape = live.collections.get(shape_of(glob_of(pattern)))
+        if shape is None:
+            message = f"no keys match '{glob_of(pattern)}' in '{system.id}' now (sampled)"
+            self.findings.append(warning(collection.where.problem(message, "charter", "key")))
+            return
+        kind = shape.columns[KEY].type if KEY in shape.columns else "hash"
+        if kind != "hash":
+            message = f"keys matching '{glob_of(pattern)}' are {kind}s; Charter reads hashes"
+            self.findings.append(drift(collection.where.problem(message, "charter", "key")))
+
+    # -- unmapped data -----------------------------------------------------
+    def _unmapped(self, system: SystemEntry, schema: str | None, live: LiveSchema) -> None:
+        mapped = [d for d in self.map.datasets_of(system.id) if d.model.schema_name == schema]
+        if not mapped:
+            return
+        where = system.where
+        collections = {c.name: c for d in mapped for c in d.collections.values()}
+        if system.model.kind == "redis":
+            globs = [
+                glob_of(c.model.charter.key) for c in collections.values() if c.model.charter and c.model.charter.key
+            ]
+            for name in sorted(live.collections):
+                if not any(fnmatch.fnmatchcase(name, g) or shape_of(g) == name for g in globs):
+                    message = f"keys '{name}' in '{system.id}' are not in the data map"
+                    self.findings.append(warning(where.problem(message, "datasets")))
+            return
+        for name, table in sorted(live.collections.items()):
+            personal = sorted(c for c in table.columns if looks_personal(c))
+            entry = collections.get(name)
+            if entry is None:
+                if personal:
+                    message = (
+                        f"unmapped data: table '{name}' in '{system.id}' is not in the data map and has columns "
+                        f"that look personal ({', '.join(personal)})"
+                    )
+                    self.findings.append(warning(where.problem(message, "datasets")))
+                continue
+            missing = [c for c in personal if c not in entry.fields]
+            if missing:
+                message = (
+                    f"unmapped data: columns of '{name}' that look personal are not in the map ({', '.join(missing)})"
+                )
+                self.findings.append(warning(entry.where.problem(message, "fields")))
+
+
+def _linked(a: FieldEntry, b: FieldEntry) -> bool:
+    return any(
+        r.dataset == b.dataset and r.field == f"{b.collection}.{b.name}" for r in (a.model.meta.references or [])
+    )
+
+
+def check_live(
+    datamap: DataMap, settings: ConnectorSettings, env: Mapping[str, str], home: Path
+) -> tuple[list[Finding], list[str]]:
+    """Findings, and the ids of the systems that could be checked."""
+    checker = LiveChecker(datamap, settings, env, home)
+    return checker.run(), checker.checked

@@ -1,0 +1,160 @@
+"""The data map as one index: systems, datasets, collections and fields by name.
+
+Built from the shape-checked documents of every file; each entry remembers
+where it was written, so later checks report ``FILE:LINE:COL``. Duplicate
+names are problems found while indexing (the first one written wins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from charter.datamap.loader import Doc, Where
+from charter.datamap.schema import Dataset, DatasetCollection, DatasetField, Erasure, System
+from charter.errors import Problem
+
+
+@dataclass(frozen=True)
+class FieldEntry:
+    dataset: str
+    collection: str
+    name: str  # dotted for nested fields: address.city
+    model: DatasetField
+    where: Where
+
+    @property
+    def key(self) -> str:
+        return f"{self.dataset}.{self.collection}.{self.name}"
+
+    @property
+    def top(self) -> bool:
+        return "." not in self.name
+
+
+@dataclass(frozen=True)
+class CollectionEntry:
+    dataset: str
+    model: DatasetCollection
+    where: Where
+    fields: dict[str, FieldEntry] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def key(self) -> str:
+        return f"{self.dataset}.{self.model.name}"
+
+    @property
+    def erasure(self) -> Erasure | None:
+        return self.model.charter.erasure if self.model.charter else None
+
+    def identities(self) -> list[FieldEntry]:
+        return [f for f in self.fields.values() if f.model.meta.identity]
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    model: Dataset
+    where: Where
+    collections: dict[str, CollectionEntry] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.model.fides_key
+
+
+@dataclass(frozen=True)
+class SystemEntry:
+    model: System
+    where: Where
+
+    @property
+    def id(self) -> str:
+        return self.model.id
+
+
+@dataclass
+class DataMap:
+    datasets: dict[str, DatasetEntry] = field(default_factory=dict)
+    systems: dict[str, SystemEntry] = field(default_factory=dict)
+    #: dataset key → id of the system holding it
+    holder: dict[str, str] = field(default_factory=dict)
+
+    def collections(self) -> Iterator[CollectionEntry]:
+        for dataset in self.datasets.values():
+            yield from dataset.collections.values()
+
+    def collection(self, key: str) -> CollectionEntry | None:
+        dataset, _, name = key.partition(".")
+        entry = self.datasets.get(dataset)
+        return entry.collections.get(name) if entry else None
+
+    def datasets_of(self, system_id: str) -> list[DatasetEntry]:
+        return [self.datasets[k] for k, s in self.holder.items() if s == system_id and k in self.datasets]
+
+
+def _fields(
+    dataset: str, collection: str, fields: list[DatasetField], where: Where, prefix: str, out: dict[str, FieldEntry]
+) -> Iterator[Problem]:
+    for index, item in enumerate(fields):
+        here = where.at(index)
+        name = f"{prefix}{item.name}"
+        if name in out:
+            yield here.problem(f"duplicate field '{item.name}'; each field may appear once in a collection", "name")
+            continue
+        out[name] = FieldEntry(dataset, collection, name, item, here)
+        if item.fields:
+            yield from _fields(dataset, collection, item.fields, here.at("fields"), f"{name}.", out)
+
+
+def build(docs: list[Doc]) -> tuple[DataMap, list[Problem]]:
+    """Index every dataset and system; duplicates become problems."""
+    datamap = DataMap()
+    problems: list[Problem] = []
+    for doc in docs:
+        for index, dataset in enumerate(doc.content.dataset or []):
+            where = doc.where.at("dataset", index)
+            if dataset.fides_key in datamap.datasets:
+                first = datamap.datasets[dataset.fides_key].where.source
+                problems.append(
+                    where.problem(f"duplicate dataset '{dataset.fides_key}' (also in {first})", "fides_key")
+                )
+                continue
+            entry = DatasetEntry(dataset, where)
+            datamap.datasets[dataset.fides_key] = entry
+            for c_index, collection in enumerate(dataset.collections):
+                c_where = where.at("collections", c_index)
+                if collection.name in entry.collections:
+                    problems.append(c_where.problem(f"duplicate collection '{collection.name}'", "name"))
+                    continue
+                c_entry = CollectionEntry(dataset.fides_key, collection, c_where)
+                entry.collections[collection.name] = c_entry
+                problems.extend(
+                    _fields(
+                        dataset.fides_key, collection.name, collection.fields, c_where.at("fields"), "", c_entry.fields
+                    )
+                )
+    for doc in docs:
+        for index, system in enumerate(doc.content.systems or []):
+            where = doc.where.at("systems", index)
+            if system.id in datamap.systems:
+                first = datamap.systems[system.id].where.source
+                problems.append(where.problem(f"duplicate system '{system.id}' (also in {first})", "id"))
+                continue
+            datamap.systems[system.id] = SystemEntry(system, where)
+            for d_index, key in enumerate(system.datasets):
+                if key in datamap.holder:
+                    problems.append(
+                        where.problem(
+                            f"dataset '{key}' is already held by system '{datamap.holder[key]}'; "
+                            "a dataset lives in one system",
+                            "datasets",
+                            d_index,
+                        )
+                    )
+                    continue
+                datamap.holder[key] = system.id
+    return datamap, problems

@@ -1,0 +1,130 @@
+"""Checking a data map, for the CLI and the API alike.
+
+``check_path`` reads a folder or file; ``check_sources`` takes texts already
+in memory (an API body). Both give a :class:`Report`: the static findings
+always, and with ``live`` the findings of connecting to each system (only
+when the files themselves are valid: a broken map says nothing reliable
+about a database).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from charter.datamap.check import check
+from charter.datamap.errors import DatamapInvalid
+from charter.datamap.findings import Finding, error
+from charter.datamap.live import check_live
+from charter.datamap.loader import Doc, Limits, read_all, read_path
+from charter.datamap.model import DataMap, build
+from charter.settings import Settings
+from charter.taxonomy import Taxonomy, default_taxonomy
+
+
+@dataclass
+class Report:
+    files: list[str]
+    datamap: DataMap
+    findings: list[Finding] = field(default_factory=list)
+    live: bool = False
+    checked_systems: list[str] = field(default_factory=list)
+
+    def of(self, severity: str) -> list[Finding]:
+        return [f for f in self.findings if f.severity == severity]
+
+    @property
+    def valid(self) -> bool:
+        return not self.of("error")
+
+    def exit_code(self, *, strict: bool = False) -> int:
+        """0 clean, 1 drift (or warnings under ``strict``), 2 invalid files."""
+        if self.of("error"):
+            return 2
+        if self.of("drift") or (strict and self.of("warning")):
+            return 1
+        return 0
+
+    def raise_if_invalid(self) -> None:
+        errors = self.of("error")
+        if errors:
+            raise DatamapInvalid(
+                f"the data map has {len(errors)} problem(s)", problems=[finding.problem for finding in errors]
+            )
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "files": self.files,
+            "systems": sorted(self.datamap.systems),
+            "datasets": sorted(self.datamap.datasets),
+            "collections": sum(1 for _ in self.datamap.collections()),
+            "live": self.live,
+            "checked_systems": self.checked_systems,
+            "errors": len(self.of("error")),
+            "drift": len(self.of("drift")),
+            "warnings": len(self.of("warning")),
+        }
+
+    def as_dict(self, *, strict: bool = False) -> dict[str, object]:
+        return {
+            "ok": self.exit_code(strict=strict) == 0,
+            **self.summary(),
+            "findings": [finding.as_dict() for finding in self.findings],
+        }
+
+
+def _limits(settings: Settings) -> Limits:
+    return Limits(max_bytes=settings.datamap.max_bytes, max_nodes=settings.datamap.max_nodes)
+
+
+def _report(
+    docs: list[Doc],
+    settings: Settings,
+    *,
+    live: bool,
+    env: Mapping[str, str],
+    taxonomy: Taxonomy | None,
+) -> Report:
+    datamap, problems = build(docs)
+    findings = [error(p) for p in problems]
+    findings += check(datamap, taxonomy or default_taxonomy())
+    report = Report(files=[d.where.source for d in docs], datamap=datamap, findings=findings, live=live)
+    if live and report.valid:
+        found, checked = check_live(datamap, settings.connectors, env, settings.home)
+        report.findings += found
+        report.checked_systems = checked
+    return report
+
+
+def check_path(
+    path: Path,
+    settings: Settings,
+    *,
+    live: bool = False,
+    env: Mapping[str, str] | None = None,
+    taxonomy: Taxonomy | None = None,
+) -> Report:
+    """Check the data map in a folder or file. Malformed files raise DatamapInvalid."""
+    docs = read_path(path, limits=_limits(settings))
+    return _report(docs, settings, live=live, env=os.environ if env is None else env, taxonomy=taxonomy)
+
+
+def check_sources(
+    sources: Iterable[tuple[str, bytes | str]],
+    settings: Settings,
+    *,
+    live: bool = False,
+    env: Mapping[str, str] | None = None,
+    taxonomy: Taxonomy | None = None,
+) -> Report:
+    docs = read_all(sources, limits=_limits(settings))
+    return _report(docs, settings, live=live, env=os.environ if env is None else env, taxonomy=taxonomy)
+
+
+def load(path: Path, settings: Settings) -> DataMap:
+    """A valid data map, or DatamapInvalid with every problem."""
+    report = check_path(path, settings)
+    report.raise_if_invalid()
+    return report.datamap

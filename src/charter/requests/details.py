@@ -1,0 +1,122 @@
+"""What a request carries besides its type: checked before anything is stored.
+
+* correction: ``field`` (what is wrong) and ``value`` (what it should be);
+* portability: ``destination`` ``me`` or ``third_party`` with an ``https`` ``url`` (P-RGT-5);
+* restriction, objection, withdrawal of consent: optional ``purposes`` of the
+  statement in force (none means every purpose; for a withdrawal, every
+  purpose that rests on consent);
+* an authorized agent: ``name`` and ``email``, and a proof document (P-RGT-7).
+
+Values never appear in error messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from charter.policy.schema import Statement
+from charter.requests.errors import InvalidRequest
+from charter.requests.kinds import RequestKind
+from charter.subjects.normalize import IdentityKind, normalize
+
+MAX_FIELD_NAME = 100
+MAX_VALUE = 2_000
+MAX_URL = 2_000
+MAX_NAME = 200
+MAX_PURPOSES = 100
+DOCUMENT_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg"})
+PURPOSE_KINDS = frozenset({RequestKind.RESTRICTION, RequestKind.OBJECTION, RequestKind.WITHDRAW_CONSENT})
+
+
+@dataclass(frozen=True)
+class Agent:
+    name: str = field(repr=False)
+    email: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Document:
+    content_type: str
+    data: bytes = field(repr=False)
+
+
+def _text(details: dict[str, Any], key: str, limit: int) -> str:
+    value = details.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest(f"details.{key} is required for this request")
+    value = value.strip()
+    if len(value) > limit or any(ord(char) < 32 and char not in "\n\t" for char in value):
+        raise InvalidRequest(f"details.{key} must be at most {limit} characters of text")
+    return value
+
+
+def _url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme != "https" or not parts.hostname or parts.username or parts.password or len(text) > MAX_URL:
+        raise InvalidRequest("details.url must be an https:// address of the third party, without a password")
+    return text
+
+
+def check(kind: RequestKind, details: dict[str, Any], statement: Statement) -> dict[str, Any]:
+    """The cleaned details of a ``kind`` request under ``statement``, or :class:`InvalidRequest`."""
+    allowed = {
+        RequestKind.CORRECTION: {"field", "value"},
+        RequestKind.PORTABILITY: {"destination", "url"},
+    }.get(kind, {"purposes"} if kind in PURPOSE_KINDS else set())
+    extra = sorted(set(details) - allowed)
+    if extra:
+        raise InvalidRequest(f"a {kind.value} request takes no details.{extra[0]}")
+    if kind == RequestKind.CORRECTION:
+        return {"field": _text(details, "field", MAX_FIELD_NAME), "value": _text(details, "value", MAX_VALUE)}
+    if kind == RequestKind.PORTABILITY:
+        destination = details.get("destination", "me")
+        if destination == "me":
+            if details.get("url"):
+                raise InvalidRequest("details.url is only for destination third_party")
+            return {"destination": "me"}
+        if destination != "third_party":
+            raise InvalidRequest("details.destination must be 'me' or 'third_party'")
+        return {"destination": "third_party", "url": _url(_text(details, "url", MAX_URL))}
+    if kind in PURPOSE_KINDS:
+        return _purposes(kind, details.get("purposes"), statement)
+    return {}
+
+
+def _purposes(kind: RequestKind, given: object, statement: Statement) -> dict[str, Any]:
+    if given in (None, [], ""):
+        return {}
+    if not isinstance(given, list) or len(given) > MAX_PURPOSES or not all(isinstance(p, str) for p in given):
+        raise InvalidRequest(f"details.purposes must be a list of at most {MAX_PURPOSES} purpose ids")
+    known = {p.id: p for p in statement.purposes}
+    unknown = [p for p in given if p not in known]
+    if unknown:
+        raise InvalidRequest(
+            f"details.purposes: {len(unknown)} of them are not purposes of statement {statement.version}"
+        )
+    if kind == RequestKind.WITHDRAW_CONSENT and any(known[p].consent != "opt_in" for p in given):
+        raise InvalidRequest("details.purposes: consent can be withdrawn only for purposes that rest on consent")
+    return {"purposes": sorted(set(given))}
+
+
+def check_agent(agent: Agent | None, proof: Document | None, statement: Statement, *, max_bytes: int) -> Agent | None:
+    """An authorized agent, where the statement provides for them, with proof where it asks for it."""
+    if agent is None:
+        if proof is not None:
+            raise InvalidRequest("a proof document is only for requests made by an authorized agent")
+        return None
+    if not statement.rights.authorized_agents:
+        raise InvalidRequest(f"statement {statement.version} does not provide for authorized agents")
+    name = agent.name.strip()
+    if not name or len(name) > MAX_NAME or any(ord(char) < 32 for char in name):
+        raise InvalidRequest(f"agent.name is required (at most {MAX_NAME} characters)")
+    _kind, email = normalize(IdentityKind.EMAIL, agent.email)
+    if statement.rights.agent_proof_required and proof is None:
+        raise InvalidRequest("an authorized agent must send proof of agency (a PDF, PNG or JPEG document)")
+    if proof is not None:
+        if proof.content_type not in DOCUMENT_TYPES:
+            raise InvalidRequest("the proof of agency must be a PDF, PNG or JPEG document")
+        if not proof.data or len(proof.data) > max_bytes:
+            raise InvalidRequest(f"the proof of agency must be 1 to {max_bytes:,} bytes")
+    return Agent(name=name, email=email)

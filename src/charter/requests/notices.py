@@ -1,0 +1,182 @@
+"""E-mails to the requester: written with the change they report, sent after the commit.
+
+A transition calls :func:`queue` in its transaction; the caller then calls
+:func:`deliver` (the web and CLI do it right after the commit). A mail
+server that is down leaves the notice pending with its attempt count; the
+next :func:`deliver` (``charter requests notify``) sends it. Messages are
+plain text, with no tracking image, and name the request by its public id.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from charter.db import Database
+from charter.db.base import rowcount, utcnow
+from charter.errors import CharterError
+from charter.mail import Mailer, compose
+from charter.policy import service as policy
+from charter.requests.kinds import DENIAL_TEXT, DenialReason, RequestKind
+from charter.requests.models import PrivacyRequest, RequestNotice
+from charter.requests.sealing import identity_of
+from charter.settings import Settings
+from charter.subjects.service import Vault
+
+log = logging.getLogger("charter.requests")
+
+MAX_ATTEMPTS = 10
+STATUS_PATH = "/privacy/requests"
+
+VERIFIED = "verified"
+EXTENDED = "extended"
+MORE_VERIFICATION = "more_verification"
+APPROVED = "approved"
+DENIED = "denied"
+COMPLETED = "completed"
+FAILED = "failed"
+
+SUBJECTS = {
+    VERIFIED: "We have confirmed your privacy request",
+    EXTENDED: "We need more time to answer your privacy request",
+    MORE_VERIFICATION: "We need more information to verify your privacy request",
+    APPROVED: "Your privacy request was approved",
+    DENIED: "Our decision on your privacy request",
+    COMPLETED: "Your privacy request is complete",
+    FAILED: "We could not complete your privacy request",
+}
+
+
+def queue(session: Session, row: PrivacyRequest, kind: str, *, note: str | None = None) -> RequestNotice:
+    notice = RequestNotice(request_id=row.id, kind=kind, note=note, created_at=utcnow(), attempts=0)
+    session.add(notice)
+    session.flush()
+    return notice
+
+
+def status_url(settings: Settings, public_id: str) -> str:
+    return f"{settings.base_url.rstrip('/')}{STATUS_PATH}/{public_id}"
+
+
+def _day(row: PrivacyRequest) -> str:
+    return f"{row.due_at:%d %B %Y}"
+
+
+def organization_of(session: Session, version: str) -> str:
+    try:
+        return policy.statement_of(policy.get(session, version)).organization.short_name
+    except CharterError:
+        return "We"
+
+
+def body(session: Session, row: PrivacyRequest, kind: str, note: str | None, settings: Settings) -> str:
+    """The text of a notice, from the request as it is now."""
+    label = RequestKind(row.kind).label.split(" (")[0].lower()
+    who = organization_of(session, row.statement_version)
+    lines = ["Hello,", "", f"This is about your request {row.public_id}: {label}.", ""]
+    if kind == VERIFIED:
+        lines.append(f"Thank you for confirming it. {who} will answer by {_day(row)}.")
+    elif kind == EXTENDED:
+        lines += [
+            f"We need more time, as the law allows. We will now answer by {_day(row)}.",
+            "",
+            f"Why: {row.extension_reason or ''}",
+        ]
+    elif kind == MORE_VERIFICATION:
+        lines += [
+            "Before we can act on it, we need to confirm a little more about who you are.",
+            "",
+            f"What we need: {note or ''}",
+            "",
+            "Open the page below, ask for a code, and add the information there.",
+        ]
+    elif kind == APPROVED:
+        lines.append("It was approved. We are carrying it out and will write again when it is done.")
+    elif kind == DENIED:
+        reason = DenialReason(row.decision_reason) if row.decision_reason else None
+        lines += ["We cannot do what you asked, for this reason:", "", DENIAL_TEXT[reason] if reason else ""]
+        if row.decision_note:
+            lines += ["", row.decision_note]
+        lines += ["", "You may complain to your data protection authority if you disagree."]
+    elif kind == COMPLETED:
+        lines.append("It is done.")
+    elif kind == FAILED:
+        lines.append(
+            "Something went wrong while carrying it out. Our privacy office has been told and will contact you."
+        )
+    lines += ["", f"See where it stands: {status_url(settings, row.public_id)}", ""]
+    return "\n".join(lines)
+
+
+def message(
+    session: Session, notice: RequestNotice, row: PrivacyRequest, vault: Vault, settings: Settings
+) -> EmailMessage:
+    return compose(
+        settings.mail,
+        to=identity_of(vault, row),
+        subject=SUBJECTS[notice.kind],
+        text=body(session, row, notice.kind, notice.note, settings),
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    sent: int
+    pending: int
+
+
+def pending(session: Session, *, request_id: int | None = None) -> list[RequestNotice]:
+    statement = select(RequestNotice).where(RequestNotice.sent_at.is_(None), RequestNotice.attempts < MAX_ATTEMPTS)
+    if request_id is not None:
+        statement = statement.where(RequestNotice.request_id == request_id)
+    return list(session.scalars(statement.order_by(RequestNotice.id)))
+
+
+def deliver(
+    database: Database, mailer: Mailer, *, vault: Vault, settings: Settings, request_id: int | None = None
+) -> Delivery:
+    """Send pending notices (of one request, or all); a failure leaves the notice pending, never raises."""
+    with database.session() as session:
+        ids = [notice.id for notice in pending(session, request_id=request_id)]
+    sent = 0
+    for notice_id in ids:
+        with database.session() as session:
+            notice = session.get(RequestNotice, notice_id)
+            if notice is None or notice.sent_at is not None:
+                continue
+            claimed = session.execute(  # one sender per notice, even with two deliverers at once
+                update(RequestNotice)
+                .where(RequestNotice.id == notice_id, RequestNotice.attempts == notice.attempts)
+                .values(attempts=notice.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if rowcount(claimed) != 1:
+                continue
+            row = session.get_one(PrivacyRequest, notice.request_id)
+            try:
+                built = message(session, notice, row, vault, settings)
+            except CharterError as exc:
+                notice.last_error = exc.title[:200]
+                continue
+        try:
+            mailer.send(built)
+        except CharterError as exc:
+            log.warning("a request notice could not be sent: %s", exc.title)
+            with database.session() as session:
+                session.execute(
+                    update(RequestNotice).where(RequestNotice.id == notice_id).values(last_error=exc.title[:200])
+                )
+            continue
+        with database.session() as session:
+            session.execute(
+                update(RequestNotice).where(RequestNotice.id == notice_id).values(sent_at=utcnow(), last_error=None)
+            )
+        sent += 1
+    with database.session() as session:
+        left = len(pending(session, request_id=request_id))
+    return Delivery(sent=sent, pending=left)

@@ -1,0 +1,65 @@
+"""Moving a request from one state to the next: checked, race-free, audited."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from charter import audit
+from charter.db.base import rowcount
+from charter.requests.errors import IllegalTransition
+from charter.requests.kinds import TRANSITIONS, Status
+from charter.requests.models import PrivacyRequest
+
+
+def require(row: PrivacyRequest, *allowed: Status, doing: str) -> None:
+    """Refuse ``doing`` unless the request is in one of ``allowed``."""
+    if Status(row.status) not in allowed:
+        wanted = " or ".join(s.label for s in allowed)
+        raise IllegalTransition(
+            f"request {row.public_id} is {Status(row.status).label}; it can be {doing} only when {wanted}"
+        )
+
+
+def move(
+    session: Session,
+    row: PrivacyRequest,
+    to: Status,
+    *,
+    actor: str,
+    now: datetime,
+    data: Mapping[str, object] | None = None,
+) -> None:
+    """Set ``row`` to ``to`` if the state machine allows it from the state it is in now.
+
+    The update is conditional on the state read, so of two staff members
+    deciding at once, one wins and the other gets :class:`IllegalTransition`.
+    Writes ``request.<to>`` to the audit log with ``data`` (ids and codes only).
+    """
+    current = Status(row.status)
+    if to not in TRANSITIONS[current]:
+        raise IllegalTransition(f"request {row.public_id} is {current.label}; it cannot become {to.label}")
+    changed = session.execute(
+        update(PrivacyRequest)
+        .where(PrivacyRequest.id == row.id, PrivacyRequest.status == current.value)
+        .values(status=to.value, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(changed) != 1:
+        session.refresh(row)
+        raise IllegalTransition(
+            f"request {row.public_id} was changed by someone else a moment ago (now {Status(row.status).label})"
+        )
+    set_committed_value(row, "status", to.value)
+    set_committed_value(row, "updated_at", now)
+    audit.record(
+        session,
+        actor=actor,
+        action=f"request.{to.value}",
+        target=f"request:{row.public_id}",
+        data={"from": current.value, **(data or {})},
+    )

@@ -1,0 +1,280 @@
+"""Privacy requests over HTTP: public intake and verification, the privacy office's queue, legal holds.
+
+* ``POST /api/v1/requests`` (public, rate-limited): record a request and mail
+  the code; the answer is the same whether or not Charter knows the
+  address (no enumeration). ``POST /api/v1/requests/verify`` redeems the
+  code (with the request id) or the link's token.
+* ``GET /api/v1/requests[/{id}]`` (``requests:read``): the queue by due date,
+  one request with its timeline.
+* ``POST /api/v1/requests/{id}/approve|deny|extend|ask-verification``
+  (``requests:decide``): each audited and e-mailed to the requester.
+* ``GET/POST /api/v1/holds``, ``DELETE /api/v1/holds/{id}`` (``holds:manage``;
+  reading also with ``requests:read``): legal holds (P-RET-3).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from charter.auth.principal import Principal
+from charter.auth.roles import Permission
+from charter.errors import InvalidInput
+from charter.requests import holds, intake, notices, queue, review
+from charter.requests.details import Agent, Document
+from charter.requests.kinds import DenialReason, RequestKind
+from charter.services import Services
+from charter.subjects import service as subjects
+from charter.web.api.ledger import IdentityIn
+from charter.web.security import public, requires, services_of
+
+router = APIRouter()
+SUBMIT = public("requests-submit", per_minute=10)
+VERIFY = public("requests-verify", per_minute=30)
+CHECK_EMAIL = (
+    "If this address can receive e-mail, we have sent a code and a link to it. The request is acted on only "
+    "after it is confirmed with them."
+)
+
+
+class AgentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=320)
+
+
+class ProofIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    content_type: Literal["application/pdf", "image/png", "image/jpeg"]
+    data_base64: str = Field(min_length=4, max_length=70_000_000)
+
+
+class RequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: RequestKind
+    identity: IdentityIn = Field(description="The requester; kind must be email (the code is sent there).")
+    jurisdiction: str | None = Field(default=None, max_length=80, description="Default: the configured one.")
+    details: dict[str, Any] = Field(default_factory=dict)
+    agent: AgentIn | None = Field(default=None, description="Set when an authorized agent asks for the person.")
+    proof: ProofIn | None = Field(default=None, description="Proof of agency (PDF, PNG or JPEG), base64.")
+
+
+class ReceivedOut(BaseModel):
+    id: str
+    status: str = "verifying"
+    due_at: str
+    message: str = CHECK_EMAIL
+
+
+class VerifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = Field(default=None, max_length=32)
+    code: str | None = Field(default=None, max_length=20)
+    token: str | None = Field(default=None, max_length=200)
+
+
+class ApproveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    identity_checked: bool = Field(
+        default=False, description="The reviewer checked the facts already held (needed for email_and_facts)."
+    )
+
+
+class DenyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: DenialReason
+    note: str | None = Field(default=None, max_length=2_000, description="Sent to the requester with the ground.")
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2_000)
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str = Field(min_length=1, max_length=2_000, description="What the requester must provide.")
+
+
+class HoldIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person: str | None = Field(default=None, max_length=32, description="The person's public id.")
+    identity: IdentityIn | None = None
+    system: str | None = Field(default=None, max_length=80)
+    reason: str = Field(min_length=1, max_length=2_000)
+
+
+def _proof(body: RequestIn) -> Document | None:
+    if body.proof is None:
+        return None
+    try:
+        data = base64.b64decode(body.proof.data_base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("proof.data_base64 is not valid base64") from None
+    return Document(body.proof.content_type, data)
+
+
+@router.post("/requests", status_code=202, response_model=ReceivedOut, dependencies=[SUBMIT])
+def submit(body: RequestIn, request: Request) -> ReceivedOut:
+    """Record a request and mail the acknowledgement with a code; 202 whether or not the address is known."""
+    services = services_of(request)
+    submission = intake.Submission(
+        kind=body.type,
+        identity_kind=body.identity.kind,
+        identity=body.identity.value,
+        jurisdiction=body.jurisdiction,
+        details=body.details,
+        agent=None if body.agent is None else Agent(body.agent.name, body.agent.email),
+        proof=_proof(body),
+    )
+    received = intake.submit(
+        services.database, services.mailer, submission, vault=services.vault, settings=services.settings
+    )
+    return ReceivedOut(id=received.public_id, due_at=received.due_at.isoformat())
+
+
+@router.post("/requests/verify", dependencies=[VERIFY])
+def verify(body: VerifyIn, request: Request) -> dict[str, str]:
+    """Redeem the e-mailed code (with the request id) or the link's token."""
+    services = services_of(request)
+    if body.token:
+        public_id = intake.verify_link(services.database, body.token, vault=services.vault, settings=services.settings)
+    elif body.id and body.code:
+        public_id = intake.verify_code(
+            services.database, body.id, body.code, vault=services.vault, settings=services.settings
+        )
+    else:
+        raise InvalidInput("send the request id and the code, or the link's token")
+    deliver(services)
+    return {"id": public_id, "status": "in_review"}
+
+
+def deliver(services: Services) -> None:
+    """Send the e-mails the change queued; a mail server that is down leaves them pending (never an error)."""
+    notices.deliver(services.database, services.mailer, vault=services.vault, settings=services.settings)
+
+
+@router.get("/requests")
+def list_requests(
+    request: Request,
+    status: str | None = Query(queue.OPEN, max_length=32, description="A state, 'open' or 'all'."),
+    type_: str | None = Query(None, alias="type", max_length=32),
+    overdue: bool = Query(False),
+    limit: int = Query(100, ge=1, le=queue.MAX_PAGE),
+    _: Principal = requires(Permission.REQUESTS_READ),
+) -> dict[str, object]:
+    """Requests by due date, soonest first."""
+    with services_of(request).database.session() as session:
+        found = queue.listed(
+            session, status=None if status == "all" else status, kind=type_, only_overdue=overdue, limit=limit
+        )
+    return {"requests": [item.as_dict() for item in found]}
+
+
+@router.get("/requests/{public_id}")
+def show_request(
+    request: Request, public_id: str, _: Principal = requires(Permission.REQUESTS_READ)
+) -> dict[str, object]:
+    with services_of(request).database.session() as session:
+        return queue.document(session, review.get(session, public_id))
+
+
+def _decided(services: Services, public_id: str) -> dict[str, object]:
+    deliver(services)
+    with services.database.session() as session:
+        return queue.document(session, review.get(session, public_id))
+
+
+@router.post("/requests/{public_id}/approve")
+def approve(
+    request: Request, public_id: str, body: ApproveIn, principal: Principal = requires(Permission.REQUESTS_DECIDE)
+) -> dict[str, object]:
+    services = services_of(request)
+    with services.database.session() as session:
+        row = review.get(session, public_id)
+        review.approve(
+            session, row, actor=principal.actor, vault=services.vault, identity_checked=body.identity_checked
+        )
+    return _decided(services, public_id)
+
+
+@router.post("/requests/{public_id}/deny")
+def deny(
+    request: Request, public_id: str, body: DenyIn, principal: Principal = requires(Permission.REQUESTS_DECIDE)
+) -> dict[str, object]:
+    services = services_of(request)
+    with services.database.session() as session:
+        review.deny(session, review.get(session, public_id), reason=body.reason, note=body.note, actor=principal.actor)
+    return _decided(services, public_id)
+
+
+@router.post("/requests/{public_id}/extend")
+def extend(
+    request: Request, public_id: str, body: ReasonIn, principal: Principal = requires(Permission.REQUESTS_DECIDE)
+) -> dict[str, object]:
+    services = services_of(request)
+    with services.database.session() as session:
+        review.extend(
+            session,
+            review.get(session, public_id),
+            reason=body.reason,
+            actor=principal.actor,
+            settings=services.settings.requests,
+        )
+    return _decided(services, public_id)
+
+
+@router.post("/requests/{public_id}/ask-verification")
+def ask_verification(
+    request: Request, public_id: str, body: MessageIn, principal: Principal = requires(Permission.REQUESTS_DECIDE)
+) -> dict[str, object]:
+    services = services_of(request)
+    with services.database.session() as session:
+        review.ask_verification(session, review.get(session, public_id), message=body.message, actor=principal.actor)
+    return _decided(services, public_id)
+
+
+@router.get("/holds")
+def list_holds(
+    request: Request, all_: bool = Query(False, alias="all"), _: Principal = requires(Permission.REQUESTS_READ)
+) -> dict[str, object]:
+    with services_of(request).database.session() as session:
+        return {"holds": [queue.hold_dict(session, h) for h in holds.listed(session, active_only=not all_)]}
+
+
+@router.post("/holds", status_code=201)
+def place_hold(
+    request: Request, body: HoldIn, principal: Principal = requires(Permission.HOLDS_MANAGE)
+) -> dict[str, object]:
+    """Hold one person's records (by public id or identity) or one system's, with a reason (P-RET-3)."""
+    services = services_of(request)
+    named = sum(x is not None for x in (body.person, body.identity, body.system))
+    if named != 1:
+        raise InvalidInput("name one person (person or identity) or one system")
+    with services.database.session() as session:
+        person = None
+        if body.person is not None:
+            person = subjects.by_public_id(session, body.person)
+            if person is None:
+                raise InvalidInput("no person has this public id")
+        elif body.identity is not None:
+            person = subjects.resolve(
+                session, body.identity.kind, body.identity.value, vault=services.vault, create=True
+            )
+        hold = holds.place(session, reason=body.reason, actor=principal.actor, person=person, system=body.system)
+        return queue.hold_dict(session, hold)
+
+
+@router.delete("/holds/{public_id}")
+def release_hold(
+    request: Request,
+    public_id: str,
+    reason: str = Query(min_length=1, max_length=2_000, description="Why the matter is closed."),
+    principal: Principal = requires(Permission.HOLDS_MANAGE),
+) -> dict[str, object]:
+    with services_of(request).database.session() as session:
+        return queue.hold_dict(session, holds.release(session, public_id, reason=reason, actor=principal.actor))

@@ -1,0 +1,79 @@
+"""The Redis connector on the real Redis: hashes by key pattern, SCAN, describe, failures."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from charter.connectors import connector_for
+from charter.connectors.redis_kv import KEY, RedisConnector, glob_of, shape_of
+from charter.errors import InvalidInput, Unavailable
+from charter.settings import ConnectorSettings
+from tests.connectors.conftest import PEOPLE
+
+RedisTarget = tuple[str, str]
+
+
+@pytest.fixture
+def filled(redis_prefix: RedisTarget) -> RedisTarget:
+    url, prefix = redis_prefix
+    client = redis.Redis.from_url(url, decode_responses=True)
+    for index, email in enumerate(PEOPLE):
+        client.hset(f"{prefix}:cart:{email}", mapping={"email": email, "items": str(index)})
+        client.hset(f"{prefix}:session:{index}", mapping={"email": email, "ip": f"10.0.0.{index}"})
+    client.set(f"{prefix}:plain", "not a hash")
+    client.close()
+    return url, prefix
+
+
+def test_fetch_by_a_key_naming_the_identity_reads_only_those_keys(filled: RedisTarget) -> None:
+    url, prefix = filled
+    connector = RedisConnector("cache", url, chunk_size=3)
+    chunks = list(connector.fetch(f"{prefix}:cart:{{email}}", "email", [*PEOPLE[:5], "nobody@example.org"]))
+    connector.close()
+    assert len(chunks) == 2  # 6 values in chunks of 3: one pipelined round trip each
+    rows = [row for chunk in chunks for row in chunk]
+    assert sorted(row["email"] for row in rows) == sorted(PEOPLE[:5])
+    assert rows[0][KEY] == f"{prefix}:cart:{rows[0]['email']}"
+
+
+def test_fetch_by_a_field_inside_the_hash_scans_the_pattern(filled: RedisTarget) -> None:
+    url, prefix = filled
+    connector = RedisConnector("cache", url, chunk_size=4, scan_count=10)
+    rows = [row for chunk in connector.fetch(f"{prefix}:session:*", "email", PEOPLE[2:4]) for row in chunk]
+    connector.close()
+    assert sorted(row["email"] for row in rows) == sorted(PEOPLE[2:4])
+    assert all(row["ip"].startswith("10.0.0.") for row in rows)
+
+
+def test_a_pattern_naming_another_field_is_refused(filled: RedisTarget) -> None:
+    url, prefix = filled
+    connector = RedisConnector("cache", url)
+    with pytest.raises(InvalidInput, match="names"):
+        list(connector.fetch(f"{prefix}:cart:{{user}}", "email", ["a"]))
+    connector.close()
+
+
+def test_describe_groups_keys_by_shape_with_hash_fields(filled: RedisTarget) -> None:
+    url, prefix = filled
+    connector = connector_for("redis", "cache", url, ConnectorSettings(describe_keys=100_000))
+    connector.ping()
+    live = connector.describe()
+    connector.close()
+    ours = live.collections[f"{prefix}:*"]
+    assert {"email", "items", "ip", KEY} <= set(ours.columns)
+
+
+def test_globs_and_shapes() -> None:
+    assert glob_of("cart:{email}") == "cart:*"
+    assert shape_of("cart:ana@example.org") == "cart:*"
+    assert shape_of("plain") == "plain"
+
+
+def test_an_unreachable_redis_is_unavailable_naming_the_system_not_the_password() -> None:
+    connector = RedisConnector("cache", "redis://:s3cretPW@127.0.0.1:1/0", connect_timeout=1)
+    with pytest.raises(Unavailable) as caught:
+        connector.ping()
+    connector.close()
+    assert caught.value.detail.startswith("system 'cache' is unavailable: ")
+    assert "s3cretPW" not in caught.value.detail

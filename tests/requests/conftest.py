@@ -1,0 +1,64 @@
+"""Request tests: both backends, both example statements, a real SMTP server or a recording mailer."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from charter.db import Database
+from charter.settings import DatabaseSettings, Settings
+from charter.subjects.service import Vault
+from tests.subjects.factories import make_vault, publish_examples
+
+
+@dataclass
+class Recorder:
+    """A mailer that keeps what it was given (the SMTP path has its own tests with aiosmtpd)."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    down: bool = False
+
+    @property
+    def description(self) -> str:
+        return "recorder"
+
+    def send(self, message: EmailMessage) -> str:
+        from charter.errors import Unavailable
+
+        if self.down:
+            raise Unavailable("the test mail server is down")
+        self.messages.append(message)
+        return "recorder"
+
+    def code(self) -> str:
+        found = re.search(r"Your code: (\d{6})", self.messages[-1].get_content())
+        assert found is not None
+        return found.group(1)
+
+    def texts(self) -> list[str]:
+        return [m.get_content() for m in self.messages]
+
+
+@pytest.fixture
+def db(database: Database) -> Database:
+    publish_examples(database)
+    return database
+
+
+@pytest.fixture
+def vault() -> Vault:
+    return make_vault()
+
+
+@pytest.fixture
+def config(database: Database, tmp_path: Path) -> Settings:
+    return Settings.load(env="test", home=tmp_path / "home", database=DatabaseSettings(url=database.url))
+
+
+@pytest.fixture
+def mailer() -> Recorder:
+    return Recorder()
