@@ -43,6 +43,13 @@ PUBLIC = {
     "/.well-known/gpc.json",  # Global Privacy Control support resource
     "/api/v1/requests",  # a privacy request (POST; listing them needs requests:read)
     "/api/v1/requests/verify",  # redeeming a request's e-mailed code or link
+    "/privacy/requests",  # the privacy-request form (GET) and sending it (POST, multipart)
+    "/privacy/requests/code",  # "check your e-mail" and where to type the code
+    "/privacy/requests/verify",  # the e-mailed link's landing page (GET), redeeming a code or link (POST)
+    "/privacy/requests/{public_id}",  # the status page: only with the request's own signed cookie
+    "/privacy/requests/{public_id}/information",  # the requester adds what was asked (same cookie)
+    "/privacy/requests/{public_id}/code",  # a new code to the request's own address, to open its page again
+    "/privacy/requests/{public_id}/open",  # redeeming that code
 }
 
 

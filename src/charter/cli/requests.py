@@ -8,6 +8,7 @@ server that is down leaves the e-mail pending: ``charter requests notify``).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,6 +17,8 @@ from charter.cli.consent import split_identity
 from charter.cli.context import services
 from charter.cli.output import command, console, emit_json
 from charter.errors import InvalidInput
+from charter.execution import service as execution
+from charter.execution.steps import Plan
 from charter.requests import holds as hold_service
 from charter.requests import notices, queue, review
 from charter.requests.kinds import DenialReason
@@ -155,6 +158,50 @@ def notify(as_json: JsonOpt = False) -> None:
         emit_json({"sent": delivery.sent, "pending": delivery.pending})
         return
     _say(f"sent {delivery.sent}; {delivery.pending} still pending")
+
+
+def _plan_lines(plan: Plan) -> list[str]:
+    """The plan as text: identities masked, steps in order, then what is kept and what is not searched."""
+    who = ", ".join(f"{i.kind} {i.masked}" for i in plan.identities)
+    lines = [f"plan for {plan.kind} request {plan.request} ({who}): {len(plan.steps)} steps"]
+    for number, step in enumerate(plan.steps, 1):
+        where = " OR ".join(i.render() for i in step.inputs) or "-"
+        how = step.strategy or ", ".join(f.render() for f in step.fields)
+        if step.strategy and step.fields:
+            how = f"{step.strategy} ({', '.join(f.field for f in step.fields)})"
+        tail = f"  strategy: {how}" if how else ""
+        lines.append(f"{number:>3}. {step.id}  {step.action.value:<6} {step.system}/{step.collection}")
+        lines.append(f"       where {where}{tail}")
+    for kept in plan.kept:
+        lines.append(f"kept: {kept.collection}: {kept.reason}")
+    for skipped in plan.not_searched:
+        lines.append(f"not searched: {skipped.collection}: {skipped.reason}")
+    lines.extend(f"note: {note}" for note in plan.notes)
+    return lines
+
+
+@app.command("plan")
+@command
+def plan(
+    public_id: str,
+    datamap: Annotated[
+        Path | None,
+        typer.Option(
+            "--datamap", help="A data-map folder or file (default: CHARTER_DATAMAP_PATH).", show_default=False
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The steps that would carry out a request in the data stores (nothing is run; identities are masked)."""
+    with services() as built:
+        loaded = execution.load_datamap(built.settings, datamap)
+        with built.database.session() as session:
+            planned = execution.plan_request(session, public_id, loaded, vault=built.vault)
+    if as_json:
+        emit_json(planned.as_dict())
+        return
+    for line in _plan_lines(planned):
+        _say(line)
 
 
 @holds_app.command("add")

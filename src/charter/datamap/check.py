@@ -327,9 +327,21 @@ def check(datamap: DataMap, taxonomy: Taxonomy) -> list[Finding]:
     return Checker(datamap, taxonomy).run()
 
 
-def erase_order(datamap: DataMap) -> list[list[str]]:
-    """Collections in the order their rows may be deleted: children before parents (raises graph.CycleError)."""
+def references(datamap: DataMap) -> list[Edge]:
+    """Every reference of a map as an edge between two fields; dangling ones are left out (``check`` reports them)."""
+    checker = Checker(datamap, Taxonomy())
+    checker._references()
+    return checker.edges
+
+
+def erase_before(datamap: DataMap) -> dict[str, list[str]]:
+    """The erase-before graph: an edge child → parent when the child's rows must be erased first."""
     checker = Checker(datamap, Taxonomy())
     checker._references()
     adjacency, _ = checker.erase_before()
-    return graph.layers(adjacency)
+    return adjacency
+
+
+def erase_order(datamap: DataMap) -> list[list[str]]:
+    """Collections in the order their rows may be deleted: children before parents (raises graph.CycleError)."""
+    return graph.layers(erase_before(datamap))

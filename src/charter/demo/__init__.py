@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     outbox = (services.settings.home / "outbox").resolve()
     where = f"written to {outbox}/" if services.settings.mail.backend == "outbox" else "sent by SMTP"
     print(f"Change a person's choices at {url}/privacy/preferences  (e-mailed codes are {where})")
+    print(f"Make a privacy request at {url}/privacy/requests; answer it at {url}/console/requests")
     print("\nAsk the decision engine about a demo person (exit 0 allow, 1 deny), in another shell:")
     for person in people.NAMED:
         print(f"  {person.email:<20} {person.story}")

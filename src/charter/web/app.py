@@ -20,9 +20,10 @@ from charter.web.api import policy as policy_api
 from charter.web.api import requests as requests_api
 from charter.web.bodies import BodyLimit
 from charter.web.cors import PathCors
-from charter.web.pages import console, privacy, session
+from charter.web.pages import console, console_requests, privacy, session
 from charter.web.pages import maillinks as maillinks_pages
 from charter.web.pages import preferences as preference_pages
+from charter.web.pages import privacy_requests as request_pages
 from charter.web.security import assert_routes_declared
 from charter.web.signals import BrowserSignalsMiddleware, SignalCounts
 
@@ -59,9 +60,11 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.include_router(wellknown.router)
     app.include_router(privacy.router)
     app.include_router(preference_pages.router)  # /privacy/preferences (P-RGT-4, P-USE-5)
+    app.include_router(request_pages.router)  # /privacy/requests (P-RGT-1..8)
     app.include_router(maillinks_pages.router)  # /u/{token}, /o/{token}.gif (P-TRK-3)
     app.include_router(session.router)
     app.include_router(console.router, prefix="/console")
+    app.include_router(console_requests.router, prefix="/console")  # the queue and holds (P-RGT-8, P-RET-3)
     app.mount("/static", StaticFiles(directory=str(resources.files("charter.web") / "static")), name="static")
     assert_routes_declared(app)
     return app

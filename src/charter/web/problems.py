@@ -42,8 +42,14 @@ def _wants_page(request: Request) -> bool:
     )
 
 
-#: Public pages whose errors a browser sees as a page rather than JSON (the preference center).
-HTML_ERROR_PATHS = ("/privacy/preferences",)
+#: Pages whose errors a browser sees as a page rather than JSON: path prefix → error template.
+HTML_ERROR_PAGES = {
+    "/privacy/preferences": "preferences/error.html",
+    "/privacy/requests": "requests/error.html",
+    "/console/requests": "console/error.html",
+    "/console/holds": "console/error.html",
+}
+HTML_ERROR_PATHS = tuple(HTML_ERROR_PAGES)
 
 
 def _error_page(request: Request, exc: CharterError) -> Response | None:
@@ -51,9 +57,8 @@ def _error_page(request: Request, exc: CharterError) -> Response | None:
         return None
     from charter.web.templating import render
 
-    return render(
-        request, "preferences/error.html", status_code=exc.status, title=exc.title, detail=exc.detail, restart=False
-    )
+    template = next(t for prefix, t in HTML_ERROR_PAGES.items() if request.url.path.startswith(prefix))
+    return render(request, template, status_code=exc.status, title=exc.title, detail=exc.detail, restart=False)
 
 
 def install(app: FastAPI) -> None:

@@ -5,7 +5,7 @@
   address (no enumeration). ``POST /api/v1/requests/verify`` redeems the
   code (with the request id) or the link's token.
 * ``GET /api/v1/requests[/{id}]`` (``requests:read``): the queue by due date,
-  one request with its timeline.
+  one request with its timeline; ``/{id}/plan`` the steps that would carry it out.
 * ``POST /api/v1/requests/{id}/approve|deny|extend|ask-verification``
   (``requests:decide``): each audited and e-mailed to the requester.
 * ``GET/POST /api/v1/holds``, ``DELETE /api/v1/holds/{id}`` (``holds:manage``;
@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from charter.auth.principal import Principal
 from charter.auth.roles import Permission
 from charter.errors import InvalidInput
+from charter.execution import service as execution
 from charter.requests import holds, intake, notices, queue, review
 from charter.requests.details import Agent, Document
 from charter.requests.kinds import DenialReason, RequestKind
@@ -181,6 +182,17 @@ def show_request(
 ) -> dict[str, object]:
     with services_of(request).database.session() as session:
         return queue.document(session, review.get(session, public_id))
+
+
+@router.get("/requests/{public_id}/plan")
+def plan_request(
+    request: Request, public_id: str, _: Principal = requires(Permission.REQUESTS_READ)
+) -> dict[str, object]:
+    """The steps that would carry out the request (nothing is run); the data map is CHARTER_DATAMAP_PATH."""
+    services = services_of(request)
+    datamap = execution.load_datamap(services.settings)
+    with services.database.session() as session:
+        return execution.plan_request(session, public_id, datamap, vault=services.vault).as_dict()
 
 
 def _decided(services: Services, public_id: str) -> dict[str, object]:

@@ -1,0 +1,357 @@
+"""Planning a request's work on the data stores: a pure function from (data map, request) to a :class:`Plan`.
+
+No I/O: the data map is already loaded and checked, the request is given as
+its id, type and identity values (only masked forms reach the plan). The
+runner (next slice) executes the steps in order and stores each outcome.
+
+Discovery (access, portability, and the first part of deletion and
+correction): a ``fetch`` step per collection reachable from the request's
+identities. The starts are the collections with an identity field of a
+kind the request has; from there values flow along the references
+(``graph.reachable``, breadth-first). A collection's inputs are its
+matching identity fields and every reference from a collection one level
+closer to the identities, so the steps form a DAG and every collection is
+fetched once, with the union of its inputs.
+
+Deletion adds an ``erase`` step per discovered collection that has a
+strategy, children before parents (the data map's erase-before order), all
+after discovery; then a ``verify`` step per erased collection re-runs its
+fetch. Correction adds an ``update`` step per discovered collection holding
+a named field, keeping only the fetches those need. Restriction, objection,
+opt-out and withdrawal have no data-store steps: the consent ledger carries
+them out at approval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from charter.datamap import graph
+from charter.datamap.check import collection_strategy, erase_before, identity_kind, references, strategy_of
+from charter.datamap.model import CollectionEntry, DataMap, FieldEntry
+from charter.errors import InvalidInput, shown
+from charter.execution.steps import (
+    Action,
+    FieldErasure,
+    Input,
+    NotSearched,
+    Plan,
+    ShownIdentity,
+    Source,
+    Step,
+    mask,
+    step_id,
+)
+from charter.requests.kinds import LEDGER_KINDS, RequestKind
+from charter.subjects.normalize import IdentityKind
+
+DISCOVERY_KINDS = frozenset({RequestKind.ACCESS, RequestKind.PORTABILITY})
+#: The strategy of an ``update`` step: the field takes the value the requester gave.
+SET_VALUE = "set_value"
+
+
+class UnknownIdentityKind(InvalidInput):
+    """The request names an identity kind neither Charter nor the data map knows."""
+
+    code = "unknown_identity_kind"
+    status = 422
+    title = "Unknown identity kind"
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What planning needs from a request. ``identities`` maps a kind to the values (masked in the plan)."""
+
+    id: str
+    kind: RequestKind
+    identities: Mapping[str, Sequence[str]] = field(repr=False)
+    #: correction: the fields to correct, by name, ``collection.field``, ``dataset.collection.field`` or category
+    fields: Sequence[str] = ()
+
+
+def map_identity_kinds(datamap: DataMap) -> set[str]:
+    return {
+        identity_kind(f.model.meta.identity)
+        for c in datamap.collections()
+        for f in c.identities()
+        if f.model.meta.identity
+    }
+
+
+def _kinds(datamap: DataMap, identities: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """The request's identities by Charter's spelling of the kind (``phone_number`` is ``phone``)."""
+    known = {k.value for k in IdentityKind} | map_identity_kinds(datamap)
+    out: dict[str, list[str]] = {}
+    for raw, values in identities.items():
+        kind = identity_kind(raw.strip().lower())
+        if kind not in known:
+            in_map = ", ".join(sorted(map_identity_kinds(datamap))) or "none"
+            raise UnknownIdentityKind(
+                f"identity kind '{shown(raw)}' is not known; the data map starts from: {in_map}; "
+                f"Charter verifies: {', '.join(k.value for k in IdentityKind)}"
+            )
+        out.setdefault(kind, []).extend(v for v in values if v)
+    if not any(out.values()):
+        raise InvalidInput("a plan needs at least one identity value of the requester")
+    return out
+
+
+def _personal(entry: FieldEntry) -> bool:
+    return any(c.startswith("user.") for c in entry.model.data_categories or [])
+
+
+class Planner:
+    def __init__(self, datamap: DataMap, wanted: PlanRequest) -> None:
+        self.map = datamap
+        self.wanted = wanted
+        self.kinds = _kinds(datamap, wanted.identities)
+        self.not_searched: list[NotSearched] = []
+        self.usable: dict[str, CollectionEntry] = {}
+        self.system: dict[str, str] = {}
+        for collection in datamap.collections():
+            holder = datamap.holder.get(collection.dataset)
+            if holder is None or holder not in datamap.systems:
+                reason = f"no system holds dataset '{collection.dataset}'"
+                self.not_searched.append(NotSearched(collection.key, reason))
+            elif collection.model.meta.skip_processing:
+                self.not_searched.append(NotSearched(collection.key, "skip_processing is set in the data map", holder))
+            else:
+                self.usable[collection.key] = collection
+                self.system[collection.key] = holder
+        self.edges = [
+            e for e in references(datamap) if _owner(e.source) in self.usable and _owner(e.target) in self.usable
+        ]
+        #: traversal: values flow from a source field to a target field (both ways without a direction)
+        self.flows: list[tuple[FieldEntry, FieldEntry]] = []
+        for edge in self.edges:
+            self.flows.append((edge.source, edge.target))
+            if not edge.directed:
+                self.flows.append((edge.target, edge.source))
+        pairs = [(_owner(a), _owner(b)) for a, b in self.flows if _owner(a) != _owner(b)]
+        self.traversal = graph.adjacency(self.usable, pairs)
+        self.depth: dict[str, int] = {}
+        self.fetch_ids: dict[str, str] = {}
+
+    def _id(self, key: str, action: Action) -> str:
+        return step_id(self.wanted.id, self.system[key], key, action)
+
+    def _starts(self, kinds: set[str]) -> list[str]:
+        return [
+            key
+            for key, c in self.usable.items()
+            if any(identity_kind(f.model.meta.identity or "") in kinds for f in c.identities())
+        ]
+
+    # -- discovery -------------------------------------------------------
+    def discovery(self) -> list[Step]:
+        kinds = {k for k, v in self.kinds.items() if v}
+        came_from = graph.reachable(self.traversal, self._starts(kinds))
+        self.depth = {key: len(graph.path_to(came_from, key)) - 1 for key in came_from}
+        order = sorted(came_from, key=lambda k: (self.depth[k], k))
+        self.fetch_ids = {key: self._id(key, Action.FETCH) for key in order}
+        steps = []
+        for key in order:
+            inputs, upstream = self._inputs(key, kinds)
+            steps.append(Step(self.fetch_ids[key], Action.FETCH, self.system[key], key, inputs, upstream))
+        self._unreached(came_from, kinds)
+        return steps
+
+    def _inputs(self, key: str, kinds: set[str]) -> tuple[tuple[Input, ...], tuple[str, ...]]:
+        inputs: set[Input] = set()
+        for entry in self.usable[key].identities():
+            kind = identity_kind(entry.model.meta.identity or "")
+            if kind in kinds:
+                inputs.add(Input(entry.name, Source(identity=kind)))
+        for source, target in self.flows:
+            origin = _owner(source)
+            if _owner(target) == key and origin in self.depth and self.depth[origin] < self.depth[key]:
+                inputs.add(Input(target.name, Source(step=self.fetch_ids[origin], field=source.name)))
+        ordered = tuple(sorted(inputs, key=lambda i: (i.source.step or "", i.field, i.source.render())))
+        upstream = tuple(sorted({i.source.step for i in ordered if i.source.step is not None}))
+        return ordered, upstream
+
+    def _unreached(self, came_from: Mapping[str, object], kinds: set[str]) -> None:
+        others = sorted(map_identity_kinds(self.map) - kinds)
+        reach = {kind: graph.reachable(self.traversal, self._starts({kind})) for kind in others}
+        asked = ", ".join(sorted(kinds))
+        for key in self.usable:
+            if key in came_from:
+                continue
+            would = [kind for kind in others if key in reach[kind]]
+            reason = f"no reference path leads here from a collection with the request's identities ({asked})"
+            if would:
+                reason += f"; an identity of kind {', '.join(would)} would reach it"
+            self.not_searched.append(NotSearched(key, reason, self.system[key]))
+
+    # -- deletion --------------------------------------------------------
+    def _erasure(self, collection: CollectionEntry) -> tuple[str | None, tuple[FieldErasure, ...]]:
+        whole = collection_strategy(collection)
+        if whole is not None and whole.strategy == "delete_row":
+            return "delete_row", ()
+        through = {e.source.key for e in self.edges} | {e.target.key for e in self.edges}
+        fields = []
+        for entry in collection.fields.values():
+            erasure, _note = strategy_of(entry)
+            meta = entry.model.meta
+            eligible = not (meta.primary_key or meta.read_only or entry.key in through)
+            if erasure is None and whole is not None and _personal(entry) and eligible:
+                erasure = whole
+            if erasure is not None:
+                fields.append(FieldErasure(entry.name, erasure.strategy, erasure.to, erasure.replacement))
+        return None, tuple(sorted(fields, key=lambda f: f.field))
+
+    def _by_rows(self, key: str, fetch: Step) -> tuple[Input, ...]:
+        """The rows the fetch found: by the primary key when there is exactly one, else the fetch's own inputs."""
+        keys = [f.name for f in self.usable[key].fields.values() if f.top and f.model.meta.primary_key]
+        if len(keys) == 1:
+            return (Input(keys[0], Source(step=fetch.id, field=keys[0])),)
+        return fetch.inputs
+
+    def erasure(self, fetches: list[Step], kept: list[NotSearched]) -> list[Step]:
+        by_key = {s.collection: s for s in fetches}
+        planned: dict[str, tuple[str | None, tuple[FieldErasure, ...]]] = {}
+        for key in by_key:
+            strategy, fields = self._erasure(self.usable[key])
+            if strategy is None and not fields:
+                reason = "no erasure strategy in the data map: its rows are kept"
+                description = self.usable[key].model.description
+                kept.append(NotSearched(key, f"{reason} ({description})" if description else reason, self.system[key]))
+                continue
+            planned[key] = (strategy, fields)
+        before = erase_before(self.map)
+        try:
+            layers = graph.layers(before)
+        except graph.CycleError as exc:
+            raise InvalidInput(f"references form a cycle ({exc}): no order of deletes exists") from exc
+        rank = {key: index for index, layer in enumerate(layers) for key in layer}
+        order = sorted(planned, key=lambda k: (rank[k], k))
+        erase_ids = {key: self._id(key, Action.ERASE) for key in order}
+        preceding = _preceding(before, set(planned))
+        every_fetch = tuple(s.id for s in fetches)
+        steps = []
+        for key in order:
+            strategy, fields = planned[key]
+            after = every_fetch + tuple(sorted(erase_ids[k] for k in preceding[key]))
+            inputs = self._by_rows(key, by_key[key])
+            steps.append(Step(erase_ids[key], Action.ERASE, self.system[key], key, inputs, after, strategy, fields))
+        every_erase = tuple(erase_ids[k] for k in order)
+        for key in sorted(planned):
+            fetch = by_key[key]
+            verify = self._id(key, Action.VERIFY)
+            steps.append(Step(verify, Action.VERIFY, self.system[key], key, fetch.inputs, every_erase))
+        return steps
+
+    # -- correction ------------------------------------------------------
+    def correction(self, fetches: list[Step], notes: list[str]) -> list[Step]:
+        by_key = {s.collection: s for s in fetches}
+        named = [n.strip() for n in self.wanted.fields if n.strip()]
+        if not named:
+            notes.append("the request names no field to correct; nothing is updated")
+            return []
+        matched: set[str] = set()
+        updates = []
+        for key in by_key:
+            hits = []
+            for entry in self.usable[key].fields.values():
+                meta = entry.model.meta
+                if meta.primary_key or meta.read_only:
+                    continue
+                names = [n for n in named if _names(entry, n)]
+                if names:
+                    matched.update(names)
+                    hits.append(FieldErasure(entry.name, SET_VALUE))
+            if hits:
+                step = Step(
+                    self._id(key, Action.UPDATE),
+                    Action.UPDATE,
+                    self.system[key],
+                    key,
+                    self._by_rows(key, by_key[key]),
+                    (by_key[key].id,),
+                    SET_VALUE,
+                    tuple(sorted(hits, key=lambda f: f.field)),
+                )
+                updates.append(step)
+        for name in named:
+            if name not in matched:
+                notes.append(
+                    f"the field '{shown(name)}' matches no field of a collection the identities reach; "
+                    "name it as collection.field or by data category"
+                )
+        needed = _ancestors(fetches, {s.depends_on[0] for s in updates})
+        return [s for s in fetches if s.id in needed] + updates
+
+    def plan(self) -> Plan:
+        kind = self.wanted.kind
+        shown_ids = tuple(ShownIdentity(k, mask(k, v)) for k in sorted(self.kinds) for v in sorted(set(self.kinds[k])))
+        notes: list[str] = []
+        kept: list[NotSearched] = []
+        if kind in LEDGER_KINDS:
+            notes.append(
+                f"a {kind.value} request has no data-store steps: the consent ledger records it at approval, "
+                "and the decision engine denies those uses from then on"
+            )
+            return Plan(self.wanted.id, kind.value, shown_ids, (), (), (), tuple(notes))
+        steps = self.discovery()
+        if kind == RequestKind.DELETION:
+            steps += self.erasure(steps, kept)
+        elif kind == RequestKind.CORRECTION:
+            steps = self.correction(steps, notes)
+        if not steps:
+            notes.append("the request's identities reach no collection of the data map; nothing would be searched")
+        not_searched = tuple(sorted(self.not_searched, key=lambda n: n.collection))
+        kept_sorted = tuple(sorted(kept, key=lambda n: n.collection))
+        return Plan(self.wanted.id, kind.value, shown_ids, tuple(steps), not_searched, kept_sorted, tuple(notes))
+
+
+def _owner(entry: FieldEntry) -> str:
+    return f"{entry.dataset}.{entry.collection}"
+
+
+def _names(entry: FieldEntry, name: str) -> bool:
+    return name in (entry.name, f"{entry.collection}.{entry.name}", entry.key) or any(
+        c == name or c.startswith(f"{name}.") for c in entry.model.data_categories or []
+    )
+
+
+def _preceding(before: Mapping[str, list[str]], erased: set[str]) -> dict[str, set[str]]:
+    """For each erased collection, the erased ones that must go first, looking through collections not erased."""
+    reverse: dict[str, list[str]] = {}
+    for child, parents in before.items():
+        for parent in parents:
+            reverse.setdefault(parent, []).append(child)
+    out: dict[str, set[str]] = {}
+    for key in erased:
+        found: set[str] = set()
+        seen = {key}
+        stack = list(reverse.get(key, ()))
+        while stack:
+            node = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            if node in erased:
+                found.add(node)
+            else:
+                stack.extend(reverse.get(node, ()))
+        out[key] = found
+    return out
+
+
+def _ancestors(steps: list[Step], wanted: set[str]) -> set[str]:
+    by_id = {s.id: s for s in steps}
+    needed: set[str] = set()
+    stack = list(wanted)
+    while stack:
+        current = stack.pop()
+        if current in needed:
+            continue
+        needed.add(current)
+        stack.extend(by_id[current].depends_on)
+    return needed
+
+
+def build(datamap: DataMap, wanted: PlanRequest) -> Plan:
+    """The plan of ``wanted`` over ``datamap``; UnknownIdentityKind for a kind neither Charter nor the map knows."""
+    return Planner(datamap, wanted).plan()

@@ -1,0 +1,180 @@
+"""The plan's vocabulary: steps, where their input values come from, what was not searched.
+
+A :class:`Plan` is data only: no identity value is ever part of it. It names
+the identity *kinds* a step starts from and shows each identity of the
+request masked (:func:`mask`); the runner reads the values from the sealed
+request when it runs a step. So printing, logging or storing a plan cannot
+leak who asked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    FETCH = "fetch"  # read the rows matching the inputs (discovery)
+    ERASE = "erase"  # apply the erasure strategy to the rows the fetch found
+    VERIFY = "verify"  # re-run the fetch after erasure: nothing identifying may remain
+    UPDATE = "update"  # write the corrected value into the named fields
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a step's input values come from: an identity of the request, or a field of an earlier step's rows.
+
+    Exactly one of ``identity`` and ``step`` is set; ``field`` goes with ``step``.
+    """
+
+    identity: str | None = None
+    step: str | None = None
+    field: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        if self.identity is not None:
+            return {"identity": self.identity}
+        return {"step": self.step, "field": self.field}
+
+    def render(self) -> str:
+        return f"identity:{self.identity}" if self.identity is not None else f"{self.step}.{self.field}"
+
+
+@dataclass(frozen=True)
+class Input:
+    """Rows whose ``field`` is one of the values from ``source`` (one ``IN (...)`` per chunk of values)."""
+
+    field: str
+    source: Source
+
+    def as_dict(self) -> dict[str, object]:
+        return {"field": self.field, "from": self.source.as_dict()}
+
+    def render(self) -> str:
+        return f"{self.field} IN {self.source.render()}"
+
+
+@dataclass(frozen=True)
+class FieldErasure:
+    """One field's strategy (``to``: generalize_date's precision; ``replacement``: redact_text's text)."""
+
+    field: str
+    strategy: str
+    to: str | None = None
+    replacement: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"field": self.field, "strategy": self.strategy}
+        if self.to is not None:
+            out["to"] = self.to
+        if self.replacement is not None:
+            out["replacement"] = self.replacement
+        return out
+
+    def render(self) -> str:
+        option = f" to {self.to}" if self.to else ""
+        return f"{self.field}={self.strategy}{option}"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One unit of work on one collection; a runner stores its outcome under ``id`` before going on.
+
+    The rows a step works on are the union of its ``inputs`` (each an ``IN``
+    over values from an identity or an upstream step). ``strategy`` is
+    ``delete_row`` for an erasure that deletes rows, else ``fields`` says how
+    each field is rewritten (erase) or which fields take the corrected value
+    (update).
+    """
+
+    id: str
+    action: Action
+    system: str
+    collection: str  # "dataset.collection"
+    inputs: tuple[Input, ...]
+    depends_on: tuple[str, ...] = ()
+    strategy: str | None = None
+    fields: tuple[FieldErasure, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "action": self.action.value,
+            "system": self.system,
+            "collection": self.collection,
+            "inputs": [i.as_dict() for i in self.inputs],
+            "depends_on": list(self.depends_on),
+            "strategy": self.strategy,
+            "fields": [f.as_dict() for f in self.fields],
+        }
+
+
+@dataclass(frozen=True)
+class NotSearched:
+    """A collection the plan leaves alone, and why (an honest plan says what it does not cover)."""
+
+    collection: str
+    reason: str
+    system: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"collection": self.collection, "system": self.system, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class ShownIdentity:
+    """An identity of the request as a plan may show it: the kind and a masked form, never the value."""
+
+    kind: str
+    masked: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "masked": self.masked}
+
+
+@dataclass(frozen=True)
+class Plan:
+    request: str
+    kind: str
+    identities: tuple[ShownIdentity, ...]
+    steps: tuple[Step, ...]
+    not_searched: tuple[NotSearched, ...] = ()
+    #: discovered collections a deletion keeps (no erasure strategy in the map)
+    kept: tuple[NotSearched, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def step(self, step_id: str) -> Step:
+        return next(s for s in self.steps if s.id == step_id)
+
+    def of(self, action: Action) -> list[Step]:
+        return [s for s in self.steps if s.action == action]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "request": self.request,
+            "type": self.kind,
+            "identities": [i.as_dict() for i in self.identities],
+            "steps": [s.as_dict() for s in self.steps],
+            "not_searched": [n.as_dict() for n in self.not_searched],
+            "kept": [k.as_dict() for k in self.kept],
+            "notes": list(self.notes),
+        }
+
+
+def step_id(request: str, system: str, collection: str, action: Action) -> str:
+    """Stable across runs and machines: the same request, system, collection and action give the same id."""
+    digest = hashlib.sha256("\x00".join((request, system, collection, action.value)).encode()).hexdigest()
+    return f"{action.value}-{digest[:20]}"
+
+
+def mask(kind: str, value: str) -> str:
+    """A form of ``value`` a person can recognize and no one can read back: ``a***@e***.org``, ``***23``."""
+    if kind == "email" and "@" in value:
+        local, _, domain = value.rpartition("@")
+        name, dot, tld = domain.rpartition(".")
+        head = f"{name[:1]}***{dot}{tld}" if dot else f"{domain[:1]}***"
+        return f"{local[:1]}***@{head}"
+    if kind == "phone":
+        return f"***{value[-2:]}" if len(value) > 6 else "***"
+    return f"{value[:1]}***" if len(value) > 3 else "***"

@@ -1,0 +1,306 @@
+"""The privacy office's console pages for requests and legal holds (P-RGT-1..8, P-RET-2, P-RET-3).
+
+* ``GET /console/requests`` (``requests:read``): the queue by due date, with
+  filters as a GET form; overdue requests carry a text marker, not only colour.
+* ``GET /console/requests/{id}``: the request, the requester's identity
+  masked, the holds that apply, the timeline from the audit log, and the
+  decision forms for those who may decide.
+* ``POST /console/requests/{id}/approve|deny|extend|ask-verification``
+  (``requests:decide``), ``POST /console/holds`` and
+  ``POST /console/holds/{id}/release`` (``holds:manage``): forms with the
+  session's CSRF token (checked by :func:`~charter.web.security.requires`);
+  each calls the domain function that audits it and queues the e-mail, then
+  sends the e-mails after the commit.
+
+Refusals (a legal hold, a ground not allowed, an illegal transition) come
+back as the same page with the reason and the domain error's 4xx status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse
+from starlette.responses import RedirectResponse, Response
+
+from charter.auth.principal import Principal
+from charter.auth.roles import Permission
+from charter.errors import CharterError, InvalidInput
+from charter.requests import holds, notices, queue, review, terms
+from charter.requests.kinds import CLOSED, DENIAL_TEXT, RequestKind, Status
+from charter.requests.models import PrivacyRequest
+from charter.requests.sealing import details_of, identity_of
+from charter.services import Services
+from charter.subjects import service as subjects
+from charter.web.security import requires, services_of
+from charter.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+MAX_TEXT = 2_000
+DONE = {
+    "approved": "The request was approved; the requester is being told.",
+    "denied": "The request was denied; the requester receives the ground and your note.",
+    "extended": "The deadline was extended; the requester receives the reason.",
+    "asked": "The requester was asked for more information.",
+}
+
+
+def mask_email(address: str) -> str:
+    """``ana@example.org`` → ``a***@e***.org``: enough to tell requests apart, not to read the address."""
+    local, _, domain = address.partition("@")
+    name, dot, tld = domain.rpartition(".")
+    masked_domain = f"{name[:1]}***{dot}{tld}" if dot else f"{domain[:1]}***"
+    return f"{local[:1]}***@{masked_domain}"
+
+
+def _forms(session: Any, row: PrivacyRequest) -> dict[str, Any]:
+    """What the decision forms offer for this request under the statement it was received under."""
+    status = Status(row.status)
+    kind = RequestKind(row.kind)
+    try:
+        statement = review.statement_of(session, row)
+        grounds = terms.allowed_denials(statement, kind)
+        extension = terms.terms_for(statement, row.jurisdiction, kind).extension
+    except CharterError:  # the statement was removed: no grounds can be checked
+        grounds, extension = [], None
+    return {
+        "can_approve": status == Status.IN_REVIEW,
+        "can_deny": status in {Status.VERIFIED, Status.IN_REVIEW, Status.NEEDS_MORE_VERIFICATION},
+        "can_ask": status == Status.IN_REVIEW,
+        "can_extend": status not in CLOSED and row.extended_at is None and extension is not None,
+        "extension": extension,
+        "strong": row.verification in terms.STRONG,
+        "grounds": [(ground, DENIAL_TEXT[ground]) for ground in grounds],
+    }
+
+
+def _request_page(
+    request: Request, public_id: str, principal: Principal, *, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
+    services = services_of(request)
+    with services.database.session() as session:
+        row = review.get(session, public_id)
+        document = queue.document(session, row)
+        may_decide = principal.can(Permission.REQUESTS_DECIDE)
+        held = details_of(services.vault, row) if may_decide else {}
+        given = held.get("more_verification")
+        return render(
+            request,
+            "console/request.html",
+            status_code=status_code,
+            doc=document,
+            row=row,
+            label=RequestKind(row.kind).label,
+            status_label=Status(row.status).label,
+            identity=mask_email(identity_of(services.vault, row)),
+            more_information=given if isinstance(given, list) else [],
+            may_decide=may_decide,
+            forms=_forms(session, row),
+            **extra,
+        )
+
+
+def _deliver(services: Services) -> None:
+    """Send the e-mails the decision queued; a mail server that is down leaves them pending."""
+    notices.deliver(services.database, services.mailer, vault=services.vault, settings=services.settings)
+
+
+def _decided(request: Request, public_id: str, done: str) -> Response:
+    _deliver(services_of(request))
+    return RedirectResponse(f"/console/requests/{public_id}?done={done}", status_code=303)
+
+
+# -- the queue --------------------------------------------------------------------------
+
+
+@router.get("/requests")
+def request_queue(
+    request: Request,
+    status: str = Query(queue.OPEN, max_length=32, description="'open' or 'all'."),
+    type_: str = Query("", alias="type", max_length=32),
+    overdue: str = Query("", max_length=8),
+    principal: Principal = requires(Permission.REQUESTS_READ),
+) -> HTMLResponse:
+    """Requests by due date, soonest first (P-RGT-8); the filters are a GET form."""
+    chosen_status = "all" if status == "all" else queue.OPEN
+    with services_of(request).database.session() as session:
+        try:
+            found = queue.listed(
+                session,
+                status=None if chosen_status == "all" else queue.OPEN,
+                kind=type_ or None,
+                only_overdue=overdue == "1",
+                limit=queue.MAX_PAGE,
+            )
+        except InvalidInput as exc:
+            return render(request, "console/error.html", status_code=exc.status, title=exc.title, detail=exc.detail)
+    return render(
+        request,
+        "console/requests.html",
+        requests=found,
+        labels={kind.value: kind.label for kind in RequestKind},
+        kinds=list(RequestKind),
+        status=chosen_status,
+        type_=type_,
+        overdue=overdue == "1",
+    )
+
+
+@router.get("/requests/{public_id}")
+def request_detail(
+    request: Request,
+    public_id: str,
+    done: str = Query("", max_length=16),
+    principal: Principal = requires(Permission.REQUESTS_READ),
+) -> HTMLResponse:
+    """One request: masked identity, deadline, holds, timeline; the decision forms if you may decide."""
+    return _request_page(request, public_id, principal, done=DONE.get(done))
+
+
+def _act(request: Request, public_id: str, principal: Principal, done: str, action: Any) -> Response:
+    """Run ``action(session, row, services)`` in one transaction; a refusal is the page with its reason."""
+    services = services_of(request)
+    try:
+        with services.database.session() as session:
+            action(session, review.get(session, public_id), services)
+    except CharterError as exc:
+        if exc.status == 404:
+            raise
+        return _request_page(request, public_id, principal, status_code=exc.status, error=exc.detail)
+    return _decided(request, public_id, done)
+
+
+@router.post("/requests/{public_id}/approve")
+def approve(
+    request: Request,
+    public_id: str,
+    identity_checked: str = Form(""),
+    principal: Principal = requires(Permission.REQUESTS_DECIDE),
+) -> Response:
+    """Approve (P-RGT-7: "identity checked" where the statement asks to match facts; P-RET-3: holds refuse)."""
+
+    def action(session: Any, row: PrivacyRequest, services: Services) -> None:
+        review.approve(
+            session, row, actor=principal.actor, vault=services.vault, identity_checked=identity_checked == "yes"
+        )
+
+    return _act(request, public_id, principal, "approved", action)
+
+
+@router.post("/requests/{public_id}/deny")
+def deny(
+    request: Request,
+    public_id: str,
+    reason: str = Form("", max_length=64),
+    note: str = Form("", max_length=MAX_TEXT),
+    principal: Principal = requires(Permission.REQUESTS_DECIDE),
+) -> Response:
+    """Deny with a ground the statement allows and a note; the requester receives both (P-RGT-3, P-RET-2)."""
+
+    def action(session: Any, row: PrivacyRequest, _services: Services) -> None:
+        review.deny(session, row, reason=reason, note=note or None, actor=principal.actor)
+
+    return _act(request, public_id, principal, "denied", action)
+
+
+@router.post("/requests/{public_id}/extend")
+def extend(
+    request: Request,
+    public_id: str,
+    reason: str = Form("", max_length=MAX_TEXT),
+    principal: Principal = requires(Permission.REQUESTS_DECIDE),
+) -> Response:
+    """Extend the deadline once, with a reason the requester receives (P-RGT-8)."""
+
+    def action(session: Any, row: PrivacyRequest, services: Services) -> None:
+        review.extend(session, row, reason=reason, actor=principal.actor, settings=services.settings.requests)
+
+    return _act(request, public_id, principal, "extended", action)
+
+
+@router.post("/requests/{public_id}/ask-verification")
+def ask_verification(
+    request: Request,
+    public_id: str,
+    message: str = Form("", max_length=MAX_TEXT),
+    principal: Principal = requires(Permission.REQUESTS_DECIDE),
+) -> Response:
+    """Ask the requester for more proof of identity, saying what is needed (P-RGT-7)."""
+
+    def action(session: Any, row: PrivacyRequest, _services: Services) -> None:
+        review.ask_verification(session, row, message=message, actor=principal.actor)
+
+    return _act(request, public_id, principal, "asked", action)
+
+
+# -- legal holds ------------------------------------------------------------------------
+
+
+def _holds_page(request: Request, principal: Principal, *, status_code: int = 200, **extra: Any) -> HTMLResponse:
+    show_all = request.query_params.get("all") == "1"
+    with services_of(request).database.session() as session:
+        found = [queue.hold_dict(session, hold) for hold in holds.listed(session, active_only=not show_all)]
+    return render(
+        request,
+        "console/holds.html",
+        status_code=status_code,
+        holds=found,
+        show_all=show_all,
+        may_manage=principal.can(Permission.HOLDS_MANAGE),
+        **extra,
+    )
+
+
+@router.get("/holds")
+def hold_list(request: Request, principal: Principal = requires(Permission.REQUESTS_READ)) -> HTMLResponse:
+    """Legal holds (P-RET-3): active ones, or all with ``?all=1``."""
+    return _holds_page(request, principal, done=DONE_HOLDS.get(request.query_params.get("done", "")))
+
+
+DONE_HOLDS = {"placed": "The legal hold was placed.", "released": "The legal hold was released."}
+
+
+@router.post("/holds")
+def place_hold(
+    request: Request,
+    target: str = Form("person", max_length=16),
+    email: str = Form("", max_length=320),
+    system: str = Form("", max_length=80),
+    reason: str = Form("", max_length=MAX_TEXT),
+    principal: Principal = requires(Permission.HOLDS_MANAGE),
+) -> Response:
+    """Hold one person's records (by e-mail address) or one system's, with a reason (P-RET-3)."""
+    services = services_of(request)
+    try:
+        with services.database.session() as session:
+            if target == "system":
+                holds.place(session, reason=reason, actor=principal.actor, system=system.strip())
+            else:
+                if not email.strip():
+                    raise InvalidInput("give the person's e-mail address, or choose a system")
+                person = subjects.resolve(session, "email", email, vault=services.vault, create=True)
+                holds.place(session, reason=reason, actor=principal.actor, person=person)
+    except CharterError as exc:
+        return _holds_page(
+            request, principal, status_code=exc.status, error=exc.detail, form={"target": target, "system": system}
+        )
+    return RedirectResponse("/console/holds?done=placed", status_code=303)
+
+
+@router.post("/holds/{public_id}/release")
+def release_hold(
+    request: Request,
+    public_id: str,
+    reason: str = Form("", max_length=MAX_TEXT),
+    principal: Principal = requires(Permission.HOLDS_MANAGE),
+) -> Response:
+    """Release a hold with the reason the matter is closed; audited, never deleted."""
+    try:
+        with services_of(request).database.session() as session:
+            holds.release(session, public_id, reason=reason, actor=principal.actor)
+    except CharterError as exc:
+        if exc.status == 404:
+            raise
+        return _holds_page(request, principal, status_code=exc.status, error=exc.detail)
+    return RedirectResponse("/console/holds?done=released", status_code=303)
