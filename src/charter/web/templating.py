@@ -20,3 +20,12 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     context.setdefault("principal", principal)
     context.setdefault("csrf_token", getattr(principal, "csrf_token", None))
     return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def sentence(text: str) -> str:
+    """An error detail as a sentence for a page: capitalized, with a full stop."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."

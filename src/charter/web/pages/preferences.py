@@ -36,7 +36,7 @@ from charter.subjects.models import Person
 from charter.web.pages import preference_tokens as tokens
 from charter.web.security import public, services_of
 from charter.web.signals import attached, signals_of
-from charter.web.templating import render
+from charter.web.templating import render, sentence
 
 router = APIRouter(include_in_schema=False)
 PAGES = public("preferences", per_minute=120)
@@ -77,7 +77,7 @@ def _problem(request: Request, exc: CharterError, *, restart: bool = True) -> Re
         "preferences/error.html",
         status_code=exc.status,
         title=exc.title,
-        detail=_sentence(exc.detail),
+        detail=sentence(exc.detail),
         restart=restart,
     )
 
@@ -163,7 +163,7 @@ def request_code(request: Request, email: str = Form(""), csrf_token: str = Form
     except InvalidInput:  # malformed (InvalidIdentity), or an address mail headers cannot carry
         return _start(request, status_code=422, error=EMAIL_HELP, email=email)
     except RateLimited as exc:
-        return _start(request, status_code=429, error=_sentence(exc.detail), email=email)
+        return _start(request, status_code=429, error=sentence(exc.detail), email=email)
     except Unavailable:
         return _page(
             request,
@@ -243,7 +243,7 @@ def verify(
         if by_link or left == 0 or not _CHALLENGE.fullmatch(challenge.strip().lower()):
             return _problem(request, exc)
         return _code_page(
-            request, challenge.strip().lower(), status_code=exc.status, error=_sentence(exc.detail), tries_left=left
+            request, challenge.strip().lower(), status_code=exc.status, error=sentence(exc.detail), tries_left=left
         )
     except ChallengeError as exc:
         return _problem(request, exc)
@@ -281,7 +281,7 @@ def _save(request: Request, services: Services, fields: dict[str, str]) -> Respo
     except StatementChanged as exc:
         with services.database.session() as session:
             sheet = service.sheet(session, _person(session, public_id), today=policy.today())
-        return _page(request, "preferences/edit.html", status_code=409, sheet=sheet, error=_sentence(exc.detail))
+        return _page(request, "preferences/edit.html", status_code=409, sheet=sheet, error=sentence(exc.detail))
     except CharterError as exc:
         return _problem(request, exc, restart=False)
     return _page(request, "preferences/saved.html", sheet=sheet, changed=changed)
@@ -304,12 +304,3 @@ def sign_out(request: Request, csrf_token: str = Form("")) -> Response:
     response = _start(request, notice="You have signed out of your privacy choices.", binding="")
     tokens.end_session(response, services)
     return response
-
-
-def _sentence(text: str) -> str:
-    """An error detail as a sentence for a page: capitalized, with a full stop."""
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."

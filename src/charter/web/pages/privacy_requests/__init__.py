@@ -1,0 +1,31 @@
+"""The public privacy-request pages under ``/privacy/requests`` (P-RGT-1..8).
+
+1. ``GET /privacy/requests`` — the form: what to ask for (explained in plain
+   words), where the person lives, their e-mail; details for correction and
+   portability; optionally an authorized agent with proof (multipart).
+2. ``POST /privacy/requests`` — record it and mail the code; the answer is the
+   same "check your e-mail" page whether or not anyone holds the address
+   (nobody is looked up at intake), then ``GET …/code?request=ID``.
+3. ``POST /privacy/requests/verify`` — the code (or the link's token, confirmed
+   from the landing page ``GET …/verify?token=…``: a GET never redeems) sets a
+   signed cookie scoped to ``/privacy/requests/ID`` and opens the status page.
+4. ``GET /privacy/requests/{id}`` — type, dates and status in plain language,
+   for the verified requester only; ``POST …/{id}/information`` adds what the
+   privacy office asked for.
+
+Every form carries a CSRF token (``preference_tokens`` with the
+:data:`~charter.web.pages.preference_tokens.REQUESTS` scope); every route is
+public and rate-limited per client address; errors are pages with the right
+4xx (or 503), never a stack trace.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from charter.web.pages.privacy_requests import intake, status
+
+router = APIRouter(include_in_schema=False)
+# The fixed paths (…/code, …/verify) before the status page's …/{public_id}.
+router.include_router(intake.router)
+router.include_router(status.router)

@@ -1,0 +1,188 @@
+"""The status page for the verified requester, and the way back to it with a new code: step 4."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Form, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from charter.errors import CharterError, NotFound, RateLimited, Unavailable
+from charter.preferences.errors import ChallengeError, ChallengeInvalid, WrongCode
+from charter.requests import review, status_access
+from charter.requests.kinds import CLOSED, RequestKind, Status
+from charter.requests.models import PrivacyRequest
+from charter.services import Services
+from charter.web.pages import preference_tokens as tokens
+from charter.web.pages.privacy_requests.common import (
+    BASE,
+    MAX_FIELD,
+    MAX_TEXT,
+    PAGES,
+    REQUEST_ID,
+    SCOPE,
+    SEND,
+    VERIFY,
+    error_page,
+    forbidden_page,
+    opened,
+    page,
+    problem_page,
+)
+from charter.web.security import services_of
+from charter.web.templating import sentence
+
+router = APIRouter(include_in_schema=False)
+
+STATUS_TEXT: dict[Status, str] = {
+    Status.RECEIVED: "We received your request and are sending you a code to confirm it.",
+    Status.VERIFYING: "We are waiting for you to confirm the request with the code we e-mailed.",
+    Status.VERIFIED: "You confirmed the request. Our privacy office will look at it next.",
+    Status.IN_REVIEW: "Our privacy office is looking at your request.",
+    Status.NEEDS_MORE_VERIFICATION: "We need a little more information to be sure the request is yours. "
+    "Please add it below.",
+    Status.APPROVED: "Your request was approved. We are carrying it out and will e-mail you when it is done.",
+    Status.DENIED: "We could not do what you asked. We e-mailed you the reason.",
+    Status.IN_PROGRESS: "We are carrying out your request now.",
+    Status.COMPLETED: "Your request is complete.",
+    Status.FAILED: "Something went wrong while carrying out your request. Our privacy office will contact you.",
+}
+
+
+# -- the status page ------------------------------------------------------------------
+
+
+def _verified(request: Request, services: Services, public_id: str) -> bool:
+    """True when the browser holds a genuine, unexpired cookie for this very request."""
+    held = tokens.read_session(services, request.cookies.get(SCOPE.session_cookie), scope=SCOPE)
+    return held is not None and REQUEST_ID.fullmatch(public_id) is not None and held == public_id
+
+
+def _not_yours(request: Request, public_id: str) -> Response:
+    """401, with a button that mails a new code to the request's own address (when the id is well formed)."""
+    if not REQUEST_ID.fullmatch(public_id):
+        return error_page(request, 404, "No such request", "Check the link in our e-mail about the request.")
+    return page(request, "requests/reopen.html", status_code=401, request_id=public_id)
+
+
+@router.post(BASE + "/{public_id}/code", dependencies=[SEND])
+def reopen_code(request: Request, public_id: str, csrf_token: str = Form("")) -> Response:
+    """Mail a code to the address the request was made for; the same answer for any well-formed id."""
+    services = services_of(request)
+    if not tokens.check_csrf(request, services, csrf_token, scope=SCOPE):
+        return forbidden_page(request)
+    if not REQUEST_ID.fullmatch(public_id):
+        return _not_yours(request, public_id)
+    try:
+        challenge = status_access.send_code(
+            services.database, services.mailer, public_id, vault=services.vault, settings=services.settings
+        )
+    except RateLimited as exc:
+        return error_page(request, 429, "Too many codes", sentence(exc.detail))
+    except Unavailable:
+        return error_page(request, 503, "We could not send the e-mail", "Please try again in a few minutes.")
+    return RedirectResponse(f"{BASE}/{public_id}/code?challenge={challenge}", status_code=303)
+
+
+@router.get(BASE + "/{public_id}/code", dependencies=[PAGES])
+def reopen_form(request: Request, public_id: str, challenge: str = Query("", max_length=64)) -> Response:
+    if not (REQUEST_ID.fullmatch(public_id) and REQUEST_ID.fullmatch(challenge)):
+        return _not_yours(request, public_id)
+    return _reopen_code_page(request, public_id, challenge)
+
+
+def _reopen_code_page(request: Request, public_id: str, challenge: str, **extra: Any) -> Response:
+    status_code = extra.pop("status_code", 200)
+    return page(
+        request,
+        "requests/code.html",
+        status_code=status_code,
+        request_id=public_id,
+        challenge=challenge,
+        action=f"{BASE}/{public_id}/open",
+        minutes=services_of(request).settings.preferences.code_minutes,
+        **extra,
+    )
+
+
+@router.post(BASE + "/{public_id}/open", dependencies=[VERIFY])
+def reopen(
+    request: Request, public_id: str, challenge: str = Form(""), code: str = Form(""), csrf_token: str = Form("")
+) -> Response:
+    """Redeem the status code: the cookie for this request's page, as after the first confirmation."""
+    services = services_of(request)
+    if not tokens.check_csrf(request, services, csrf_token, scope=SCOPE):
+        return forbidden_page(request)
+    challenge = challenge.strip().lower()
+    if not (REQUEST_ID.fullmatch(public_id) and REQUEST_ID.fullmatch(challenge)) or len(code) > MAX_FIELD:
+        return problem_page(request, ChallengeInvalid("this code is not valid; ask for a new one"))
+    try:
+        reopened = status_access.redeem(
+            services.database, public_id, challenge, code.strip(), vault=services.vault, settings=services.settings
+        )
+    except ChallengeInvalid as exc:
+        left = exc.tries_left if isinstance(exc, WrongCode) else None
+        if left is None or left == 0:
+            return problem_page(request, exc)
+        return _reopen_code_page(
+            request, public_id, challenge, status_code=exc.status, error=sentence(exc.detail), tries_left=left
+        )
+    except ChallengeError as exc:
+        return problem_page(request, exc)
+    return opened(services, reopened)
+
+
+def _status_page(
+    request: Request, services: Services, row: PrivacyRequest, *, status_code: int = 200, **extra: Any
+) -> Response:
+    status = Status(row.status)
+    return page(
+        request,
+        "requests/status.html",
+        status_code=status_code,
+        row=row,
+        label=RequestKind(row.kind).label,
+        status=status,
+        status_text=STATUS_TEXT[status],
+        closed=status in CLOSED,
+        **extra,
+    )
+
+
+@router.get(BASE + "/{public_id}", dependencies=[PAGES])
+def status(request: Request, public_id: str) -> Response:
+    """Where the request stands (P-RGT-8: the due date), for its verified requester only."""
+    services = services_of(request)
+    if not _verified(request, services, public_id):
+        return _not_yours(request, public_id)
+    with services.database.session() as session:
+        try:
+            row = review.get(session, public_id)
+        except NotFound:
+            return _not_yours(request, public_id)
+        return _status_page(request, services, row, added=request.query_params.get("added") == "1")
+
+
+@router.post(BASE + "/{public_id}/information", dependencies=[PAGES])
+def add_information(
+    request: Request, public_id: str, information: str = Form(""), csrf_token: str = Form("")
+) -> Response:
+    """The requester adds what the privacy office asked for (P-RGT-7); the request goes back to review."""
+    services = services_of(request)
+    if not _verified(request, services, public_id):
+        return _not_yours(request, public_id)
+    if not tokens.check_csrf(request, services, csrf_token, scope=SCOPE):
+        return forbidden_page(request)
+    with services.database.session() as session:
+        row = review.get(session, public_id)
+        if not information.strip() or len(information) > review.MAX_NOTE:
+            error = f"Write what we asked for, in at most {review.MAX_NOTE:,} characters."
+            return _status_page(
+                request, services, row, status_code=422, error=error, information=information[:MAX_TEXT]
+            )
+        try:
+            review.provide_verification(session, row, information=information, vault=services.vault)
+        except CharterError as exc:
+            session.rollback()
+            return _status_page(request, services, row, status_code=exc.status, error=sentence(exc.detail))
+    return RedirectResponse(f"{BASE}/{public_id}?added=1", status_code=303)
