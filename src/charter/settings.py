@@ -232,6 +232,32 @@ class ConnectorSettings(BaseSettings):
     )
 
 
+class ExecutionSettings(BaseSettings):
+    """Carrying out approved requests in the data stores (the runner)."""
+
+    model_config = SettingsConfigDict(env_prefix="CHARTER_EXECUTION_", extra="ignore")
+
+    max_attempts: int = Field(
+        default=5, ge=1, le=50, description="Tries of a step whose store is unavailable before the request fails."
+    )
+    retry_base: float = Field(
+        default=1.0, ge=0, le=60, description="Seconds before the first retry; doubled at each further one."
+    )
+    retry_max: float = Field(default=60.0, ge=0, le=3600, description="Longest wait between two tries, in seconds.")
+    lease_seconds: int = Field(
+        default=300,
+        ge=5,
+        le=86_400,
+        description="How long a claimed step stays a worker's; after it, another worker takes the step again.",
+    )
+    autorun: bool = Field(
+        default=False,
+        description="Carry out access, portability, correction and deletion requests as soon as they are approved "
+        "(in a background thread of the server; `charter requests approve` runs them before it returns). Off: "
+        "`charter requests run ID` or POST /api/v1/requests/ID/run.",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHARTER_", extra="ignore")
 
@@ -256,6 +282,7 @@ class Settings(BaseSettings):
     datamap: DatamapSettings = Field(default_factory=DatamapSettings)
     connectors: ConnectorSettings = Field(default_factory=ConnectorSettings)
     requests: RequestSettings = Field(default_factory=RequestSettings)
+    execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:

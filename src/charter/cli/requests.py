@@ -17,8 +17,10 @@ from charter.cli.consent import split_identity
 from charter.cli.context import services
 from charter.cli.output import command, console, emit_json
 from charter.errors import InvalidInput
+from charter.execution import jobs
 from charter.execution import service as execution
-from charter.execution.steps import Plan
+from charter.execution.runner import Runner, certificate_of
+from charter.execution.steps import Plan, Step
 from charter.requests import holds as hold_service
 from charter.requests import notices, queue, review
 from charter.requests.kinds import DenialReason
@@ -104,14 +106,12 @@ def approve(
     """Approve a request under review (refused for a deletion under a legal hold)."""
     with services() as built:
         with built.database.session() as session:
-            review.approve(
-                session,
-                review.get(session, public_id),
-                actor=ACTOR,
-                vault=built.vault,
-                identity_checked=identity_checked,
-            )
+            row = review.get(session, public_id)
+            review.approve(session, row, actor=ACTOR, vault=built.vault, identity_checked=identity_checked)
+            kind = row.kind
         _deliver(built)
+        if jobs.autoruns(built, kind):  # CHARTER_EXECUTION_AUTORUN: carry it out before returning
+            jobs.run_request(built, public_id)
         _show(built, public_id, as_json, done=f"approved {public_id}")
 
 
@@ -202,6 +202,64 @@ def plan(
         return
     for line in _plan_lines(planned):
         _say(line)
+
+
+@app.command("run")
+@command
+def run(
+    public_id: str,
+    datamap: Annotated[
+        Path | None,
+        typer.Option(
+            "--datamap", help="A data-map folder or file (default: CHARTER_DATAMAP_PATH).", show_default=False
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Carry out an approved request in the data stores (resumes a run that stopped); exit 1 if it failed."""
+    from rich.progress import Progress
+
+    with services() as built:
+        loaded = execution.load_datamap(built.settings, datamap)
+        with Progress(console=console, disable=as_json, transient=True) as bar:
+            task = bar.add_task(f"request {public_id}", total=None)
+
+            def shown(step: Step, what: str) -> None:
+                bar.update(task, description=f"{what:<6} {step.action.value} {step.system}/{step.collection}")
+                if what == "done":
+                    bar.advance(task)
+
+            outcome = Runner(built.database, built.settings, built.vault, loaded, progress=shown).run(public_id)
+        _deliver(built)
+    if as_json:
+        emit_json(outcome.as_dict())
+    else:
+        _say(f"request {outcome.request}: {outcome.status} ({len(outcome.executed)} of {outcome.steps} steps run now)")
+        if outcome.error:
+            _say(f"error: {outcome.error}")
+    if outcome.status == "failed":
+        raise typer.Exit(1)
+
+
+@app.command("certificate")
+@command
+def certificate(public_id: str, as_json: JsonOpt = False) -> None:
+    """The certificate of a completed deletion: what was erased where, how, when, and the audit entries."""
+    with services() as built:
+        document = certificate_of(built.database, public_id)
+    if as_json:
+        emit_json(document)
+        return
+    _say(f"deletion {document['request']}: verified, finished {document['finished_at'][:19]}")
+    for entry in document["collections"]:
+        how = entry.get("strategy") or ", ".join(f"{k}={v}" for k, v in entry["fields"].items())
+        _say(
+            f"  {entry['system']}/{entry['collection']}: {how}; "
+            f"{entry['rows_matched']} rows matched, {entry['rows_affected']} changed, at {entry['erased_at'][:19]}"
+        )
+    for kept in document["kept"]:
+        _say(f"  kept {kept['collection']}: {kept['reason']}")
+    _say(f"audit entries: {', '.join(str(a['seq']) for a in document['audit'])}")
 
 
 @holds_app.command("add")

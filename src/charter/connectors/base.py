@@ -9,7 +9,7 @@ chunks, one query per chunk. Drivers' errors are translated here into
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -66,6 +66,26 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+
+
+@runtime_checkable
+class Writer(Protocol):
+    """A connector that can also change rows: erase (delete or rewrite) and correct.
+
+    Each call is one transaction on the store, one statement per chunk of
+    rows (never one per row), values always bound as parameters.
+    """
+
+    def delete(self, collection: str, field: str, values: Sequence[Any], *, schema: str | None = None) -> int:
+        """Delete the rows whose ``field`` is one of ``values``; return how many went."""
+
+    def rewrite(
+        self, collection: str, key: str, changes: Sequence[tuple[Any, Mapping[str, Any]]], *, schema: str | None = None
+    ) -> int:
+        """Set, for each (primary key value, {field: new value}), those fields of that row; return rows changed.
+
+        Every mapping must name the same fields (one statement shape per call).
+        """
 
 
 _FAMILIES = (

@@ -10,7 +10,7 @@ each batch of keys in one pipeline.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -144,6 +144,53 @@ class RedisConnector:
         for key in hits:
             pipe.hgetall(key)
         return [{KEY: key, **row} for key, row in zip(hits, pipe.execute(), strict=True) if row]
+
+    def _keys(self, pattern: str, field: str, values: list[str]) -> list[str]:
+        """The keys whose hash has ``field`` in ``values`` (``_key``: the values are keys)."""
+        names = PLACEHOLDER.findall(pattern)
+        if field == KEY:
+            return values
+        if names == [field]:
+            return [pattern.replace("{" + field + "}", value) for value in values]
+        if names:
+            raise InvalidInput(f"key pattern of system '{self.system_id}' names {names}, not only '{field}'")
+        return [row[KEY] for chunk in self._by_scan(pattern, field, set(values)) for row in chunk]
+
+    def delete(self, collection: str, field: str, values: Sequence[Any], *, schema: str | None = None) -> int:
+        """DEL the matching keys: one DEL per chunk of keys, all in one MULTI/EXEC."""
+        wanted = [str(v) for v in dict.fromkeys(values)]
+        try:
+            keys = self._keys(collection, field, wanted)
+            if not keys:
+                return 0
+            pipe = self.client.pipeline(transaction=True)
+            for start in range(0, len(keys), self.chunk_size):
+                pipe.delete(*keys[start : start + self.chunk_size])
+            return sum(int(n) for n in pipe.execute())
+        except RedisError as exc:
+            raise self._failed(exc) from exc
+
+    def rewrite(
+        self, collection: str, key: str, changes: Sequence[tuple[Any, Mapping[str, Any]]], *, schema: str | None = None
+    ) -> int:
+        """Set (HSET) or remove (HDEL, for None) hash fields of the keys named by ``_key``, in one MULTI/EXEC."""
+        if key != KEY:
+            raise InvalidInput(f"system '{self.system_id}': a Redis hash is rewritten by its key ('{KEY}')")
+        if not changes:
+            return 0
+        try:
+            pipe = self.client.pipeline(transaction=True)
+            for name, new in changes:
+                present: dict[Any, Any] = {field: str(value) for field, value in new.items() if value is not None}
+                absent = [field for field, value in new.items() if value is None]
+                if present:
+                    pipe.hset(str(name), mapping=present)
+                if absent:
+                    pipe.hdel(str(name), *absent)
+            pipe.execute()
+        except RedisError as exc:
+            raise self._failed(exc) from exc
+        return len(changes)
 
     def close(self) -> None:
         self.client.close()

@@ -7,10 +7,11 @@ a fetch sends one ``IN`` query per chunk of values, never one per row.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, Table, create_engine, inspect, select
+from sqlalchemy import Column, Engine, MetaData, Table, bindparam, create_engine, delete, inspect, select, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchTableError, SQLAlchemyError
 
@@ -122,8 +123,73 @@ class SqlConnector:
         except SQLAlchemyError as exc:
             raise self._failed(exc) from exc
 
+    def _column(self, table: Table, name: str) -> Column[Any]:
+        if name not in table.c:
+            raise InvalidInput(f"table '{table.name}' of system '{self.system_id}' has no column '{name}'")
+        return table.c[name]
+
+    def delete(self, collection: str, field: str, values: Sequence[Any], *, schema: str | None = None) -> int:
+        """``DELETE … WHERE field IN (chunk)``, one statement per chunk, all in one transaction."""
+        table = self._table(collection, schema)
+        column = self._column(table, field)
+        distinct = list(dict.fromkeys(values))
+        deleted = 0
+        try:
+            with self.engine.begin() as conn:
+                for start in range(0, len(distinct), self.chunk_size):
+                    chunk = distinct[start : start + self.chunk_size]
+                    deleted += max(conn.execute(delete(table).where(column.in_(chunk))).rowcount, 0)
+        except SQLAlchemyError as exc:
+            raise self._failed(exc) from exc
+        return deleted
+
+    def rewrite(
+        self, collection: str, key: str, changes: Sequence[tuple[Any, Mapping[str, Any]]], *, schema: str | None = None
+    ) -> int:
+        """``UPDATE … SET f = :f WHERE key = :key`` sent once per chunk of rows (executemany), in one transaction."""
+        if not changes:
+            return 0
+        table = self._table(collection, schema)
+        key_column = self._column(table, key)
+        names = sorted(changes[0][1])
+        columns = [self._column(table, name) for name in names]
+        if any(sorted(new) != names for _, new in changes):
+            raise InvalidInput(f"a rewrite of table '{collection}' must set the same columns in every row")
+        statement = (
+            update(table)
+            .where(key_column == bindparam("_key"))
+            .values({c.name: bindparam(f"_v_{n}") for n, c in enumerate(columns)})
+        )
+        params = [
+            {"_key": pk, **{f"_v_{n}": _coerce(c, new[c.name]) for n, c in enumerate(columns)}} for pk, new in changes
+        ]
+        changed = 0
+        try:
+            with self.engine.begin() as conn:
+                for start in range(0, len(params), self.chunk_size):
+                    result = conn.execute(statement, params[start : start + self.chunk_size])
+                    changed += max(result.rowcount, 0)
+        except SQLAlchemyError as exc:
+            raise self._failed(exc) from exc
+        return changed
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _coerce(column: Column[Any], value: Any) -> Any:
+    """An ISO text back to the date or datetime the column holds (outcomes travel as JSON)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:
+        return value
+    if python_type is datetime:
+        return datetime.fromisoformat(value)
+    if python_type is date:
+        return date.fromisoformat(value[:10])
+    return value
 
 
 def _type_name(type_: Any) -> str:

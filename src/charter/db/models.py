@@ -4,6 +4,7 @@ from charter.audit import models as _audit  # noqa: F401
 from charter.auth import models as _auth  # noqa: F401
 from charter.db.base import Base
 from charter.decisions import models as _decisions  # noqa: F401
+from charter.execution import models as _execution  # noqa: F401
 from charter.ledger import models as _ledger  # noqa: F401
 from charter.maillinks import models as _maillinks  # noqa: F401
 from charter.policy import models as _policy  # noqa: F401

@@ -1,4 +1,4 @@
-"""The privacy office's decisions, and the executor's placeholders (P-RGT-1..8, P-RET-2/3).
+"""The privacy office's decisions, and the executor's state changes (P-RGT-1..8, P-RET-2/3).
 
 Each function checks the state (:mod:`transitions`), changes the request,
 writes the audit log and queues the e-mail to the requester, all in the
@@ -10,7 +10,7 @@ of consent records the ledger events at once (``written=True``: the
 request is a written notice), so the decision engine refuses those uses
 from then on (P-RGT-4, P-USE-5); the request then runs through
 ``in_progress`` to ``completed``. Access, portability, correction and
-deletion stay ``approved`` until the executor takes them
+deletion stay ``approved`` until the runner (:mod:`charter.execution.runner`) takes them
 (:func:`start`, :func:`complete`, :func:`fail`).
 """
 
@@ -283,7 +283,7 @@ def provide_verification(
     return row
 
 
-# -- the executor's part (placeholders until execution lands) -------------------------
+# -- the executor's part (called by charter.execution.runner) -------------------------
 
 
 def start(session: Session, row: PrivacyRequest, *, actor: str, now: datetime | None = None) -> PrivacyRequest:

@@ -5,7 +5,11 @@
   address (no enumeration). ``POST /api/v1/requests/verify`` redeems the
   code (with the request id) or the link's token.
 * ``GET /api/v1/requests[/{id}]`` (``requests:read``): the queue by due date,
-  one request with its timeline; ``/{id}/plan`` the steps that would carry it out.
+  one request with its timeline; ``/{id}/plan`` the steps that would carry it out;
+  ``/{id}/certificate`` a completed deletion's certificate.
+* ``POST /api/v1/requests/{id}/run`` (``requests:decide``): carry out an approved request
+  now, in this process (or resume it); answers the run's outcome. With
+  ``CHARTER_EXECUTION_AUTORUN`` an approval starts the run in the background.
 * ``POST /api/v1/requests/{id}/approve|deny|extend|ask-verification``
   (``requests:decide``): each audited and e-mailed to the requester.
 * ``GET/POST /api/v1/holds``, ``DELETE /api/v1/holds/{id}`` (``holds:manage``;
@@ -24,7 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from charter.auth.principal import Principal
 from charter.auth.roles import Permission
 from charter.errors import InvalidInput
+from charter.execution import jobs
 from charter.execution import service as execution
+from charter.execution.runner import certificate_of
 from charter.requests import holds, intake, notices, queue, review
 from charter.requests.details import Agent, Document
 from charter.requests.kinds import DenialReason, RequestKind
@@ -195,6 +201,20 @@ def plan_request(
         return execution.plan_request(session, public_id, datamap, vault=services.vault).as_dict()
 
 
+@router.post("/requests/{public_id}/run")
+def run_request(
+    request: Request, public_id: str, _: Principal = requires(Permission.REQUESTS_DECIDE)
+) -> dict[str, object]:
+    """Carry out the approved request in the data stores now (resumes a run that stopped)."""
+    return jobs.run_request(services_of(request), public_id).as_dict()
+
+
+@router.get("/requests/{public_id}/certificate")
+def certificate(request: Request, public_id: str, _: Principal = requires(Permission.REQUESTS_READ)) -> dict[str, Any]:
+    """The certificate of a completed deletion (404 before)."""
+    return certificate_of(services_of(request).database, public_id)
+
+
 def _decided(services: Services, public_id: str) -> dict[str, object]:
     deliver(services)
     with services.database.session() as session:
@@ -211,7 +231,10 @@ def approve(
         review.approve(
             session, row, actor=principal.actor, vault=services.vault, identity_checked=body.identity_checked
         )
-    return _decided(services, public_id)
+        kind = row.kind
+    decided = _decided(services, public_id)
+    jobs.after_approval(services, public_id, kind)  # CHARTER_EXECUTION_AUTORUN
+    return decided
 
 
 @router.post("/requests/{public_id}/deny")

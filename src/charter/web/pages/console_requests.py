@@ -27,6 +27,7 @@ from starlette.responses import RedirectResponse, Response
 from charter.auth.principal import Principal
 from charter.auth.roles import Permission
 from charter.errors import CharterError, InvalidInput
+from charter.execution import jobs
 from charter.requests import holds, notices, queue, review, terms
 from charter.requests.kinds import CLOSED, DENIAL_TEXT, RequestKind, Status
 from charter.requests.models import PrivacyRequest
@@ -180,12 +181,18 @@ def approve(
 ) -> Response:
     """Approve (P-RGT-7: "identity checked" where the statement asks to match facts; P-RET-3: holds refuse)."""
 
+    approved: list[str] = []
+
     def action(session: Any, row: PrivacyRequest, services: Services) -> None:
         review.approve(
             session, row, actor=principal.actor, vault=services.vault, identity_checked=identity_checked == "yes"
         )
+        approved.append(row.kind)
 
-    return _act(request, public_id, principal, "approved", action)
+    response = _act(request, public_id, principal, "approved", action)
+    if approved and response.status_code < 400:  # committed: CHARTER_EXECUTION_AUTORUN may carry it out now
+        jobs.after_approval(services_of(request), public_id, approved[0])
+    return response
 
 
 @router.post("/requests/{public_id}/deny")

@@ -1,0 +1,209 @@
+"""What each kind of step does in a data store: fetch, erase, verify, update.
+
+Each function gets the step, the rows earlier steps found (opened from their
+sealed outcomes) and a connector, and returns the step's outcome: a summary
+of counts (never a personal value) and, for a fetch, the rows found (the
+runner seals them). Work is set-based: one query per chunk of values or
+rows, never one per row; an erase or update is one transaction on the store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from charter.connectors.base import Connector, Writer
+from charter.connectors.redis_kv import KEY
+from charter.datamap.model import CollectionEntry, DataMap
+from charter.errors import CharterError, InvalidInput, Misconfigured
+from charter.execution.erasure import Strategies, plain, plain_row
+from charter.execution.steps import Action, Input, Plan, Step
+
+Rows = list[dict[str, Any]]
+
+
+class VerificationFailed(CharterError):
+    """After erasure, a store still holds rows or values that identify the requester."""
+
+    code = "verification_failed"
+    status = 409
+    title = "Erasure could not be verified"
+
+
+@dataclass
+class Found:
+    """A fetch step's rows (JSON-safe) and the name of its collection's primary key, if it has exactly one."""
+
+    key: str | None
+    rows: Rows = field(default_factory=list)
+
+    def dumps(self) -> bytes:
+        return json.dumps({"key": self.key, "rows": self.rows}, sort_keys=True, default=str).encode()
+
+    @classmethod
+    def loads(cls, data: bytes) -> Found:
+        opened = json.loads(data)
+        return cls(opened.get("key"), list(opened.get("rows") or []))
+
+
+@dataclass
+class Result:
+    summary: dict[str, Any]
+    found: Found | None = None
+
+
+@dataclass
+class StepContext:
+    """What performing one step needs; ``found`` opens an earlier fetch's rows by step id."""
+
+    request: str
+    plan: Plan
+    datamap: DataMap
+    identities: Mapping[str, Sequence[str]]
+    found: Callable[[str], Found]
+    strategies: Strategies
+    corrected: Any = None
+
+
+def primary_key(collection: CollectionEntry, kind: str = "sql") -> str | None:
+    """The one field that names a row: the map's single primary key, or a Redis hash's key."""
+    if kind == "redis":
+        return KEY
+    keys = [f.name for f in collection.fields.values() if f.top and f.model.meta.primary_key]
+    return keys[0] if len(keys) == 1 else None
+
+
+def _where(datamap: DataMap, step: Step) -> tuple[str | None, str, str | None]:
+    """(row key, table or key pattern, schema) of the step's collection."""
+    collection = datamap.collection(step.collection)
+    if collection is None:
+        raise Misconfigured(f"the data map has no collection '{step.collection}'")
+    kind = datamap.systems[step.system].model.kind
+    schema = datamap.datasets[collection.dataset].model.schema_name
+    pattern = collection.model.charter.key if collection.model.charter else None
+    name = pattern if kind == "redis" and pattern else collection.name
+    return primary_key(collection, kind), name, schema
+
+
+def values_of(source_input: Input, ctx: StepContext) -> list[Any]:
+    """The values an input matches: the request's identity values, or a field of an earlier fetch's rows."""
+    source = source_input.source
+    if source.identity is not None:
+        return list(dict.fromkeys(ctx.identities.get(source.identity, ())))
+    assert source.step is not None and source.field is not None
+    rows = ctx.found(source.step).rows
+    return list(dict.fromkeys(row[source.field] for row in rows if row.get(source.field) is not None))
+
+
+def _read(step: Step, ctx: StepContext, connector: Connector) -> Found:
+    key, table, schema = _where(ctx.datamap, step)
+    seen: dict[str, dict[str, Any]] = {}
+    for wanted in step.inputs:
+        values = values_of(wanted, ctx)
+        if not values:
+            continue
+        for chunk in connector.fetch(table, wanted.field, values, schema=schema):
+            for row in chunk:
+                clean = plain_row(row)
+                identity = json.dumps(clean.get(key) if key else clean, sort_keys=True, default=str)
+                seen.setdefault(identity, clean)
+    return Found(key, list(seen.values()))
+
+
+def fetch(step: Step, ctx: StepContext, connector: Connector) -> Result:
+    found = _read(step, ctx, connector)
+    keys = len({json.dumps(r.get(found.key), default=str) for r in found.rows}) if found.key else None
+    return Result({"rows": len(found.rows), "keys": keys}, found)
+
+
+def _writer(connector: Connector) -> Writer:
+    if not isinstance(connector, Writer):
+        raise Misconfigured(f"system '{connector.system_id}' cannot be written to by Charter yet (read-only connector)")
+    return connector
+
+
+def _fetch_of(step: Step, ctx: StepContext) -> Step:
+    return next(s for s in ctx.plan.of(Action.FETCH) if s.collection == step.collection)
+
+
+def erase(step: Step, ctx: StepContext, connector: Connector) -> Result:
+    """Apply the collection's strategy to the rows its fetch found: one transaction on the store."""
+    writer = _writer(connector)
+    key, table, schema = _where(ctx.datamap, step)
+    original = ctx.found(_fetch_of(step, ctx).id)
+    if step.strategy == "delete_row":
+        affected = 0
+        for wanted in step.inputs:  # by the primary key when the collection has one, else the fetch's inputs
+            values = values_of(wanted, ctx)
+            if values:
+                affected += writer.delete(table, wanted.field, values, schema=schema)
+        return Result({"rows": affected, "matched": len(original.rows), "strategy": "delete_row"})
+    if key is None:
+        raise InvalidInput(f"collection '{step.collection}' needs exactly one primary key to rewrite fields")
+    changes = [
+        (row[key], ctx.strategies.changes(step.fields, row, where=(ctx.request, step.collection, row[key])))
+        for row in original.rows
+    ]
+    affected = writer.rewrite(table, key, changes, schema=schema)
+    strategies = {f.field: f.strategy for f in step.fields}
+    return Result({"rows": affected, "matched": len(original.rows), "fields": strategies})
+
+
+def verify(step: Step, ctx: StepContext, connector: Connector) -> Result:
+    """Re-run the discovery: no row may remain after delete_row, no erased field may hold anything but its erasure."""
+    now = _read(step, ctx, connector)
+    erased = next(s for s in ctx.plan.of(Action.ERASE) if s.collection == step.collection)
+    remaining = 0
+    if erased.strategy == "delete_row":
+        remaining = len(now.rows)
+    else:
+        key = now.key
+        if key is None:
+            raise InvalidInput(f"collection '{step.collection}' needs exactly one primary key to verify fields")
+        before = {json.dumps(r.get(key), default=str): r for r in ctx.found(_fetch_of(step, ctx).id).rows}
+        for row in now.rows:
+            pk = row.get(key)
+            original = before.get(json.dumps(pk, default=str))
+            if original is None:
+                remaining += 1  # a row matching the requester that discovery did not see
+                continue
+            expected = ctx.strategies.changes(erased.fields, original, where=(ctx.request, step.collection, pk))
+            if any(not _holds(row.get(f.field), expected[f.field], f.strategy) for f in erased.fields):
+                remaining += 1
+    if remaining:
+        raise VerificationFailed(
+            f"{remaining} row(s) of {step.collection} in system '{step.system}' still identify the requester"
+        )
+    return Result({"rows": len(now.rows), "remaining": 0})
+
+
+def _holds(actual: Any, expected: Any, strategy: str) -> bool:
+    """Does the field now hold its erasure? A generalized date matches whatever the store's form of it is."""
+    value = plain(actual)
+    if strategy == "generalize_date" and isinstance(value, str) and isinstance(expected, str):
+        return value[:10] == expected[:10] and value[11:19] in ("", "00:00:00")
+    return bool(value == expected)
+
+
+def correct(step: Step, ctx: StepContext, connector: Connector) -> Result:
+    """Write the corrected value into the named fields of the rows found (one transaction)."""
+    writer = _writer(connector)
+    key, table, schema = _where(ctx.datamap, step)
+    if key is None:
+        raise InvalidInput(f"collection '{step.collection}' needs exactly one primary key to be corrected")
+    if not isinstance(ctx.corrected, str):
+        raise InvalidInput("the correction request holds no value to write")
+    rows = ctx.found(_fetch_of(step, ctx).id).rows
+    changes = [(row[key], {f.field: ctx.corrected for f in step.fields}) for row in rows]
+    affected = writer.rewrite(table, key, changes, schema=schema)
+    return Result({"rows": affected, "matched": len(rows), "fields": sorted(f.field for f in step.fields)})
+
+
+PERFORM: dict[Action, Callable[[Step, StepContext, Connector], Result]] = {
+    Action.FETCH: fetch,
+    Action.ERASE: erase,
+    Action.VERIFY: verify,
+    Action.UPDATE: correct,
+}

@@ -1,0 +1,82 @@
+"""The deletion certificate: what was erased where, how, when, and the audit entries that record it.
+
+Stored as JSON on the run (``execution_runs.certificate``) when a deletion's
+verification passed; never issued for a partial erasure. Schema
+``charter.certificate/1``::
+
+    {"schema", "request", "type": "deletion", "started_at", "finished_at", "verified": true,
+     "systems": [ID],
+     "collections": [{"system", "collection", "strategy" | "fields": {field: strategy},
+                      "rows_matched", "rows_affected", "erased_at", "verified_at",
+                      "audit_seq": the entry ``execution.erase`` of that step}],
+     "kept": [{"collection", "system", "reason"}], "not_searched": [...],
+     "audit": [{"seq", "action", "at", "hash"}]}
+
+``rows_matched`` is what discovery found; ``rows_affected`` what the erase
+statement changed (0 for a step re-run after a crash, whose first run had
+already done the work: the verification is what proves the outcome).
+``audit_seq`` is null for such a step when the crash came after the store
+committed and before Charter did: the entry is written with the outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from charter.audit.models import AuditEntry
+from charter.execution.models import ExecutionStep
+from charter.execution.steps import Action, Plan
+
+SCHEMA = "charter.certificate/1"
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def build(
+    session: Session, plan: Plan, steps: Sequence[ExecutionStep], *, started_at: datetime, now: datetime
+) -> dict[str, Any]:
+    by_key = {(s.action, s.collection): s for s in steps}
+    entries = list(
+        session.scalars(
+            select(AuditEntry).where(AuditEntry.target == f"request:{plan.request}").order_by(AuditEntry.seq)
+        )
+    )
+    erase_entries = {(e.data or {}).get("step"): e.seq for e in entries if e.action == "execution.erase"}
+    collections = []
+    for erase in plan.of(Action.ERASE):
+        done = by_key[(Action.ERASE.value, erase.collection)]
+        fetched = by_key[(Action.FETCH.value, erase.collection)]
+        verified = by_key.get((Action.VERIFY.value, erase.collection))
+        entry: dict[str, Any] = {"system": erase.system, "collection": erase.collection}
+        if erase.strategy:
+            entry["strategy"] = erase.strategy
+        else:
+            entry["fields"] = {f.field: f.strategy for f in erase.fields}
+        entry.update(
+            rows_matched=(fetched.summary or {}).get("rows", 0),
+            rows_affected=(done.summary or {}).get("rows", 0),
+            erased_at=_iso(done.finished_at),
+            verified_at=_iso(verified.finished_at if verified else None),
+            audit_seq=erase_entries.get(erase.id),
+        )
+        collections.append(entry)
+    return {
+        "schema": SCHEMA,
+        "request": plan.request,
+        "type": plan.kind,
+        "started_at": started_at.isoformat(),
+        "finished_at": now.isoformat(),
+        "verified": True,
+        "systems": sorted({c["system"] for c in collections}),
+        "collections": collections,
+        "kept": [k.as_dict() for k in plan.kept],
+        "not_searched": [n.as_dict() for n in plan.not_searched],
+        "audit": [{"seq": e.seq, "action": e.action, "at": e.at.isoformat(), "hash": e.hash} for e in entries],
+    }

@@ -1,0 +1,129 @@
+"""The access/portability package: JSON with a documented schema plus a CSV per collection, zipped, sealed at rest.
+
+Layout of the zip (schema ``charter.package/1``):
+
+* ``package.json``::
+
+    {"schema": "charter.package/1", "request": ID, "type": "access"|"portability",
+     "generated_at": ISO-8601, "identities": [{"kind", "masked"}],
+     "collections": [{"collection": "dataset.collection", "system": ID, "rows": [{field: value}]}],
+     "not_searched": [{"collection", "system", "reason"}]}
+
+  Values are JSON: text, numbers, booleans, null; dates and times as ISO-8601 text.
+* ``csv/<dataset.collection>.csv``: the same rows, a header of the fields; a cell
+  that a spreadsheet would run as a formula (``= + - @``) is prefixed with ``'``.
+* ``README.txt``: this description, for the person.
+
+The zip is sealed (AES-256-GCM, context: the request id) and written to
+``CHARTER_HOME/packages/<request>.zip.sealed`` (mode 0600, written whole then
+renamed): the file alone reveals nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from charter.crypto import KeyRing
+from charter.errors import NotFound
+from charter.execution.steps import Plan
+
+SCHEMA = "charter.package/1"
+FOLDER = "packages"
+README = """This package holds the data {organization} found about you for request {request}.
+
+package.json  every record, by collection (schema charter.package/1)
+csv/          the same records, one CSV file per collection
+"""
+
+
+@dataclass(frozen=True)
+class Written:
+    name: str
+    sha256: str
+    collections: int
+    rows: int
+
+
+def _context(request: str) -> bytes:
+    return b"charter.package\x00" + request.encode()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    header: list[str] = []
+    for row in rows:
+        header.extend(k for k in row if k not in header)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def build(plan: Plan, rows: Mapping[str, tuple[str, list[dict[str, Any]]]], *, now: datetime) -> bytes:
+    """The zip's bytes; ``rows`` maps a collection to (system, rows). The same inputs give the same bytes."""
+    document = {
+        "schema": SCHEMA,
+        "request": plan.request,
+        "type": plan.kind,
+        "generated_at": now.isoformat(),
+        "identities": [i.as_dict() for i in plan.identities],
+        "collections": [
+            {"collection": key, "system": system, "rows": found} for key, (system, found) in sorted(rows.items())
+        ],
+        "not_searched": [n.as_dict() for n in plan.not_searched],
+    }
+    stamp = (max(now.year, 1980), now.month, now.day, now.hour, now.minute, now.second)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+
+        def add(name: str, text: str) -> None:
+            archive.writestr(zipfile.ZipInfo(name, date_time=stamp), text, compress_type=zipfile.ZIP_DEFLATED)
+
+        add("package.json", json.dumps(document, indent=2, sort_keys=True, default=str))
+        for key, (_system, found) in sorted(rows.items()):
+            add(f"csv/{key}.csv", _csv(found))
+        add("README.txt", README.format(organization="the organization", request=plan.request))
+    return buffer.getvalue()
+
+
+def write(
+    home: Path, keys: KeyRing, plan: Plan, rows: Mapping[str, tuple[str, list[dict[str, Any]]]], *, now: datetime
+) -> Written:
+    """Seal and store the package; writing it again for the same request replaces it whole."""
+    data = build(plan, rows, now=now)
+    sealed = keys.seal(data, context=_context(plan.request))
+    folder = home / FOLDER
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    name = f"{plan.request}.zip.sealed"
+    partial = folder / f".{name}.{os.getpid()}.tmp"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(sealed)
+    os.replace(partial, folder / name)
+    total = sum(len(found) for _system, found in rows.values())
+    return Written(name, hashlib.sha256(data).hexdigest(), len(rows), total)
+
+
+def read(home: Path, keys: KeyRing, request: str) -> bytes:
+    """The package's zip bytes (opened), or NotFound."""
+    path = home / FOLDER / f"{request}.zip.sealed"
+    if not path.exists():
+        raise NotFound("this request has no package")
+    return keys.open(path.read_bytes(), context=_context(request))

@@ -1,0 +1,400 @@
+"""The in-process runner: carry out an approved request's plan step by step, resumably.
+
+``Runner.run(public_id)``:
+
+1. An ``approved`` request moves to ``in_progress`` and its plan is frozen
+   (a run and a ``pending`` row per step, with the plan's digest) in one
+   transaction. An ``in_progress`` one is resumed: the plan is made again
+   (step ids are stable) and must have the same digest, else the run fails
+   rather than mix two plans.
+2. Loop: claim the first ready step (every dependency ``done``) with a
+   conditional UPDATE under a lease (:mod:`claims`), perform it in its data
+   store (:mod:`actions`), then store its outcome and mark it done in one
+   transaction of Charter's database. A store that is ``Unavailable`` is
+   tried again with exponential backoff and jitter up to
+   ``CHARTER_EXECUTION_MAX_ATTEMPTS``; any other Charter error, or attempts
+   exhausted, fails the step, the run and the request (review.fail): no
+   later step runs and no certificate is issued.
+3. When every step is done: access/portability write the sealed package;
+   a deletion gets its certificate; the request is completed (review.complete)
+   and the sealed fetch outcomes are dropped.
+
+A process that dies mid-step leaves it ``claimed``: after the lease another
+runner takes it again, and the steps are idempotent (:mod:`actions`), so
+nothing is done twice. Errors that are not Charter's (bugs, a kill) are not
+caught: the step stays claimed until its lease runs out, like a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from charter import audit
+from charter.connectors import Connector, connector_for
+from charter.datamap.live import resolve_url
+from charter.datamap.model import DataMap
+from charter.db import Database
+from charter.db.base import utcnow
+from charter.errors import CharterError, Conflict, Unavailable
+from charter.execution import actions, certificate, claims, package
+from charter.execution import service as planning
+from charter.execution.actions import Found, StepContext
+from charter.execution.erasure import Strategies
+from charter.execution.models import ExecutionRun, ExecutionStep
+from charter.execution.steps import Action, Plan, Step
+from charter.requests import holds, review
+from charter.requests.errors import HeldByLegalHold, IllegalTransition
+from charter.requests.kinds import RequestKind, Status
+from charter.requests.models import PrivacyRequest
+from charter.requests.sealing import details_of, identity_of
+from charter.settings import Settings
+from charter.subjects.service import Vault
+
+ACTOR = "executor"
+#: (where, step): where is "before" (claimed, nothing done) or "after" (the store changed, our outcome not stored)
+Fault = Callable[[str, Step], None]
+Progress = Callable[[Step, str], None]
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def digest(plan: Plan) -> str:
+    return hashlib.sha256(json.dumps(plan.as_dict(), sort_keys=True).encode()).hexdigest()
+
+
+def _seal_context(request: str, step_id: str) -> bytes:
+    return b"charter.execution\x00" + request.encode() + b"\x00" + step_id.encode()
+
+
+def _error(exc: CharterError) -> str:
+    return f"{type(exc).__name__}: {exc.detail}"[: claims.MAX_ERROR]
+
+
+class NotRunnable(Conflict):
+    code = "not_runnable"
+    title = "This request cannot be run"
+
+
+@dataclass
+class Outcome:
+    """What one call of :meth:`Runner.run` saw: the request's state and the steps it performed itself."""
+
+    request: str
+    status: str
+    executed: list[str] = field(default_factory=list)
+    error: str | None = None
+    steps: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "request": self.request,
+            "status": self.status,
+            "steps": self.steps,
+            "executed": list(self.executed),
+            "error": self.error,
+        }
+
+
+class Runner:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        vault: Vault,
+        datamap: DataMap,
+        *,
+        worker: str | None = None,
+        env: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = utcnow,
+        fault: Fault | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.vault = vault
+        self.datamap = datamap
+        self.worker = (worker or worker_name())[:64]
+        self.env = os.environ if env is None else env
+        self.sleep = sleep
+        self.clock = clock
+        self.fault = fault
+        self.progress = progress
+        self.strategies = Strategies(settings.secret_key())
+        self.lease = timedelta(seconds=settings.execution.lease_seconds)
+        self._connectors: dict[str, Connector] = {}
+
+    # -- the loop ----------------------------------------------------------------
+    def run(self, public_id: str) -> Outcome:
+        try:
+            return self._run(public_id)
+        finally:
+            for connector in self._connectors.values():
+                connector.close()
+            self._connectors.clear()
+
+    def _run(self, public_id: str) -> Outcome:
+        plan, run_id = self._open(public_id)
+        outcome = Outcome(plan.request, Status.IN_PROGRESS.value, steps=len(plan.steps))
+        if run_id is None:
+            return self._closed(outcome)
+        context = self._context(plan)
+        while True:
+            with self.database.session() as session:
+                steps = claims.steps_of(session, run_id)
+            if any(s.status == claims.FAILED for s in steps):
+                return self._closed(outcome)
+            if all(s.status == claims.DONE for s in steps):
+                self._finish(plan, run_id)
+                return self._closed(outcome)
+            step = self._claim_next(plan, run_id, steps)
+            if step is None:
+                return outcome  # the remaining steps are another worker's, under a live lease
+            if self._perform(plan, run_id, step, context):
+                outcome.executed.append(step.id)
+
+    def _open(self, public_id: str) -> tuple[Plan, int | None]:
+        """The plan, and the run to work on (None when the request is already answered)."""
+        with self.database.session() as session:
+            row = review.get(session, public_id)
+            plan = planning.plan_request(session, row.public_id, self.datamap, vault=self.vault)
+            status = Status(row.status)
+            if status in (Status.COMPLETED, Status.FAILED):
+                return plan, None
+            _refuse_held(session, row, plan)
+            if status == Status.APPROVED:
+                try:
+                    review.start(session, row, actor=ACTOR, now=self.clock())
+                except IllegalTransition:
+                    session.rollback()  # another runner started it a moment ago: resume theirs
+                else:
+                    return plan, claims.open_run(session, row.id, plan, digest(plan), now=self.clock()).id
+            row = review.get(session, public_id)
+            if Status(row.status) != Status.IN_PROGRESS:
+                raise NotRunnable(
+                    f"request {row.public_id} is {Status(row.status).label}; only an approved request runs"
+                )
+            run = claims.run_of(session, row.id)
+            if run is None:
+                raise NotRunnable(f"request {row.public_id} is in progress without a run; it cannot be resumed")
+            if run.status != claims.RUNNING:
+                return plan, None
+            if run.plan_digest != digest(plan):
+                self._fail_run(session, row, run.id, "the data map changed since the run started; plan it again")
+                return plan, None
+            return plan, run.id
+
+    def _claim_next(self, plan: Plan, run_id: int, steps: list[ExecutionStep]) -> Step | None:
+        done = {s.step_id for s in steps if s.status == claims.DONE}
+        now = self.clock()
+        for row in steps:
+            expired = row.status == claims.CLAIMED and row.lease_until is not None and row.lease_until < now
+            if row.status != claims.PENDING and not expired:
+                continue
+            step = plan.step(row.step_id)
+            if not set(step.depends_on) <= done:
+                continue
+            with self.database.session() as session:
+                if claims.claim(session, run_id, step.id, worker=self.worker, now=now, lease=self.lease):
+                    return step
+        return None
+
+    # -- one step ----------------------------------------------------------------
+    def _perform(self, plan: Plan, run_id: int, step: Step, context: StepContext) -> bool:
+        """Run a claimed step to done or failed; False if the claim was lost to another worker."""
+        if self.progress:
+            self.progress(step, "start")
+        while True:
+            try:
+                if self.fault:
+                    self.fault("before", step)
+                result = actions.PERFORM[step.action](step, context, self._connector(step.system))
+                if self.fault:
+                    self.fault("after", step)
+                sealed = None
+                if result.found is not None:
+                    sealed = self.vault.keys.seal(result.found.dumps(), context=_seal_context(plan.request, step.id))
+                with self.database.session() as session:
+                    kept = claims.finish(
+                        session,
+                        run_id,
+                        step.id,
+                        worker=self.worker,
+                        now=self.clock(),
+                        summary=result.summary,
+                        sealed=sealed,
+                    )
+                    if kept and step.action in (Action.ERASE, Action.UPDATE):
+                        audit.record(
+                            session,
+                            actor=ACTOR,
+                            action=f"execution.{step.action.value}",
+                            target=f"request:{plan.request}",
+                            data=_audit_data(step, result.summary),
+                        )
+                if self.progress:
+                    self.progress(step, "done")
+                return kept
+            except Unavailable as exc:
+                with self.database.session() as session:
+                    tried = claims.attempts_of(session, run_id, step.id)
+                if tried >= self.settings.execution.max_attempts:
+                    self._fail_step(plan, run_id, step, f"after {tried} attempts: {_error(exc)}")
+                    return True
+                self.sleep(self._backoff(tried))
+                with self.database.session() as session:
+                    if not claims.retry(
+                        session, run_id, step.id, worker=self.worker, now=self.clock(), lease=self.lease
+                    ):
+                        return False
+            except CharterError as exc:
+                self._fail_step(plan, run_id, step, _error(exc))
+                return True
+
+    def _backoff(self, tried: int) -> float:
+        """Exponential (base × 2^(n-1)), capped, with full jitter in its upper half."""
+        execution = self.settings.execution
+        ceiling = float(min(execution.retry_max, execution.retry_base * 2.0 ** max(tried - 1, 0)))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not a secret
+
+    def _connector(self, system_id: str) -> Connector:
+        connector = self._connectors.get(system_id)
+        if connector is None:
+            system = self.datamap.systems[system_id]
+            url = resolve_url(system, self.env, self.settings.home)
+            connector = connector_for(system.model.kind, system_id, url, self.settings.connectors)
+            self._connectors[system_id] = connector
+        return connector
+
+    def _context(self, plan: Plan) -> StepContext:
+        with self.database.session() as session:
+            row = review.get(session, plan.request)
+            identities = {row.identity_kind: [identity_of(self.vault, row)]}
+            corrected = details_of(self.vault, row).get("value") if row.kind == RequestKind.CORRECTION else None
+        cache: dict[str, Found] = {}
+
+        def found(step_id: str) -> Found:
+            if step_id not in cache:
+                with self.database.session() as session:
+                    row = session.scalar(
+                        select(ExecutionStep)
+                        .join(ExecutionRun, ExecutionRun.id == ExecutionStep.run_id)
+                        .join(PrivacyRequest, PrivacyRequest.id == ExecutionRun.request_id)
+                        .where(PrivacyRequest.public_id == plan.request, ExecutionStep.step_id == step_id)
+                    )
+                if row is None or row.status != claims.DONE or row.sealed is None:
+                    raise NotRunnable(f"step {step_id} has no stored outcome to build on")
+                opened = self.vault.keys.open(row.sealed, context=_seal_context(plan.request, step_id))
+                cache[step_id] = Found.loads(opened)
+            return cache[step_id]
+
+        return StepContext(plan.request, plan, self.datamap, identities, found, self.strategies, corrected)
+
+    # -- the end -----------------------------------------------------------------
+    def _fail_step(self, plan: Plan, run_id: int, step: Step, error: str) -> None:
+        with self.database.session() as session:
+            if not claims.fail(session, run_id, step.id, worker=self.worker, now=self.clock(), error=error):
+                return  # the lease ran out and another worker holds the step now: it decides
+            row = review.get(session, plan.request)
+            why = f"step {step.id} ({step.action.value} {step.collection}) failed: {error}"
+            self._fail_run(session, row, run_id, why)
+        if self.progress:
+            self.progress(step, "failed")
+
+    def _fail_run(self, session: Session, row: PrivacyRequest, run_id: int, why: str) -> None:
+        if claims.close_run(session, run_id, Status.FAILED.value, now=self.clock(), error=why[: claims.MAX_ERROR]):
+            claims.forget_outcomes(session, run_id)  # a failed request is final: its sealed rows are not kept
+            review.fail(session, row, actor=ACTOR, why=why, now=self.clock())
+
+    def _finish(self, plan: Plan, run_id: int) -> None:
+        kind = RequestKind(plan.kind)
+        now = self.clock()
+        written = None
+        if kind in (RequestKind.ACCESS, RequestKind.PORTABILITY):
+            context = self._context(plan)
+            rows = {s.collection: (s.system, context.found(s.id).rows) for s in plan.of(Action.FETCH)}
+            with self.database.session() as session:
+                ended = [s.finished_at for s in claims.steps_of(session, run_id) if s.finished_at is not None]
+                started = session.get_one(ExecutionRun, run_id).started_at
+            # the last step's time, not now: two workers finishing at once write the same zip (same SHA-256)
+            written = package.write(self.settings.home, self.vault.keys, plan, rows, now=max(ended, default=started))
+        with self.database.session() as session:
+            row = review.get(session, plan.request)
+            run = session.get_one(ExecutionRun, run_id)
+            values: dict[str, Any] = {}
+            data: dict[str, object] = {"steps": len(plan.steps)}
+            if written is not None:
+                values = {"package": written.name, "package_sha256": written.sha256}
+                data.update(package_sha256=written.sha256, collections=written.collections, rows=written.rows)
+            if kind == RequestKind.DELETION:
+                steps = claims.steps_of(session, run_id)
+                document = certificate.build(session, plan, steps, started_at=run.started_at, now=now)
+                values["certificate"] = document
+                data["certificate_sha256"] = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+            if not claims.close_run(session, run_id, claims.COMPLETED, now=now, **values):
+                return  # another worker finished it a moment ago
+            claims.forget_outcomes(session, run_id)
+            audit.record(session, actor=ACTOR, action="execution.finished", target=f"request:{plan.request}", data=data)
+            review.complete(session, row, actor=ACTOR, now=now)
+
+    def _closed(self, outcome: Outcome) -> Outcome:
+        with self.database.session() as session:
+            row = review.get(session, outcome.request)
+            run = claims.run_of(session, row.id)
+            outcome.status = row.status
+            outcome.error = run.error if run is not None else None
+        return outcome
+
+
+def _audit_data(step: Step, summary: Mapping[str, Any]) -> dict[str, object]:
+    """Ids and counts for the audit log; field names as values (the log refuses keys that look personal)."""
+    return {
+        "step": step.id,
+        "system": step.system,
+        "collection": step.collection,
+        "rows": summary.get("rows", 0),
+        "matched": summary.get("matched", 0),
+        "strategy": step.strategy,
+        "fields": [f"{f.field}={f.strategy}" for f in step.fields],
+    }
+
+
+def _refuse_held(session: Session, row: PrivacyRequest, plan: Plan) -> None:
+    """No erasure while a legal hold covers the person or a system the plan would erase in (P-RET-3)."""
+    erased = {s.system for s in plan.of(Action.ERASE)}
+    if not erased:
+        return
+    for hold in holds.active_for(session, review.person_id_of(session, row)):
+        if hold.person_id is not None or hold.system in erased:
+            where = f"system {hold.system}" if hold.system else "this person"
+            raise HeldByLegalHold(
+                f"legal hold {hold.public_id} covers {where} ({hold.reason[:200]}); nothing is erased until it "
+                "is released"
+            )
+
+
+def certificate_of(database: Database, public_id: str) -> dict[str, Any]:
+    """The stored certificate of a completed deletion, or NotFound."""
+    from charter.errors import NotFound
+
+    with database.session() as session:
+        row = review.get(session, public_id)
+        run = claims.run_of(session, row.id)
+        if run is None or run.certificate is None:
+            raise NotFound(f"request {row.public_id} has no certificate (only a completed deletion has one)")
+        return dict(run.certificate)

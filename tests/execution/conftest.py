@@ -1,0 +1,95 @@
+"""Execution fixtures: Charter's database (SQLite and PostgreSQL), the demo's shop and support stores in tmp.
+
+``approved(...)`` leaves a request as the privacy office does: received,
+verified by its code, approved (facts checked). The stores hold the demo's
+30 people; ``ana@example.org`` has orders, payments and a support ticket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from charter.datamap.model import DataMap
+from charter.db import Database
+from charter.db.base import utcnow
+from charter.demo import stores
+from charter.execution import service
+from charter.execution.runner import Runner
+from charter.requests import intake, review
+from charter.requests.kinds import RequestKind
+from charter.settings import DatabaseSettings, ExecutionSettings, Settings
+from charter.subjects.service import Vault
+from tests.conftest import EXAMPLES
+from tests.requests.conftest import Recorder
+from tests.subjects.factories import make_vault, publish_examples
+
+ANA = "ana@example.org"
+DATAMAP = EXAMPLES / "datamap"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    stores.create(path, count=30)
+    return path
+
+
+@pytest.fixture
+def config(database: Database, home: Path) -> Settings:
+    publish_examples(database)
+    return Settings.load(
+        env="test",
+        home=home,
+        database=DatabaseSettings(url=database.url),
+        execution=ExecutionSettings(max_attempts=3, retry_base=0.01, retry_max=0.05),
+    )
+
+
+@pytest.fixture
+def vault(config: Settings) -> Vault:
+    return make_vault(config.secret_key())
+
+
+@pytest.fixture
+def datamap(config: Settings) -> DataMap:
+    return service.load_datamap(config, DATAMAP)
+
+
+def approved(
+    database: Database, config: Settings, vault: Vault, kind: RequestKind, email: str = ANA, **details: Any
+) -> str:
+    mailer = Recorder()
+    now = utcnow()
+    submission = intake.Submission(kind=kind, identity_kind="email", identity=email, jurisdiction="eu", details=details)
+    done = intake.submit(database, mailer, submission, vault=vault, settings=config, now=now)
+    intake.verify_code(
+        database, done.public_id, mailer.code(), vault=vault, settings=config, now=now + timedelta(seconds=1)
+    )
+    with database.session() as session:
+        review.approve(session, review.get(session, done.public_id), actor="test", vault=vault, identity_checked=True)
+    return done.public_id
+
+
+@pytest.fixture
+def make_runner(database: Database, config: Settings, vault: Vault, datamap: DataMap) -> Callable[..., Runner]:
+    def build(datamap: DataMap = datamap, **options: Any) -> Runner:
+        options.setdefault("sleep", lambda _seconds: None)
+        return Runner(database, config, vault, datamap, **options)
+
+    return build
+
+
+def table(home: Path, name: str, file: str = stores.SHOP_FILE) -> list[dict[str, Any]]:
+    """Every row of a demo table, by id."""
+    engine = create_engine(f"sqlite:///{home / file}")
+    try:
+        with engine.connect() as conn:
+            return [dict(r) for r in conn.execute(text(f"SELECT * FROM {name} ORDER BY id")).mappings()]
+    finally:
+        engine.dispose()
