@@ -52,6 +52,7 @@ class SqlConnector:
             )
         except (ArgumentError, ImportError) as exc:
             raise Misconfigured(f"system '{system_id}': cannot use this kind of URL ({type(exc).__name__})") from None
+        self._metadata = MetaData()
         self._tables: dict[tuple[str | None, str], Table] = {}
 
     def _failed(self, exc: BaseException) -> Exception:
@@ -97,7 +98,9 @@ class SqlConnector:
         table = self._tables.get((schema, name))
         if table is None:
             try:
-                table = Table(name, MetaData(), autoload_with=self.engine, schema=schema)
+                # Only this table's columns: following its foreign keys would reflect every table they
+                # reach, one catalog query each, on every run (the data map already knows the references).
+                table = Table(name, self._metadata, autoload_with=self.engine, schema=schema, resolve_fks=False)
             except NoSuchTableError:
                 raise NotFound(f"system '{self.system_id}' has no table '{name}'") from None
             except SQLAlchemyError as exc:
