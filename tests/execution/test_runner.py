@@ -394,3 +394,35 @@ def test_a_data_map_changed_between_crash_and_resume_fails_the_run_rather_than_m
     later = utcnow() + timedelta(seconds=config.execution.lease_seconds + 1)
     outcome = make_runner(datamap=service.load_datamap(config, changed), clock=lambda: later).run(public_id)
     assert outcome.status == "failed" and outcome.error is not None and "data map changed" in outcome.error
+
+
+def test_an_erasure_run_keeps_its_bookkeeping_in_charters_database_small(
+    database: Database, config: Settings, vault: Vault, home: Path, make_runner: MakeRunner
+) -> None:
+    """The loop reads the step rows once, claims the next step in the transaction that finishes the last one,
+    and keeps the outcomes it stored in memory: statements and commits grow by about one transaction per step,
+    not three (the old loop re-read every step row, claimed and finished in separate transactions)."""
+    public_id = approved(database, config, vault, RequestKind.DELETION)
+    seen: list[str] = []
+    commits: list[int] = []
+
+    def statement(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
+        seen.append(" ".join(text.split()))
+
+    def commit(_conn: Any) -> None:
+        commits.append(1)
+
+    event.listen(database.engine, "before_cursor_execute", statement)
+    event.listen(database.engine, "commit", commit)
+    try:
+        outcome = make_runner().run(public_id)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", statement)
+        event.remove(database.engine, "commit", commit)
+    assert outcome.status == "completed", outcome.error
+    steps = outcome.steps
+    assert steps == 17 and len(outcome.executed) == steps
+    reads = [s for s in seen if s.startswith("SELECT") and "FROM execution_steps" in s]
+    assert len(reads) <= 4  # once at the start, and for the certificate (not once per step)
+    assert len(commits) <= steps + 10  # about one transaction per step (the old loop: three)
+    assert len(seen) <= 3 * steps + 40  # the old loop: more than 5 per step

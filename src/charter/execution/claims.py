@@ -6,17 +6,25 @@ that has run out (its worker died). Finishing is conditional on still
 holding the claim, so a worker whose lease ran out and was taken over
 cannot overwrite the worker that took over. Dependencies are checked by the
 runner before it claims: ``done`` never goes back, so a dependency seen
-done stays done. This needs no ``SELECT … FOR UPDATE`` and works the same on
-SQLite and PostgreSQL.
+done stays done. A claim also needs the run to be still ``running``, so a
+runner whose view of the steps is old cannot start a step after another
+worker failed the run. This needs no ``SELECT … FOR UPDATE`` and works the
+same on SQLite and PostgreSQL.
+
+The runner reads the step rows once (:func:`view_of`) and keeps that view
+up to date from its own writes; it reads again only when a claim fails
+(someone else moved). It finishes a step and claims the next in one
+transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from charter.db.base import rowcount
@@ -33,19 +41,22 @@ def open_run(session: Session, request_id: int, plan: Plan, digest: str, *, now:
     run = ExecutionRun(request_id=request_id, plan_digest=digest, status=RUNNING, started_at=now)
     session.add(run)
     session.flush()
-    session.add_all(
-        ExecutionStep(
-            run_id=run.id,
-            step_id=step.id,
-            position=position,
-            action=step.action.value,
-            system=step.system,
-            collection=step.collection,
-            status=PENDING,
-            attempts=0,
-        )
-        for position, step in enumerate(plan.steps)
-    )
+    session.execute(
+        insert(ExecutionStep),
+        [
+            {
+                "run_id": run.id,
+                "step_id": step.id,
+                "position": position,
+                "action": step.action.value,
+                "system": step.system,
+                "collection": step.collection,
+                "status": PENDING,
+                "attempts": 0,
+            }
+            for position, step in enumerate(plan.steps)
+        ],
+    )  # one executemany, not a statement per step
     session.flush()
     return run
 
@@ -61,13 +72,85 @@ def steps_of(session: Session, run_id: int) -> list[ExecutionStep]:
     return list(found)
 
 
+@dataclass
+class StepState:
+    """What a runner knows of one step row: its status and lease."""
+
+    step_id: str
+    status: str
+    lease_until: datetime | None = None
+
+
+@dataclass
+class RunView:
+    """A runner's view of its run: the run's status and its steps in plan order (kept up to date by its writes)."""
+
+    status: str
+    steps: dict[str, StepState]
+
+    def failed(self) -> bool:
+        return self.status != RUNNING or any(s.status == FAILED for s in self.steps.values())
+
+    def all_done(self) -> bool:
+        return all(s.status == DONE for s in self.steps.values())
+
+    def ready(
+        self, now: datetime, depends_on: Mapping[str, tuple[str, ...]], *, finishing: str | None = None
+    ) -> list[str]:
+        """Steps claimable as far as this view knows: pending (or lease run out), every dependency done.
+
+        ``finishing``: a step being marked done in the same transaction (counts as done).
+        """
+        done = {s.step_id for s in self.steps.values() if s.status == DONE} | ({finishing} if finishing else set())
+        out = []
+        for state in self.steps.values():
+            if state.step_id == finishing:
+                continue
+            expired = state.status == CLAIMED and state.lease_until is not None and state.lease_until < now
+            if (state.status == PENDING or expired) and set(depends_on[state.step_id]) <= done:
+                out.append(state.step_id)
+        return out
+
+    def mark(self, step_id: str, status: str, lease_until: datetime | None = None) -> None:
+        self.steps[step_id] = StepState(step_id, status, lease_until)
+
+
+def view_of(session: Session, run_id: int) -> RunView:
+    """The run's status and every step's status and lease, in one query."""
+    rows = session.execute(
+        select(ExecutionRun.status, ExecutionStep.step_id, ExecutionStep.status, ExecutionStep.lease_until)
+        .join(ExecutionStep, ExecutionStep.run_id == ExecutionRun.id)
+        .where(ExecutionRun.id == run_id)
+        .order_by(ExecutionStep.position)
+    ).all()
+    if not rows:
+        status = session.scalar(select(ExecutionRun.status).where(ExecutionRun.id == run_id)) or RUNNING
+        return RunView(status, {})
+    return RunView(rows[0][0], {r[1]: StepState(r[1], r[2], r[3]) for r in rows})
+
+
+def outcomes_of(session: Session, run_id: int, *, besides: set[str]) -> dict[str, bytes]:
+    """The sealed outcomes of the run's done steps (other than ``besides``), by step id, in one query."""
+    rows = session.execute(
+        select(ExecutionStep.step_id, ExecutionStep.sealed).where(
+            ExecutionStep.run_id == run_id,
+            ExecutionStep.status == DONE,
+            ExecutionStep.sealed.is_not(None),
+            ExecutionStep.step_id.not_in(besides) if besides else ExecutionStep.step_id.is_not(None),
+        )
+    ).all()
+    return {r[0]: r[1] for r in rows if r[1] is not None}
+
+
 def claim(session: Session, run_id: int, step_id: str, *, worker: str, now: datetime, lease: timedelta) -> bool:
-    """Take the step if it is pending or its lease ran out; True if it is now ours."""
+    """Take the step if it is pending or its lease ran out (and the run is running); True if it is now ours."""
+    running = select(ExecutionRun.id).where(ExecutionRun.id == run_id, ExecutionRun.status == RUNNING)
     changed = session.execute(
         update(ExecutionStep)
         .where(
             ExecutionStep.run_id == run_id,
             ExecutionStep.step_id == step_id,
+            ExecutionStep.run_id.in_(running),
             or_(
                 ExecutionStep.status == PENDING,
                 (ExecutionStep.status == CLAIMED) & (ExecutionStep.lease_until < now),

@@ -10,7 +10,10 @@
 2. Loop: claim the first ready step (every dependency ``done``) with a
    conditional UPDATE under a lease (:mod:`claims`), perform it in its data
    store (:mod:`actions`), then store its outcome and mark it done in one
-   transaction of Charter's database. A store that is ``Unavailable`` is
+   transaction of Charter's database, the same that writes its audit record
+   and claims the next ready step. The step rows are read once per run and
+   the view kept from this worker's own writes; they are read again only
+   when a claim fails or nothing is ready. A store that is ``Unavailable`` is
    tried again with exponential backoff and jitter up to
    ``CHARTER_EXECUTION_MAX_ATTEMPTS``; any other Charter error, or attempts
    exhausted, fails the step, the run and the request (review.fail): no
@@ -39,7 +42,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from charter import audit
@@ -53,7 +55,7 @@ from charter.execution import actions, certificate, claims, package
 from charter.execution import service as planning
 from charter.execution.actions import Found, StepContext
 from charter.execution.erasure import Strategies
-from charter.execution.models import ExecutionRun, ExecutionStep
+from charter.execution.models import ExecutionRun
 from charter.execution.steps import Action, Plan, Step
 from charter.requests import holds, review
 from charter.requests.errors import HeldByLegalHold, IllegalTransition
@@ -153,20 +155,28 @@ class Runner:
         outcome = Outcome(plan.request, Status.IN_PROGRESS.value, steps=len(plan.steps))
         if run_id is None:
             return self._closed(outcome)
-        context = self._context(plan)
+        context, keep = self._context(plan, run_id)
+        with self.database.session() as session:
+            view = claims.view_of(session, run_id)
+        step: Step | None = None
         while True:
-            with self.database.session() as session:
-                steps = claims.steps_of(session, run_id)
-            if any(s.status == claims.FAILED for s in steps):
-                return self._closed(outcome)
-            if all(s.status == claims.DONE for s in steps):
-                self._finish(plan, run_id)
-                return self._closed(outcome)
-            step = self._claim_next(plan, run_id, steps)
             if step is None:
-                return outcome  # the remaining steps are another worker's, under a live lease
-            if self._perform(plan, run_id, step, context):
-                outcome.executed.append(step.id)
+                if view.failed():
+                    return self._closed(outcome)
+                if view.all_done():
+                    self._finish(plan, run_id, context)
+                    return self._closed(outcome)
+                step, view = self._claim_next(plan, run_id, view)
+                if step is None:
+                    if view.failed() or view.all_done():
+                        continue
+                    return outcome  # the remaining steps are another worker's, under a live lease
+            kept, step = self._perform(plan, run_id, step, context, view, keep)
+            if kept is not None:
+                outcome.executed.append(kept)
+            if step is None and not view.all_done() and not view.failed():
+                with self.database.session() as session:  # nothing ready as far as we know: see what others did
+                    view = claims.view_of(session, run_id)
 
     def _open(self, public_id: str) -> tuple[Plan, int | None]:
         """The plan, and the run to work on (None when the request is already answered)."""
@@ -199,24 +209,37 @@ class Runner:
                 return plan, None
             return plan, run.id
 
-    def _claim_next(self, plan: Plan, run_id: int, steps: list[ExecutionStep]) -> Step | None:
-        done = {s.step_id for s in steps if s.status == claims.DONE}
-        now = self.clock()
-        for row in steps:
-            expired = row.status == claims.CLAIMED and row.lease_until is not None and row.lease_until < now
-            if row.status != claims.PENDING and not expired:
-                continue
-            step = plan.step(row.step_id)
-            if not set(step.depends_on) <= done:
-                continue
+    def _claim_next(self, plan: Plan, run_id: int, view: claims.RunView) -> tuple[Step | None, claims.RunView]:
+        """Claim the first ready step; a failed claim means someone else moved: read the steps again and retry."""
+        while True:
+            now = self.clock()
+            ready = view.ready(now, _dependencies(plan))
+            if not ready:
+                return None, view
             with self.database.session() as session:
-                if claims.claim(session, run_id, step.id, worker=self.worker, now=now, lease=self.lease):
-                    return step
-        return None
+                if claims.claim(session, run_id, ready[0], worker=self.worker, now=now, lease=self.lease):
+                    view.mark(ready[0], claims.CLAIMED, now + self.lease)
+                    return plan.step(ready[0]), view
+            with self.database.session() as session:
+                view = claims.view_of(session, run_id)
+            if view.failed():
+                return None, view
 
     # -- one step ----------------------------------------------------------------
-    def _perform(self, plan: Plan, run_id: int, step: Step, context: StepContext) -> bool:
-        """Run a claimed step to done or failed; False if the claim was lost to another worker."""
+    def _perform(
+        self,
+        plan: Plan,
+        run_id: int,
+        step: Step,
+        context: StepContext,
+        view: claims.RunView,
+        keep: Callable[[str, Found], None],
+    ) -> tuple[str | None, Step | None]:
+        """Run a claimed step to done or failed, and claim the next ready step in the transaction that stores it.
+
+        Returns the step's id if this worker carried it out (None if the claim was lost to another worker),
+        and the next step, now claimed by this worker (None if there was none to claim).
+        """
         if self.progress:
             self.progress(step, "start")
         while True:
@@ -226,45 +249,57 @@ class Runner:
                 result = actions.PERFORM[step.action](step, context, self._connector(step.system))
                 if self.fault:
                     self.fault("after", step)
-                sealed = None
+                sealed = dumped = None
                 if result.found is not None:
-                    sealed = self.vault.keys.seal(result.found.dumps(), context=_seal_context(plan.request, step.id))
+                    dumped = result.found.dumps()
+                    sealed = self.vault.keys.seal(dumped, context=_seal_context(plan.request, step.id))
+                following: str | None = None
                 with self.database.session() as session:
+                    now = self.clock()
                     kept = claims.finish(
-                        session,
-                        run_id,
-                        step.id,
-                        worker=self.worker,
-                        now=self.clock(),
-                        summary=result.summary,
-                        sealed=sealed,
+                        session, run_id, step.id, worker=self.worker, now=now, summary=result.summary, sealed=sealed
                     )
-                    if kept and step.action in (Action.ERASE, Action.UPDATE):
-                        audit.record(
-                            session,
-                            actor=ACTOR,
-                            action=f"execution.{step.action.value}",
-                            target=f"request:{plan.request}",
-                            data=_audit_data(step, result.summary),
-                        )
+                    if kept:
+                        if step.action in (Action.ERASE, Action.UPDATE):
+                            audit.record(
+                                session,
+                                actor=ACTOR,
+                                action=f"execution.{step.action.value}",
+                                target=f"request:{plan.request}",
+                                data=_audit_data(step, result.summary),
+                            )
+                        ready = view.ready(now, _dependencies(plan), finishing=step.id)
+                        if ready and claims.claim(
+                            session, run_id, ready[0], worker=self.worker, now=now, lease=self.lease
+                        ):
+                            following = ready[0]
+                # committed: the step is done (with its outcome) and the next one is ours
+                if kept:
+                    view.mark(step.id, claims.DONE)
+                    if dumped is not None:
+                        keep(step.id, Found.loads(dumped))
+                if following is not None:
+                    view.mark(following, claims.CLAIMED, now + self.lease)
                 if self.progress:
                     self.progress(step, "done")
-                return kept
+                return (step.id if kept else None), (plan.step(following) if following is not None else None)
             except Unavailable as exc:
                 with self.database.session() as session:
                     tried = claims.attempts_of(session, run_id, step.id)
                 if tried >= self.settings.execution.max_attempts:
-                    self._fail_step(plan, run_id, step, f"after {tried} attempts: {_error(exc)}")
-                    return True
+                    if self._fail_step(plan, run_id, step, f"after {tried} attempts: {_error(exc)}"):
+                        view.mark(step.id, claims.FAILED)
+                    return step.id, None
                 self.sleep(self._backoff(tried))
                 with self.database.session() as session:
                     if not claims.retry(
                         session, run_id, step.id, worker=self.worker, now=self.clock(), lease=self.lease
                     ):
-                        return False
+                        return None, None
             except CharterError as exc:
-                self._fail_step(plan, run_id, step, _error(exc))
-                return True
+                if self._fail_step(plan, run_id, step, _error(exc)):
+                    view.mark(step.id, claims.FAILED)
+                return step.id, None
 
     def _backoff(self, tried: int) -> float:
         """Exponential (base × 2^(n-1)), capped, with full jitter in its upper half."""
@@ -281,52 +316,56 @@ class Runner:
             self._connectors[system_id] = connector
         return connector
 
-    def _context(self, plan: Plan) -> StepContext:
+    def _context(self, plan: Plan, run_id: int) -> tuple[StepContext, Callable[[str, Found], None]]:
+        """The steps' context, and how to keep a step's outcome once stored (earlier outcomes are opened once)."""
         with self.database.session() as session:
             row = review.get(session, plan.request)
             identities = {row.identity_kind: [identity_of(self.vault, row)]}
             corrected = details_of(self.vault, row).get("value") if row.kind == RequestKind.CORRECTION else None
         cache: dict[str, Found] = {}
+        stored: dict[str, bytes] = {}
 
         def found(step_id: str) -> Found:
             if step_id not in cache:
-                with self.database.session() as session:
-                    row = session.scalar(
-                        select(ExecutionStep)
-                        .join(ExecutionRun, ExecutionRun.id == ExecutionStep.run_id)
-                        .join(PrivacyRequest, PrivacyRequest.id == ExecutionRun.request_id)
-                        .where(PrivacyRequest.public_id == plan.request, ExecutionStep.step_id == step_id)
-                    )
-                if row is None or row.status != claims.DONE or row.sealed is None:
+                if step_id not in stored:  # done by another worker or an earlier call: read all we lack at once
+                    with self.database.session() as session:
+                        stored.update(claims.outcomes_of(session, run_id, besides=set(cache) | set(stored)))
+                sealed = stored.pop(step_id, None)
+                if sealed is None:
                     raise NotRunnable(f"step {step_id} has no stored outcome to build on")
-                opened = self.vault.keys.open(row.sealed, context=_seal_context(plan.request, step_id))
+                opened = self.vault.keys.open(sealed, context=_seal_context(plan.request, step_id))
                 cache[step_id] = Found.loads(opened)
             return cache[step_id]
 
-        return StepContext(plan.request, plan, self.datamap, identities, found, self.strategies, corrected)
+        def keep(step_id: str, outcome: Found) -> None:
+            cache[step_id] = outcome
+
+        context = StepContext(plan.request, plan, self.datamap, identities, found, self.strategies, corrected)
+        return context, keep
 
     # -- the end -----------------------------------------------------------------
-    def _fail_step(self, plan: Plan, run_id: int, step: Step, error: str) -> None:
+    def _fail_step(self, plan: Plan, run_id: int, step: Step, error: str) -> bool:
+        """Fail the step, the run and the request; False if the step is no longer ours."""
         with self.database.session() as session:
             if not claims.fail(session, run_id, step.id, worker=self.worker, now=self.clock(), error=error):
-                return  # the lease ran out and another worker holds the step now: it decides
+                return False  # the lease ran out and another worker holds the step now: it decides
             row = review.get(session, plan.request)
             why = f"step {step.id} ({step.action.value} {step.collection}) failed: {error}"
             self._fail_run(session, row, run_id, why)
         if self.progress:
             self.progress(step, "failed")
+        return True
 
     def _fail_run(self, session: Session, row: PrivacyRequest, run_id: int, why: str) -> None:
         if claims.close_run(session, run_id, Status.FAILED.value, now=self.clock(), error=why[: claims.MAX_ERROR]):
             claims.forget_outcomes(session, run_id)  # a failed request is final: its sealed rows are not kept
             review.fail(session, row, actor=ACTOR, why=why, now=self.clock())
 
-    def _finish(self, plan: Plan, run_id: int) -> None:
+    def _finish(self, plan: Plan, run_id: int, context: StepContext) -> None:
         kind = RequestKind(plan.kind)
         now = self.clock()
         written = None
         if kind in (RequestKind.ACCESS, RequestKind.PORTABILITY):
-            context = self._context(plan)
             rows = {s.collection: (s.system, context.found(s.id).rows) for s in plan.of(Action.FETCH)}
             with self.database.session() as session:
                 ended = [s.finished_at for s in claims.steps_of(session, run_id) if s.finished_at is not None]
@@ -359,6 +398,10 @@ class Runner:
             outcome.status = row.status
             outcome.error = run.error if run is not None else None
         return outcome
+
+
+def _dependencies(plan: Plan) -> dict[str, tuple[str, ...]]:
+    return {s.id: s.depends_on for s in plan.steps}
 
 
 def _audit_data(step: Step, summary: Mapping[str, Any]) -> dict[str, object]:
