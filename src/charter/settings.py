@@ -226,6 +226,12 @@ class ConnectorSettings(BaseSettings):
     chunk_size: int = Field(
         default=500, ge=1, le=10_000, description="Values per query when reading by identity (one query per chunk)."
     )
+    schema_cache_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        le=86_400,
+        description="How long a data store's reflected table definitions are reused across runs (0: never).",
+    )
     scan_count: int = Field(default=500, ge=10, le=100_000, description="Redis SCAN COUNT hint per round trip.")
     describe_keys: int = Field(
         default=1_000, ge=10, le=1_000_000, description="Redis keys sampled to describe a store's key patterns."

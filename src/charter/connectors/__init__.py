@@ -19,7 +19,13 @@ Factory = Callable[[str, str, ConnectorSettings], Connector]
 def _sql(system_id: str, url: str, settings: ConnectorSettings) -> Connector:
     from charter.connectors.sql import SqlConnector
 
-    return SqlConnector(system_id, url, connect_timeout=settings.connect_timeout, chunk_size=settings.chunk_size)
+    return SqlConnector(
+        system_id,
+        url,
+        connect_timeout=settings.connect_timeout,
+        chunk_size=settings.chunk_size,
+        schema_cache_seconds=settings.schema_cache_seconds,
+    )
 
 
 def _redis(system_id: str, url: str, settings: ConnectorSettings) -> Connector:

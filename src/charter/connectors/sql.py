@@ -7,6 +7,8 @@ a fetch sends one ``IN`` query per chunk of values, never one per row.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -31,15 +33,50 @@ def _connect_args(url: URL, timeout: float) -> dict[str, Any]:
     return {}
 
 
+_SchemaKey = tuple[str, str | None, str]
+_reflected: dict[_SchemaKey, tuple[float, Table]] = {}
+_reflected_lock = threading.Lock()
+_MAX_REFLECTED = 10_000
+
+
+def _cached_table(key: _SchemaKey, max_age: float) -> Table | None:
+    with _reflected_lock:
+        found = _reflected.get(key)
+    if found is None or time.monotonic() - found[0] > max_age:
+        return None
+    return found[1]
+
+
+def _remember_table(key: _SchemaKey, table: Table) -> None:
+    with _reflected_lock:
+        if len(_reflected) >= _MAX_REFLECTED:
+            _reflected.clear()
+        _reflected[key] = (time.monotonic(), table)
+
+
 class SqlConnector:
-    def __init__(self, system_id: str, url: str, *, connect_timeout: float = 5.0, chunk_size: int = 500) -> None:
+    """One data store. Table definitions are reflected once and reused by later connectors to the
+    same database for ``schema_cache_seconds``: a run builds its connectors afresh, and reading the
+    catalog again for every request was most of a small request's time (docs/bench.md)."""
+
+    def __init__(
+        self,
+        system_id: str,
+        url: str,
+        *,
+        connect_timeout: float = 5.0,
+        chunk_size: int = 500,
+        schema_cache_seconds: float = 0.0,
+    ) -> None:
         self.system_id = system_id
         self.chunk_size = chunk_size
+        self.schema_cache_seconds = schema_cache_seconds
         try:
             parsed = make_url(url)
         except ArgumentError:
             raise Misconfigured(f"system '{system_id}': the URL is not a SQLAlchemy URL") from None
         self._password = parsed.password if isinstance(parsed.password, str) else None
+        self._where = parsed.render_as_string(hide_password=True)
         if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
             # SQLite would create an empty file where none is: a typo must not look like an empty database.
             from pathlib import Path
@@ -96,6 +133,11 @@ class SqlConnector:
 
     def _table(self, name: str, schema: str | None) -> Table:
         table = self._tables.get((schema, name))
+        key = (self._where, schema, name)
+        if table is None and self.schema_cache_seconds > 0:
+            table = _cached_table(key, self.schema_cache_seconds)
+            if table is not None:
+                self._tables[(schema, name)] = table
         if table is None:
             try:
                 # Only this table's columns: following its foreign keys would reflect every table they
@@ -106,6 +148,8 @@ class SqlConnector:
             except SQLAlchemyError as exc:
                 raise self._failed(exc) from exc
             self._tables[(schema, name)] = table
+            if self.schema_cache_seconds > 0:
+                _remember_table(key, table)
         return table
 
     def fetch(
