@@ -57,12 +57,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, event
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from _pg import create_database, drop_database, libpq, log  # noqa: E402
 from tests.requests.conftest import Recorder  # noqa: E402  (the tests' in-memory mailer)
 from tests.subjects.factories import make_vault, publish_examples  # noqa: E402
 
@@ -75,37 +75,11 @@ from charter.requests.kinds import RequestKind  # noqa: E402
 from charter.settings import DatabaseSettings, ExecutionSettings, Settings  # noqa: E402
 from charter.subjects.service import Vault  # noqa: E402
 
-ADMIN_URL = os.environ.get("CHARTER_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 STORE_DB = "charter_bench_dsr_store"
 STATE_DB = "charter_bench_dsr_state"
 URL_ENV = "CHARTER_BENCH_DSR_STORE_URL"
 FIDES = {"wide": {"access_s": 1.04, "erasure_s": 5.75}, "heavy": {"access_s": 1.2, "erasure_s": 261.0}}
 CHILDREN = 5
-STARTED = time.perf_counter()
-
-
-def log(message: str) -> None:
-    print(f"[{time.perf_counter() - STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
-
-
-def libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def create_database(name: str) -> str:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(name: str) -> None:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def email(n: int) -> str:
