@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from charter.db import Database
-from charter.settings import DatabaseSettings, Settings
+from charter.db.base import utcnow
+from charter.requests import intake
+from charter.requests.kinds import RequestKind
+from charter.services import Services
+from charter.settings import DatabaseSettings, DatamapSettings, Settings
 from charter.subjects.service import Vault
+from tests.conftest import EXAMPLES
 from tests.subjects.factories import make_vault, publish_examples
 
 
@@ -62,3 +68,31 @@ def config(database: Database, tmp_path: Path) -> Settings:
 @pytest.fixture
 def mailer() -> Recorder:
     return Recorder()
+
+
+def datamap_services(database: Database, home: Path) -> Services:
+    """Services on ``database`` with the West data map (examples/west/datamap) configured."""
+    return Services(
+        Settings.load(
+            env="test",
+            home=home,
+            database=DatabaseSettings(url=database.url),
+            datamap=DatamapSettings(path=EXAMPLES / "datamap"),
+        )
+    )
+
+
+def verified_request(services: Services, kind: RequestKind, email: str) -> str:
+    """Submit a request of ``kind`` for ``email`` and confirm it with the mailed code; its public id."""
+    mailer = Recorder()
+    submission = intake.Submission(kind=kind, identity_kind="email", identity=email, jurisdiction="eu")
+    done = intake.submit(services.database, mailer, submission, vault=services.vault, settings=services.settings)
+    intake.verify_code(
+        services.database,
+        done.public_id,
+        mailer.code(),
+        vault=services.vault,
+        settings=services.settings,
+        now=utcnow() + timedelta(seconds=1),
+    )
+    return done.public_id

@@ -7,7 +7,6 @@ P-SEC-1 (the identity only masked; roles without requests:read refused).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,9 @@ from fastapi.testclient import TestClient
 
 from charter.auth.roles import Role
 from charter.db import Database
-from charter.db.base import utcnow
-from charter.requests import intake
 from charter.requests.kinds import RequestKind
 from charter.services import Services
-from charter.settings import DatabaseSettings, DatamapSettings, Settings
-from tests.conftest import EXAMPLES
-from tests.requests.conftest import Recorder
+from tests.requests.conftest import datamap_services, verified_request
 from tests.web.conftest import MakeToken
 
 EMAIL = "bo.berg@example.org"
@@ -29,32 +24,13 @@ EMAIL = "bo.berg@example.org"
 
 @pytest.fixture
 def services(database: Database, tmp_path: Path) -> Iterator[Services]:
-    built = Services(
-        Settings.load(
-            env="test",
-            home=tmp_path / "home",
-            database=DatabaseSettings(url=database.url),
-            datamap=DatamapSettings(path=EXAMPLES / "datamap"),
-        )
-    )
+    built = datamap_services(database, tmp_path / "home")
     yield built
     built.close()
 
 
 def received(services: Services, kind: RequestKind) -> str:
-    mailer = Recorder()
-    now = utcnow()
-    submission = intake.Submission(kind=kind, identity_kind="email", identity=EMAIL, jurisdiction="eu")
-    done = intake.submit(services.database, mailer, submission, vault=services.vault, settings=services.settings)
-    intake.verify_code(
-        services.database,
-        done.public_id,
-        mailer.code(),
-        vault=services.vault,
-        settings=services.settings,
-        now=now + timedelta(seconds=1),
-    )
-    return done.public_id
+    return verified_request(services, kind, EMAIL)
 
 
 def test_plan_of_a_deletion(

@@ -7,7 +7,6 @@ without the permission refused; no identity in the answers).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,11 @@ from fastapi.testclient import TestClient
 
 from charter.auth.roles import Role
 from charter.db import Database
-from charter.db.base import utcnow
 from charter.demo import stores
 from charter.requests import intake, review
 from charter.requests.kinds import RequestKind
 from charter.services import Services
-from charter.settings import DatabaseSettings, DatamapSettings, Settings
-from tests.conftest import EXAMPLES
-from tests.requests.conftest import Recorder
+from tests.requests.conftest import Recorder, datamap_services, verified_request
 from tests.web.conftest import MakeToken
 
 EMAIL = "ben@example.org"
@@ -31,35 +27,17 @@ EMAIL = "ben@example.org"
 @pytest.fixture
 def services(database: Database, tmp_path: Path) -> Iterator[Services]:
     stores.create(tmp_path / "home", count=10)
-    built = Services(
-        Settings.load(
-            env="test",
-            home=tmp_path / "home",
-            database=DatabaseSettings(url=database.url),
-            datamap=DatamapSettings(path=EXAMPLES / "datamap"),
-        )
-    )
+    built = datamap_services(database, tmp_path / "home")
     yield built
     built.close()
 
 
 def approved(services: Services, kind: RequestKind) -> str:
-    mailer = Recorder()
-    now = utcnow()
-    submission = intake.Submission(kind=kind, identity_kind="email", identity=EMAIL, jurisdiction="eu")
-    done = intake.submit(services.database, mailer, submission, vault=services.vault, settings=services.settings)
-    intake.verify_code(
-        services.database,
-        done.public_id,
-        mailer.code(),
-        vault=services.vault,
-        settings=services.settings,
-        now=now + timedelta(seconds=1),
-    )
+    public_id = verified_request(services, kind, EMAIL)
     with services.database.session() as session:
-        row = review.get(session, done.public_id)
+        row = review.get(session, public_id)
         review.approve(session, row, actor="test", vault=services.vault, identity_checked=True)
-    return done.public_id
+    return public_id
 
 
 def test_run_a_deletion_then_read_its_certificate(
