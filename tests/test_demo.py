@@ -84,3 +84,14 @@ def test_the_example_shop_embeds_this_runs_charter(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_demo_carries_requests_out_in_its_own_stores_unless_told_otherwise() -> None:
+    """A newcomer approving a request in the demo console sees it done (P-RGT-3), in the demo stores."""
+    environ: dict[str, str] = {}
+    demo.demo_defaults(environ)
+    assert environ["CHARTER_EXECUTION_AUTORUN"] == "true"
+    assert Path(environ["CHARTER_DATAMAP_PATH"]).joinpath("systems.yaml").is_file()
+    chosen = {"CHARTER_DATAMAP_PATH": "/srv/charter/datamap", "CHARTER_EXECUTION_AUTORUN": "false"}
+    demo.demo_defaults(chosen)
+    assert chosen == {"CHARTER_DATAMAP_PATH": "/srv/charter/datamap", "CHARTER_EXECUTION_AUTORUN": "false"}

@@ -22,7 +22,14 @@ tree below names where.
     │   ├── ChallengeError (400/410), InvalidChoice (charter.preferences.errors: e-mail codes, choices)
     │   └── SealBroken                           (charter.crypto: wrong key or tampered ciphertext)
     ├── NotFound                      404  exit 1
+    │   └── LinkUnknown                          (charter.delivery.errors: a download token nobody issued)
+    ├── LinkGone (Used/Replaced/Expired) 410     (charter.delivery.errors: a one-time link spent or stale)
+    ├── DeliveryFailed                           (charter.delivery.errors: a push to a third party failed)
     ├── Conflict                      409  exit 1
+    │   ├── IllegalTransition, HeldByLegalHold, RequestClosed … (charter.requests.errors)
+    │   ├── NoCopy, PackageDamaged               (charter.delivery, charter.execution.package)
+    │   ├── StoreRefused                         (charter.connectors.base: a data store refused a statement)
+    │   ├── SuppressedRecipient                  (charter.suppression.errors: erased, not contacted again)
     │   ├── VersionExists             409
     │   ├── StaleBanner               409   (charter.banner.choices: the banner shown is not in force)
     │   ├── StatementChanged          409   (charter.preferences.errors: the form showed another version)
@@ -31,7 +38,9 @@ tree below names where.
     ├── Forbidden                     403  exit 1
     ├── RateLimited                   429  exit 1
     ├── Misconfigured                 500  exit 1   (stops start-up)
-    └── Unavailable                   503  exit 1   (a database or server is down)
+    │   └── JobsMisconfigured                exit 2   (charter.jobs.base: `charter worker` without celery)
+    └── Unavailable                   503  exit 1   (a database or server is down; the runner retries it)
+        └── BrokerUnavailable                exit 2   (charter.jobs.base: the jobs' Redis cannot be reached)
 """
 
 from __future__ import annotations

@@ -149,6 +149,37 @@ class RequestSettings(BaseSettings):
     max_document_bytes: int = Field(
         default=5_000_000, ge=10_000, le=50_000_000, description="Largest proof-of-agency document accepted."
     )
+    # -- delivery of access/portability packages (charter.delivery) --
+    download_hours: int = Field(
+        default=72,
+        ge=1,
+        le=720,
+        description="How long a one-time link to download an access/portability package works after the person "
+        "re-verified; it works once.",
+    )
+    # -- end delivery --
+    # -- facts matching and expiry (charter.requests.factcheck, charter.requests.expiry) --
+    facts_kinds: str = Field(
+        default="deletion,access,portability",
+        max_length=500,
+        pattern=r"^\s*([a-z_]+(\s*,\s*[a-z_]+)*)?\s*$",
+        description="Comma-separated request types that are high-risk (P-RGT-7): after the e-mail is confirmed "
+        "the requester is asked for facts Charter already holds (postal code, last digits of a phone, date of "
+        "birth), and approval without matched facts needs the reviewer's 'identity checked'. Empty: none.",
+    )
+    facts_attempts: int = Field(
+        default=3, ge=1, le=10, description="Times one request's requester may send facts; later sends are ignored."
+    )
+    unverified_days: int = Field(
+        default=7,
+        ge=1,
+        le=365,
+        description="Days after which a request whose e-mail was never confirmed expires and its sealed identity "
+        "and details are dropped (`charter requests expire`).",
+    )
+
+    def facts_kind_set(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.facts_kinds.split(",") if part.strip())
 
     def holiday_dates(self) -> frozenset[date]:
         return frozenset(date.fromisoformat(part.strip()) for part in self.holidays.split(",") if part.strip())
@@ -232,6 +263,13 @@ class ConnectorSettings(BaseSettings):
         le=86_400,
         description="How long a data store's reflected table definitions are reused across runs (0: never).",
     )
+    statement_timeout: float = Field(
+        default=60.0,
+        ge=0,
+        le=86_400,
+        description="Longest one statement may run in a data store before the store cancels it (0: no limit); "
+        "a cancelled step is retried like a store that did not answer.",
+    )
     scan_count: int = Field(default=500, ge=10, le=100_000, description="Redis SCAN COUNT hint per round trip.")
     describe_keys: int = Field(
         default=1_000, ge=10, le=1_000_000, description="Redis keys sampled to describe a store's key patterns."
@@ -264,6 +302,87 @@ class ExecutionSettings(BaseSettings):
     )
 
 
+# -- background jobs (charter.jobs, `charter worker`) --
+class JobSettings(BaseSettings):
+    """Background work: where an approved request's run goes, and how ``charter worker`` takes it (charter.jobs)."""
+
+    model_config = SettingsConfigDict(env_prefix="CHARTER_JOBS_", extra="ignore")
+
+    backend: Literal["inprocess", "celery"] = Field(
+        default="inprocess",
+        description="inprocess runs each request in a background thread of the process that asked (zero set-up, "
+        "one machine); celery sends it to Redis, where `charter worker` processes on any machine take it.",
+    )
+    broker_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        max_length=2000,
+        pattern=r"^rediss?://",
+        description="The Redis that carries the jobs (celery backend), e.g. redis://:PASSWORD@redis.internal:6379/0. "
+        "Never logged or shown with its password.",
+    )
+    queue: str = Field(
+        default="charter",
+        min_length=1,
+        max_length=80,
+        pattern=r"^[A-Za-z0-9_.\-]+$",
+        description="The queue name Charter sends to and `charter worker` consumes.",
+    )
+    key_prefix: str = Field(
+        default="",
+        max_length=80,
+        pattern=r"^[A-Za-z0-9_.:\-]*$",
+        description="A prefix for every Redis key the jobs use, so several Charter installations (or test runs) "
+        "can share one Redis database.",
+    )
+    visibility_seconds: int = Field(
+        default=3600,
+        ge=10,
+        le=7 * 86_400,
+        description="A job taken by a worker that died without acknowledging it is delivered again after this "
+        "long (the sweeper usually resumes the run much sooner).",
+    )
+    sweep_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=86_400,
+        description="How often `charter worker` looks for runs that stopped (a worker died) and approved requests "
+        "that were never started, and submits them again; 0 turns the periodic sweep off.",
+    )
+    sweep_batch: int = Field(
+        default=200, ge=1, le=10_000, description="Most requests one sweep submits again (the rest wait for the next)."
+    )
+
+
+# -- end background jobs --
+
+
+class DeliverySettings(BaseSettings):
+    """Pushing a portability package over HTTPS to the third party the person named (charter.delivery)."""
+
+    model_config = SettingsConfigDict(env_prefix="CHARTER_DELIVERY_", extra="ignore")
+
+    timeout: float = Field(
+        default=30.0, gt=0, le=600, description="Seconds to connect to the recipient, and to wait for each read."
+    )
+    max_attempts: int = Field(
+        default=3, ge=1, le=20, description="Tries when the recipient answers 5xx or cannot be reached."
+    )
+    retry_base: float = Field(
+        default=2.0, ge=0, le=60, description="Seconds before the second try; doubled at each further one."
+    )
+    retry_max: float = Field(default=60.0, ge=0, le=3600, description="Longest wait between two tries, in seconds.")
+    ca_bundle: Path | None = Field(
+        default=None,
+        description="A PEM file of the certificate authorities recipients' certificates must chain to; empty means "
+        "the system's.",
+    )
+    allow_private_recipients: bool = Field(
+        default=False,
+        description="Accept recipient addresses on loopback, private or link-local networks (tests only: otherwise "
+        "a request could make Charter post into the organization's own network).",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHARTER_", extra="ignore")
 
@@ -289,6 +408,8 @@ class Settings(BaseSettings):
     connectors: ConnectorSettings = Field(default_factory=ConnectorSettings)
     requests: RequestSettings = Field(default_factory=RequestSettings)
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)  # charter.jobs
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:

@@ -7,9 +7,13 @@ them; mail goes over SMTP to an aiosmtpd server; approving carries the
 request out at once (``CHARTER_EXECUTION_AUTORUN``). Chromium (the system one,
 driven by Playwright) makes the request as ana@example.org, types the code
 read from the message the SMTP server received (P-RGT-7: the requester proves
-control of the address), then an admin signs in, approves it in the console
-with "identity checked" and watches it complete. The certificate (P-RGT-3)
-lists the systems and collections with the rows affected, and the stores,
+control of the address) and, a deletion being high-risk, her real postal
+code, phone digits and date of birth from the demo shop (facts matching);
+then an admin signs in, sees "facts matched: 3 of 3", approves it in the
+console without a check of their own and watches it complete. The
+certificate (P-RGT-3) — read over the API and opened as the console page by
+clicking its link — lists the systems and collections with the rows
+affected, and the stores,
 opened directly, hold nothing that identifies her any more while another
 person's rows are untouched. Without /usr/bin/chromium the test is skipped
 locally and fails under ``CI=true`` (the pattern of test_browser.py).
@@ -230,6 +234,17 @@ def test_a_deletion_from_the_form_to_the_certificate(browser: Any, charter: Char
     expect(facts).to_contain_text(public_id)
     expect(facts.locator("dt:text-is('What you asked') + dd")).to_have_text(re.compile("delet", re.I))
 
+    # 2b. A deletion is high-risk: the page asks for facts the shop holds; Ana types her real ones (P-RGT-7).
+    ana = shop_before["customers"][next(iter(hers["shop.customers"]))]
+    (address,) = (shop_before["addresses"][k] for k in hers["shop.addresses"])
+    expect(page.get_by_role("heading", name="Help us confirm the request is yours")).to_be_visible()
+    page.get_by_label("Postal code of an address you gave us").fill(address["postal_code"])
+    page.get_by_label("Last four digits of a phone number you gave us").fill(str(ana["phone"])[-4:])
+    page.get_by_label("Your date of birth").fill(str(ana["birth_date"])[:10])
+    page.get_by_role("button", name="Send the facts").click()
+    page.wait_for_url(re.compile(rf"/privacy/requests/{public_id}\?facts=1$"))
+    expect(page.locator("#facts-thanks")).to_have_text("Thank you; the privacy office will review your request.")
+
     # 3. The privacy office signs in, finds the request and approves it.
     office = browser.new_context(base_url=charter.url)
     office.set_default_timeout(10_000)
@@ -245,9 +260,11 @@ def test_a_deletion_from_the_form_to_the_certificate(browser: Any, charter: Char
     status = console.locator("dl.facts dt:text-is('Status') + dd")
     expect(status).to_have_text(re.compile("in review|verified"))
     assert EMAIL not in console.content()  # the console masks the requester
-    checked = console.get_by_label("I checked the requester's identity against information we already hold")
-    if checked.count():
-        checked.check()
+    # Her facts matched: the office sees the level, and needs no "identity checked" of its own (P-RGT-7).
+    expect(console.locator("#facts-level")).to_contain_text("facts matched: 3 of 3")
+    expect(
+        console.get_by_label("I checked the requester's identity against information we already hold")
+    ).to_have_count(0)
     console.get_by_role("button", name="Approve the request").click()
     console.wait_for_url(re.compile(rf"/console/requests/{public_id}\?done=approved$"))
 
@@ -280,6 +297,28 @@ def test_a_deletion_from_the_form_to_the_certificate(browser: Any, charter: Char
     assert all(c["verified_at"] and c["audit_seq"] for c in certificate["collections"])
     assert {k["collection"] for k in certificate["kept"]} == {"west_shop.orders", "west_shop.order_items"}
     assert EMAIL not in response.text()
+
+    # 5b. The office opens the certificate page from the request page (issue 4): the same facts, as tables.
+    console.get_by_role("link", name="Open the deletion certificate").click()
+    console.wait_for_url(re.compile(rf"/console/requests/{public_id}/certificate$"))
+    expect(console.get_by_role("heading", name="Deletion certificate")).to_be_visible()
+    shown = console.locator("#certificate-facts")
+    expect(shown.locator("dt:text-is('Systems') + dd")).to_have_text("shop, support")
+    expect(shown.locator("dt:text-is('Verified') + dd")).to_contain_text("Yes")
+    erased = console.locator("table#erased tbody tr")
+    expect(erased).to_have_count(len(affected))
+    for (system, collection), rows in affected.items():
+        row = erased.filter(has=console.get_by_role("rowheader", name=collection, exact=True))
+        expect(row.locator("td").nth(0)).to_have_text(system)
+        expect(row.locator("td").nth(3)).to_have_text(str(rows))  # rows affected
+        expect(row.locator("td").nth(6).get_by_role("link")).to_have_text(re.compile(r"^#\d+$"))  # audit entry
+    expect(console.locator("table#erased tbody tr", has_text="west_shop.customers")).to_contain_text("keyed_hash")
+    kept = console.locator("table#kept tbody tr")
+    expect(kept).to_have_count(2)
+    expect(kept.filter(has_text="west_shop.orders")).to_contain_text("tax retention")
+    download = console.get_by_role("link", name="Download the certificate as JSON")
+    assert download.get_attribute("href") == f"/api/v1/requests/{public_id}/certificate"
+    assert EMAIL not in console.content()
 
     # 6. The stores, opened directly: nothing identifies Ana; everyone else's rows are as they were.
     shop_after, support_after = _dump(home / stores.SHOP_FILE), _dump(home / stores.SUPPORT_FILE)

@@ -50,6 +50,15 @@ PUBLIC = {
     "/privacy/requests/{public_id}/information",  # the requester adds what was asked (same cookie)
     "/privacy/requests/{public_id}/code",  # a new code to the request's own address, to open its page again
     "/privacy/requests/{public_id}/open",  # redeeming that code
+    "/privacy/requests/{public_id}/facts",  # facts held for a high-risk request (the request's cookie; P-RGT-7)
+    "/api/v1/requests/verify-facts",  # the code or link plus facts held: one answer whatever the outcome
+    # -- delivery: the copy of an access/portability request (charter.delivery) --
+    "/privacy/requests/download",  # the one-time link (?token=…): the zip once, then 410
+    "/privacy/requests/{public_id}/copy/code",  # "Get my copy": a fresh code to the request's own address
+    "/privacy/requests/{public_id}/copy",  # where to type it (GET), redeeming it (POST)
+    "/api/v1/requests/{public_id}/copy/code",  # the same over the API (202 whether or not it exists)
+    "/api/v1/requests/{public_id}/copy",  # redeeming it: a one-time link, or the push to the third party
+    # -- end delivery --
 }
 
 

@@ -4,9 +4,24 @@ from __future__ import annotations
 
 import typer
 
-from charter.cli import audit, consent, datamap, db, decide, ledger, mail, policy, serve, tokens, users
+from charter.cli import (
+    audit,
+    consent,
+    corrections,
+    datamap,
+    db,
+    decide,
+    ledger,
+    mail,
+    policy,
+    serve,
+    suppression,
+    tokens,
+    users,
+)
 from charter.cli import maillinks as mail_links
 from charter.cli import requests as privacy_requests
+from charter.cli import worker as worker_cli
 
 app = typer.Typer(
     name="charter",
@@ -27,8 +42,11 @@ app.add_typer(mail_links.app, name="mail-links", help="One-click unsubscribe and
 app.add_typer(datamap.app, name="datamap", help="The data map: which systems hold personal data; check it.")
 app.add_typer(privacy_requests.app, name="requests", help="Privacy requests: the queue, decisions, deadlines.")
 app.add_typer(privacy_requests.holds_app, name="holds", help="Legal holds on a person or a system (P-RET-3).")
+app.add_typer(suppression.app, name="suppression", help="The suppression list: erased people, not to be contacted.")
+privacy_requests.app.command("correction")(corrections.correction)  # P-RGT-2: a correction's before/after
 app.command("decide")(decide.decide)
 app.command("serve")(serve.serve)
+app.command("worker")(worker_cli.worker)  # charter.jobs: Celery worker on Redis, and the sweeper
 
 
 def run() -> None:

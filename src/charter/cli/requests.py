@@ -16,13 +16,15 @@ import typer
 from charter.cli.consent import split_identity
 from charter.cli.context import services
 from charter.cli.output import command, console, emit_json
+from charter.cli.request_packages import package as package_command
+from charter.db.base import utcnow
 from charter.errors import InvalidInput
 from charter.execution import jobs
 from charter.execution import service as execution
 from charter.execution.runner import Runner, certificate_of
 from charter.execution.steps import Plan, Step
+from charter.requests import expiry, notices, queue, review
 from charter.requests import holds as hold_service
-from charter.requests import notices, queue, review
 from charter.requests.kinds import DenialReason
 from charter.services import Services
 from charter.subjects import service as subjects
@@ -52,6 +54,11 @@ def _show(built: Services, public_id: str, as_json: bool, done: str | None = Non
         _say(done)
     for key in ("id", "type", "status", "jurisdiction", "statement_version", "received_at", "due_at"):
         _say(f"{key:<18} {document[key]}")
+    confirmed = document["verified_at"]
+    verified = f"{document['verification']}, confirmed {str(confirmed)[:19]}" if confirmed else "not confirmed yet"
+    _say(f"{'verification':<18} {verified}")
+    if document["facts"]:
+        _say(f"{'facts':<18} {document['facts']}")
     if document["extended"]:
         _say(f"{'extended because':<18} {document['extension_reason']}")
     if document["overdue"]:
@@ -160,6 +167,24 @@ def notify(as_json: JsonOpt = False) -> None:
     _say(f"sent {delivery.sent}; {delivery.pending} still pending")
 
 
+# -- expiry of unconfirmed requests (issue 4; charter.requests.expiry) --
+@app.command("expire")
+@command
+def expire(as_json: JsonOpt = False) -> None:
+    """Expire requests never confirmed within CHARTER_REQUESTS_UNVERIFIED_DAYS; their identity is dropped."""
+    with services() as built:
+        days = built.settings.requests.unverified_days
+        with built.database.session() as session:
+            expired = expiry.expire_unverified(session, settings=built.settings, now=utcnow())
+    if as_json:
+        emit_json({"expired": expired, "unverified_days": days})
+        return
+    _say(f"expired {expired} request(s) not confirmed within {days} days; their identity and details were dropped")
+
+
+# -- end expiry --
+
+
 def _plan_lines(plan: Plan) -> list[str]:
     """The plan as text: identities masked, steps in order, then what is kept and what is not searched."""
     who = ", ".join(f"{i.kind} {i.masked}" for i in plan.identities)
@@ -260,6 +285,9 @@ def certificate(public_id: str, as_json: JsonOpt = False) -> None:
     for kept in document["kept"]:
         _say(f"  kept {kept['collection']}: {kept['reason']}")
     _say(f"audit entries: {', '.join(str(a['seq']) for a in document['audit'])}")
+
+
+app.command("package")(package_command)  # the copy of an access/portability request (charter.delivery)
 
 
 @holds_app.command("add")

@@ -25,6 +25,7 @@ def _sql(system_id: str, url: str, settings: ConnectorSettings) -> Connector:
         connect_timeout=settings.connect_timeout,
         chunk_size=settings.chunk_size,
         schema_cache_seconds=settings.schema_cache_seconds,
+        statement_timeout=settings.statement_timeout,
     )
 
 
@@ -38,6 +39,7 @@ def _redis(system_id: str, url: str, settings: ConnectorSettings) -> Connector:
         chunk_size=settings.chunk_size,
         scan_count=settings.scan_count,
         describe_keys=settings.describe_keys,
+        statement_timeout=settings.statement_timeout,
     )
 
 

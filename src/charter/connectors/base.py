@@ -3,8 +3,11 @@
 A connector reads (for now) one system of the data map: ``ping`` proves it
 answers, ``describe`` says what it holds (tables and columns, or key
 patterns), ``fetch`` reads the rows whose field holds one of many values, in
-chunks, one query per chunk. Drivers' errors are translated here into
-:class:`charter.errors.Unavailable` naming the system, never its URL.
+chunks, one query per chunk. Drivers' errors are translated here, naming the
+system, never its URL: into :class:`charter.errors.Unavailable` when trying
+again may work (no answer, a lost connection, a deadlock, a serialization
+failure, a statement cancelled by its timeout), into :class:`StoreRefused`
+when it will not (a constraint, a bad value, a missing column).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from charter.errors import Unavailable
+from charter.errors import Conflict, Unavailable
 
 Row = dict[str, Any]
 
@@ -115,3 +118,17 @@ def unavailable(system_id: str, exc: BaseException, *, secret: str | None = None
         reason = reason.replace(secret, "***")
     reason = reason[:300]
     return Unavailable(f"system '{system_id}' is unavailable: {type(exc).__name__}: {reason}")
+
+
+class StoreRefused(Conflict):
+    """The store answered and refused the statement: trying again would fail the same way."""
+
+    code = "store_refused"
+    title = "A data store refused a change"
+
+
+def refused(system_id: str, exc: BaseException, *, sqlstate: str | None = None) -> StoreRefused:
+    """Our error for a refusal. Only the error's class and SQLSTATE: a refusal's message can quote the
+    row's values (MariaDB's "Duplicate entry 'ana@…'"), and this text reaches the console and the log."""
+    code = f" (SQLSTATE {sqlstate})" if sqlstate else ""
+    return StoreRefused(f"system '{system_id}' refused the statement: {type(exc).__name__}{code}")

@@ -45,6 +45,7 @@ class RedisConnector:
         chunk_size: int = 500,
         scan_count: int = 500,
         describe_keys: int = 1_000,
+        statement_timeout: float = 0.0,
     ) -> None:
         self.system_id = system_id
         self.chunk_size = chunk_size
@@ -55,7 +56,7 @@ class RedisConnector:
             self.client: redis.Redis = redis.Redis.from_url(
                 url,
                 socket_connect_timeout=connect_timeout,
-                socket_timeout=max(connect_timeout, 5.0),
+                socket_timeout=statement_timeout if statement_timeout > 0 else max(connect_timeout, 5.0),
                 decode_responses=True,
             )
         except ValueError:

@@ -9,28 +9,113 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Engine, MetaData, Table, bindparam, create_engine, delete, inspect, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchTableError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    NoSuchTableError,
+    OperationalError,
+    SQLAlchemyError,
+)
 
-from charter.connectors.base import LiveCollection, LiveColumn, LiveSchema, Row, unavailable
+from charter.connectors.base import LiveCollection, LiveColumn, LiveSchema, Row, refused, unavailable
 from charter.errors import InvalidInput, Misconfigured, NotFound
 
 
-def _connect_args(url: URL, timeout: float) -> dict[str, Any]:
+def _connect_args(url: URL, timeout: float, statement_timeout: float = 0.0) -> dict[str, Any]:
+    """Driver options: how long to wait for a connection, and (when set) for any one statement.
+
+    A statement past ``statement_timeout`` is cancelled by the server and surfaces as an
+    ``OperationalError``, which the runner retries like any store that did not answer.
+    """
     backend = url.get_backend_name()
     seconds = max(1, round(timeout))
     if backend == "postgresql":
-        return {"connect_timeout": seconds}
+        args: dict[str, Any] = {"connect_timeout": seconds}
+        if statement_timeout > 0:
+            args["options"] = f"-c statement_timeout={max(1, round(statement_timeout * 1000))}"
+        return args
     if backend in ("mysql", "mariadb"):
-        return {"connect_timeout": seconds, "read_timeout": max(seconds, 30), "write_timeout": max(seconds, 30)}
+        wait = max(seconds, 30, round(statement_timeout) + 5)
+        return {"connect_timeout": seconds, "read_timeout": wait, "write_timeout": wait}
     if backend == "sqlite":
         return {"timeout": timeout}
     return {}
+
+
+def _mysql_statement_timeout(seconds: float) -> Callable[[Any, Any], None]:
+    """MariaDB's ``max_statement_time`` (seconds, every statement), else MySQL's ``max_execution_time``
+    (milliseconds, reads only): the same URL scheme reaches either server."""
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SET SESSION max_statement_time = %s", (float(seconds),))
+        except Exception:  # noqa: BLE001 - not MariaDB: the driver's own error class varies
+            cursor.execute("SET SESSION max_execution_time = %s", (max(1, round(seconds * 1000)),))
+        finally:
+            cursor.close()
+
+    return on_connect
+
+
+_EngineKey = tuple[str, float, float]
+_engines: OrderedDict[_EngineKey, Engine] = OrderedDict()
+_engines_lock = threading.Lock()
+_MAX_ENGINES = 32
+
+
+def _shared_engine(url: URL, connect_timeout: float, statement_timeout: float) -> Engine:
+    """One pooled engine per store and process: a worker answering request after request keeps its
+    connections to a store instead of opening new ones for every run (docs/bench.md: most of a small
+    request's store time was the connection). SQLite files are not shared: a file replaced on disk
+    must not be read through an old handle, and opening one costs nothing."""
+    key = (url.render_as_string(hide_password=False), connect_timeout, statement_timeout)
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is not None:
+            _engines.move_to_end(key)
+            return engine
+    engine = create_engine(url, connect_args=_connect_args(url, connect_timeout, statement_timeout), pool_pre_ping=True)
+    if statement_timeout > 0 and url.get_backend_name() in ("mysql", "mariadb"):
+        event.listen(engine, "connect", _mysql_statement_timeout(statement_timeout))
+    with _engines_lock:
+        kept = _engines.setdefault(key, engine)
+        _engines.move_to_end(key)
+        evicted = [_engines.popitem(last=False)[1] for _ in range(max(0, len(_engines) - _MAX_ENGINES))]
+    for old in evicted + ([engine] if kept is not engine else []):
+        old.dispose()
+    return kept
+
+
+def dispose_engines() -> None:
+    """Close every shared store engine of this process (shutdown, or a test that drops its store)."""
+    with _engines_lock:
+        engines = list(_engines.values())
+        _engines.clear()
+    for engine in engines:
+        engine.dispose()
 
 
 _SchemaKey = tuple[str, str | None, str]
@@ -67,6 +152,7 @@ class SqlConnector:
         connect_timeout: float = 5.0,
         chunk_size: int = 500,
         schema_cache_seconds: float = 0.0,
+        statement_timeout: float = 0.0,
     ) -> None:
         self.system_id = system_id
         self.chunk_size = chunk_size
@@ -83,17 +169,45 @@ class SqlConnector:
 
             if not Path(parsed.database).exists():
                 raise unavailable(system_id, FileNotFoundError("the SQLite file does not exist"))
+        self._shared = parsed.get_backend_name() != "sqlite"
         try:
-            self.engine: Engine = create_engine(
-                parsed, connect_args=_connect_args(parsed, connect_timeout), pool_pre_ping=True
-            )
+            if self._shared:
+                self.engine: Engine = _shared_engine(parsed, connect_timeout, statement_timeout)
+            else:
+                self.engine = create_engine(
+                    parsed, connect_args=_connect_args(parsed, connect_timeout), pool_pre_ping=True
+                )
         except (ArgumentError, ImportError) as exc:
             raise Misconfigured(f"system '{system_id}': cannot use this kind of URL ({type(exc).__name__})") from None
         self._metadata = MetaData()
         self._tables: dict[tuple[str | None, str], Table] = {}
+        self._held: Connection | None = None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """One transaction on the connection this connector holds until ``close`` (checked out, and pinged,
+        once per run rather than once per step). A failure gives the connection back to the pool, which
+        throws it away if the failure was a lost connection; the next call takes a fresh one."""
+        nested = self._held is not None and self._held.in_transaction()
+        conn = self.engine.connect() if nested or self._held is None else self._held
+        if not nested:
+            self._held = conn
+        try:
+            with conn.begin():
+                yield conn
+        except SQLAlchemyError as exc:
+            if conn is self._held:
+                self._held = None
+            conn.close()
+            raise self._failed(exc) from exc
+        finally:
+            if nested:
+                conn.close()
 
     def _failed(self, exc: BaseException) -> Exception:
         origin = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _retryable(exc):
+            return refused(self.system_id, origin, sqlstate=_sqlstate(origin))
         return unavailable(self.system_id, origin, secret=self._password)
 
     def ping(self) -> None:
@@ -161,14 +275,11 @@ class SqlConnector:
             raise InvalidInput(f"table '{collection}' of system '{self.system_id}' has no column '{field}'")
         column = table.c[field]
         distinct = list(dict.fromkeys(values))
-        try:
-            with self.engine.connect() as conn:
-                for start in range(0, len(distinct), self.chunk_size):
-                    chunk = distinct[start : start + self.chunk_size]
-                    result = conn.execute(select(table).where(column.in_(chunk)))
-                    yield [dict(row) for row in result.mappings()]
-        except SQLAlchemyError as exc:
-            raise self._failed(exc) from exc
+        with self._transaction() as conn:
+            for start in range(0, len(distinct), self.chunk_size):
+                chunk = distinct[start : start + self.chunk_size]
+                result = conn.execute(select(table).where(column.in_(chunk)))
+                yield [dict(row) for row in result.mappings()]
 
     def _column(self, table: Table, name: str) -> Column[Any]:
         if name not in table.c:
@@ -181,13 +292,10 @@ class SqlConnector:
         column = self._column(table, field)
         distinct = list(dict.fromkeys(values))
         deleted = 0
-        try:
-            with self.engine.begin() as conn:
-                for start in range(0, len(distinct), self.chunk_size):
-                    chunk = distinct[start : start + self.chunk_size]
-                    deleted += max(conn.execute(delete(table).where(column.in_(chunk))).rowcount, 0)
-        except SQLAlchemyError as exc:
-            raise self._failed(exc) from exc
+        with self._transaction() as conn:
+            for start in range(0, len(distinct), self.chunk_size):
+                chunk = distinct[start : start + self.chunk_size]
+                deleted += max(conn.execute(delete(table).where(column.in_(chunk))).rowcount, 0)
         return deleted
 
     def rewrite(
@@ -211,17 +319,33 @@ class SqlConnector:
             {"_key": pk, **{f"_v_{n}": _coerce(c, new[c.name]) for n, c in enumerate(columns)}} for pk, new in changes
         ]
         changed = 0
-        try:
-            with self.engine.begin() as conn:
-                for start in range(0, len(params), self.chunk_size):
-                    result = conn.execute(statement, params[start : start + self.chunk_size])
-                    changed += max(result.rowcount, 0)
-        except SQLAlchemyError as exc:
-            raise self._failed(exc) from exc
+        with self._transaction() as conn:
+            for start in range(0, len(params), self.chunk_size):
+                result = conn.execute(statement, params[start : start + self.chunk_size])
+                changed += max(result.rowcount, 0)
         return changed
 
     def close(self) -> None:
-        self.engine.dispose()
+        """Give the held connection back; a shared engine stays for the next run, a private one goes."""
+        if self._held is not None:
+            self._held.close()
+            self._held = None
+        if not self._shared:
+            self.engine.dispose()
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    """No answer, a lost connection, a deadlock, a serialization failure, a cancelled statement: all the
+    drivers report these as ``OperationalError`` (or ``InterfaceError`` for a closed connection)."""
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    state = getattr(error, "sqlstate", None)  # psycopg
+    if state is None and getattr(error, "args", None):
+        first = error.args[0]
+        state = str(first) if isinstance(first, int) else None  # PyMySQL: the server's error number
+    return state
 
 
 def _coerce(column: Column[Any], value: Any) -> Any:

@@ -1,6 +1,6 @@
 """Storage: one declarative base, engines, sessions and migrations."""
 
 from charter.db.base import Base, rowcount, utcnow
-from charter.db.engine import Database, migrate
+from charter.db.engine import Database, PinnedDatabase, migrate
 
-__all__ = ["Base", "Database", "migrate", "rowcount", "utcnow"]
+__all__ = ["Base", "Database", "PinnedDatabase", "migrate", "rowcount", "utcnow"]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from charter.errors import InvalidInput, Unavailable
@@ -44,26 +44,108 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: commits on success, rolls back on any error."""
-        session = self.sessions()
-        try:
+        with _unit_of_work(self.sessions()) as session:
             yield session
-            session.commit()
-        except OperationalError as exc:
-            session.rollback()
-            raise Unavailable("the database did not answer; nothing was changed") from exc
-        except DataError as exc:
-            session.rollback()
-            raise InvalidInput(
-                "the database refused a value (for example a NUL character or an over-long text); nothing was changed"
-            ) from exc
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def _unit_of_work(session: Session) -> Iterator[Session]:
+    try:
+        yield session
+        session.commit()
+    except OperationalError as exc:
+        session.rollback()
+        raise Unavailable("the database did not answer; nothing was changed") from exc
+    except DataError as exc:
+        session.rollback()
+        raise InvalidInput(
+            "the database refused a value (for example a NUL character or an over-long text); nothing was changed"
+        ) from exc
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+class PinnedDatabase(Database):
+    """The same database, every session on one connection held until :meth:`release`.
+
+    For work made of many short transactions in a row (a run: a commit per
+    step): the connection is checked out of the pool, and pinged, once rather
+    than per transaction. Each ``session()`` is still its own transaction. A
+    session opened while another is open (not done today) gets a connection of
+    its own, as with :class:`Database`. A connection that failed is dropped and
+    the next session takes a fresh one.
+
+    ``relaxed``: on PostgreSQL, commits do not wait for the WAL flush
+    (``synchronous_commit = off``) except in ``session(durable=True)``. For
+    records whose loss in a crash of the database server only means redoing
+    idempotent work (a step's progress); a durable commit also makes every
+    earlier one durable. The setting is reset before the connection goes back
+    to the pool.
+    """
+
+    def __init__(self, database: Database, *, relaxed: bool = False) -> None:
+        self.url = database.url
+        self.engine = database.engine
+        self.sessions = database.sessions
+        self._relaxed = relaxed and self.engine.dialect.name == "postgresql"
+        self._connection: Connection | None = None
+        self._busy = False
+
+    @contextmanager
+    def session(self, *, durable: bool = False) -> Iterator[Session]:
+        if self._busy:
+            with super().session() as session:
+                yield session
+            return
+        connection = self._connect()
+        self._busy = True
+        try:
+            with _unit_of_work(Session(bind=connection, expire_on_commit=False)) as session:
+                if durable and self._relaxed:
+                    session.execute(text("SET LOCAL synchronous_commit TO on"))
+                yield session
+        except Unavailable:
+            self.release()
+            raise
+        finally:
+            self._busy = False
+            if self._connection is not None and self._connection.in_transaction():
+                self._connection.rollback()
+
+    def _connect(self) -> Connection:
+        if self._connection is None or self._connection.invalidated or self._connection.closed:
+            try:
+                self._connection = self.engine.connect()
+                if self._relaxed:
+                    self._connection.exec_driver_sql("SET synchronous_commit TO off")
+                    self._connection.commit()
+            except OperationalError as exc:
+                self.release()
+                raise Unavailable("the database did not answer; nothing was changed") from exc
+        return self._connection
+
+    def release(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        if self._relaxed and not connection.invalidated and not connection.closed:
+            try:
+                if connection.in_transaction():
+                    connection.rollback()
+                connection.exec_driver_sql("RESET synchronous_commit")
+                connection.commit()
+            except SQLAlchemyError:
+                connection.invalidate()  # never hand a relaxed connection to the next user of the pool
+        connection.close()
+
+    def dispose(self) -> None:
+        self.release()  # the engine is the shared one: never disposed from here
 
 
 def alembic_config(url: str) -> Config:

@@ -4,7 +4,8 @@ Two stages. The *static* verdict depends only on the request and the
 statement (which rules apply, the strictest effect, obligations, what the
 person's standing must still be checked for); it is memoized per compiled
 statement, so repeated questions cost one dictionary lookup. The *personal*
-stage reads the person's state: restrictions and objections, browser
+stage reads the person's state: suppression after an erasure (passed in
+as data), restrictions and objections, browser
 signals, opt-outs, unsubscribes, consents, age and parental proof, transfer
 consent. Each refusal names the promise it keeps.
 """
@@ -242,12 +243,43 @@ def _static_cached(request: DecisionRequest, statement: CompiledStatement, age: 
     return found  # type: ignore[return-value]
 
 
+def _suppressed(
+    statement: CompiledStatement, state: PersonState, purpose: Purpose, since: datetime | None
+) -> Decision | None:
+    """P-RGT-3: an erased person is not contacted again (marketing, e-mail tracking), unless they consent anew.
+
+    ``since`` is when their identity went on the suppression list (None: it is
+    not). Only a consent to this purpose given at or after that moment lifts it.
+    """
+    pid = purpose.id
+    if since is None or (pid not in statement.marketing_purposes and pid not in statement.open_tracking_purposes):
+        return None
+    record = state.consents.get(pid)
+    if record is not None and record.given and record.at >= since:
+        return None
+    return _deny(
+        statement,
+        ("P-RGT-3",),
+        "suppression",
+        f"the person's data was erased at their request on {since.date().isoformat()}: they are on the suppression "
+        f"list and are not contacted again for '{purpose.name}' unless they consent to it anew",
+    )
+
+
 def _personal(
-    request: DecisionRequest, statement: CompiledStatement, state: PersonState, verdict: _Static, age: int | None
+    request: DecisionRequest,
+    statement: CompiledStatement,
+    state: PersonState,
+    verdict: _Static,
+    age: int | None,
+    suppressed_since: datetime | None = None,
 ) -> Decision:
     purpose = verdict.purpose
     pid = purpose.id
     version = statement.version
+    suppressed = _suppressed(statement, state, purpose, suppressed_since)
+    if suppressed is not None:
+        return suppressed
     if purpose.legal_basis != "legal_obligation":
         if state.is_restricted(pid):
             return _deny(
@@ -374,16 +406,32 @@ def _parental_proof(
     )
 
 
-def decide(request: DecisionRequest, statement: CompiledStatement, state: PersonState) -> Decision:
-    """The decision for ``request`` under ``statement`` (the one in force at request.at)."""
+def decide(
+    request: DecisionRequest,
+    statement: CompiledStatement,
+    state: PersonState,
+    *,
+    suppressed_since: datetime | None = None,
+) -> Decision:
+    """The decision for ``request`` under ``statement`` (the one in force at request.at).
+
+    ``suppressed_since``: when the person went on the suppression list after
+    an erasure (``charter.suppression``), passed in as data so this stays pure.
+    """
     age = state.age_at(request.at)
     verdict = _static_cached(request, statement, age)
     if verdict.denial is not None:
         return verdict.denial
-    return _personal(request, statement, state, verdict, age)
+    return _personal(request, statement, state, verdict, age, suppressed_since)
 
 
-def decide_at(request: DecisionRequest, history: StatementHistory, state: PersonState) -> Decision:
+def decide_at(
+    request: DecisionRequest,
+    history: StatementHistory,
+    state: PersonState,
+    *,
+    suppressed_since: datetime | None = None,
+) -> Decision:
     """Like ``decide``, with the statement in force at the request's time."""
     statement = history.in_force(request.at)
     if statement is None:
@@ -394,4 +442,4 @@ def decide_at(request: DecisionRequest, history: StatementHistory, state: Person
             "",
             "deny",
         )
-    return decide(request, statement, state)
+    return decide(request, statement, state, suppressed_since=suppressed_since)

@@ -30,6 +30,7 @@ from charter.policy.service import statement_of
 from charter.subjects import service as subjects
 from charter.subjects.models import Identity, Person
 from charter.subjects.service import Vault
+from charter.suppression import service as suppression
 
 _T = TypeVar("_T")
 
@@ -77,8 +78,8 @@ def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
 
 def _states(
     session: Session, people: Sequence[tuple[int, PersonRef]], vault: Vault
-) -> dict[PersonRef, tuple[str | None, PersonState]]:
-    """Each person's public id and state; an unknown person has the empty state.
+) -> dict[PersonRef, tuple[str | None, PersonState, datetime | None]]:
+    """Each person's public id, state and suppression time; an unknown person has the empty state.
 
     A batch names thousands of people: they are found with one query per
     chunk of identities or public ids, and their states with one per chunk
@@ -102,10 +103,16 @@ def _states(
             raise InvalidInput("a person is named by public_id or by an identity (kind and value)")
     people_of = _people(session, set(wanted.values()))
     states = _states_of(session, {person.id for person in people_of.values()})
-    found: dict[PersonRef, tuple[str | None, PersonState]] = {}
+    # P-RGT-3: erased identities are on the suppression list (an identity nobody holds any more is asked by hash)
+    by_person = suppression.since_for_people(session, {p.id: p.public_id for p in people_of.values()})
+    by_key = suppression.since_for_keys(session, (k for k in wanted.values() if k[0] != "id" and k not in people_of))
+    found: dict[PersonRef, tuple[str | None, PersonState, datetime | None]] = {}
     for ref, key in wanted.items():
         person = people_of.get(key)
-        found[ref] = (None, EMPTY) if person is None else (person.public_id, states.get(person.id, EMPTY))
+        if person is None:
+            found[ref] = (None, EMPTY, by_key.get(key))
+        else:
+            found[ref] = (person.public_id, states.get(person.id, EMPTY), by_person.get(person.id))
     return found
 
 
@@ -155,9 +162,9 @@ def decide_many(
     decisions = []
     log: list[dict[str, object]] = []
     for index, question in enumerate(questions):
-        public_id, state = states[question.person] if question.person is not None else (None, EMPTY)
+        public_id, state, suppressed = states[question.person] if question.person is not None else (None, EMPTY, None)
         try:
-            decision = decide_at(question.request, statements, state)
+            decision = decide_at(question.request, statements, state, suppressed_since=suppressed)
         except InvalidInput as exc:
             raise InvalidInput(
                 f"request {index}: {exc.detail}", problems=[Problem(f"requests[{index}]", exc.detail)]

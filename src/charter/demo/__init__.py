@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import MutableMapping
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -68,6 +69,20 @@ def prepare(services: Services, folder: Path = EXAMPLES) -> tuple[list[str], str
     return published, password
 
 
+#: What the demo sets unless the environment says otherwise: its own data map (the demo stores),
+#: and requests carried out as soon as they are approved, so a newcomer sees a request through in
+#: the browser (a real organization usually looks at the plan first: autorun is off by default).
+DEMO_DEFAULTS = {
+    "CHARTER_DATAMAP_PATH": str(EXAMPLES / "datamap"),
+    "CHARTER_EXECUTION_AUTORUN": "true",
+}
+
+
+def demo_defaults(environ: MutableMapping[str, str]) -> None:
+    for name, value in DEMO_DEFAULTS.items():
+        environ.setdefault(name, value)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="charter-demo", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -77,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     url = f"http://{args.host}:{args.port}"
+    demo_defaults(os.environ)
     # Links in e-mails and the banner's privacy link point at this run unless CHARTER_BASE_URL says otherwise.
     services = Services(Settings.load() if "CHARTER_BASE_URL" in os.environ else Settings.load(base_url=url))
     try:
@@ -99,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     where = f"written to {outbox}/" if services.settings.mail.backend == "outbox" else "sent by SMTP"
     print(f"Change a person's choices at {url}/privacy/preferences  (e-mailed codes are {where})")
     print(f"Make a privacy request at {url}/privacy/requests; answer it at {url}/console/requests")
+    print(
+        f"  (approved requests are carried out at once in the demo stores under {services.settings.home}, "
+        f"data map {services.settings.datamap.path}; guide: docs/guide/first-request.md)"
+    )
     print("\nAsk the decision engine about a demo person (exit 0 allow, 1 deny), in another shell:")
     for person in people.NAMED:
         print(f"  {person.email:<20} {person.story}")

@@ -18,6 +18,7 @@ from charter.connectors.base import Connector, Writer
 from charter.connectors.redis_kv import KEY
 from charter.datamap.model import CollectionEntry, DataMap
 from charter.errors import CharterError, InvalidInput, Misconfigured
+from charter.execution.corrections import before_after
 from charter.execution.erasure import Strategies, plain, plain_row
 from charter.execution.steps import Action, Input, Plan, Step
 
@@ -52,6 +53,8 @@ class Found:
 class Result:
     summary: dict[str, Any]
     found: Found | None = None
+    #: an update's before/after values (``corrections.before_after``): the runner seals and stores it (P-RGT-2)
+    record: dict[str, Any] | None = None
 
 
 @dataclass
@@ -188,7 +191,12 @@ def _holds(actual: Any, expected: Any, strategy: str) -> bool:
 
 
 def correct(step: Step, ctx: StepContext, connector: Connector) -> Result:
-    """Write the corrected value into the named fields of the rows found (one transaction)."""
+    """Write the corrected value into the named fields of the rows found (one transaction).
+
+    The values before are the fetch's, read before anything was written (and
+    still the same if this step runs again after a crash): with the values
+    after, they are the step's ``record``, which the runner seals (P-RGT-2).
+    """
     writer = _writer(connector)
     key, table, schema = _where(ctx.datamap, step)
     if key is None:
@@ -198,7 +206,8 @@ def correct(step: Step, ctx: StepContext, connector: Connector) -> Result:
     rows = ctx.found(_fetch_of(step, ctx).id).rows
     changes = [(row[key], {f.field: ctx.corrected for f in step.fields}) for row in rows]
     affected = writer.rewrite(table, key, changes, schema=schema)
-    return Result({"rows": affected, "matched": len(rows), "fields": sorted(f.field for f in step.fields)})
+    summary = {"rows": affected, "matched": len(rows), "fields": sorted(f.field for f in step.fields)}
+    return Result(summary, record=before_after(step, key, rows, ctx.corrected))
 
 
 PERFORM: dict[Action, Callable[[Step, StepContext, Connector], Result]] = {

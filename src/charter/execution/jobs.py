@@ -1,31 +1,42 @@
-"""Execution as a job: run a request now, or in the background as soon as it is approved.
+"""Execution as a job: run a request now, or submit it to the job queue (charter.jobs).
 
-``run_request`` is what the CLI, the API and a future Celery task call: it
-loads the data map (``CHARTER_DATAMAP_PATH``), runs the request with the
-in-process :class:`~charter.execution.runner.Runner` and sends the e-mails the
-change queued. ``after_approval`` starts it in a daemon thread when
-``CHARTER_EXECUTION_AUTORUN`` is on (off by default); a run stopped there
-(a store down, the process ended) is resumed by ``charter requests run ID``.
+``run_request`` carries a request out in the caller's thread: it loads the
+data map (``CHARTER_DATAMAP_PATH``), runs the request with the
+:class:`~charter.execution.runner.Runner` and sends the e-mails the change
+queued. ``charter requests run ID`` calls it directly (an operator's
+command, with progress); ``run_logged`` is the same for a job, where nobody
+waits for the answer: it logs instead of raising.
+
+``submit`` and ``after_approval`` go through the configured queue
+(``CHARTER_JOBS_BACKEND``): the in-process default runs it in a background
+thread of this process, ``celery`` sends it to ``charter worker`` over
+Redis. ``submit`` checks first what can be refused at once (the request's
+state, the data map, a legal hold), so the caller hears it instead of a log
+line. ``after_approval`` submits only with ``CHARTER_EXECUTION_AUTORUN``; a
+submission the broker refused is left to the sweeper (charter.jobs.sweeper),
+which starts approved requests nobody started.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from typing import TYPE_CHECKING
 
 from charter.errors import CharterError
 from charter.execution import service
-from charter.execution.runner import Outcome, Runner
-from charter.requests import notices
-from charter.requests.kinds import RequestKind
+from charter.execution.runner import NotRunnable, Outcome, Runner, refuse_held
+from charter.jobs import queue_for
+from charter.jobs.inprocess import THREAD_PREFIX
+from charter.requests import notices, review
+from charter.requests.kinds import RequestKind, Status
 
 if TYPE_CHECKING:
     from charter.services import Services
 
 log = logging.getLogger("charter.execution")
 RUNNABLE = frozenset({RequestKind.ACCESS, RequestKind.PORTABILITY, RequestKind.CORRECTION, RequestKind.DELETION})
-THREAD_PREFIX = "charter-run-"
+ANSWERED = frozenset({Status.COMPLETED, Status.FAILED})
+__all__ = ["RUNNABLE", "THREAD_PREFIX", "after_approval", "autoruns", "run_logged", "run_request", "submit"]
 
 
 def run_request(services: Services, public_id: str) -> Outcome:
@@ -35,26 +46,50 @@ def run_request(services: Services, public_id: str) -> Outcome:
     return outcome
 
 
+def run_logged(services: Services, public_id: str) -> str | None:
+    """``run_request`` for a job: the request's status afterwards, or None when it could not run (logged)."""
+    try:
+        outcome = run_request(services, public_id)
+    except CharterError as exc:
+        log.warning("request %s was not run: %s (%s)", public_id, exc.code, exc.detail)
+        return None
+    except Exception:
+        log.exception("request %s: the run stopped on an unexpected error", public_id)
+        return None
+    log.info("request %s run: %s", public_id, outcome.status)
+    return outcome.status
+
+
 def autoruns(services: Services, kind: str) -> bool:
     return services.settings.execution.autorun and RequestKind(kind) in RUNNABLE
 
 
-def _in_background(services: Services, public_id: str) -> None:
-    try:
-        outcome = run_request(services, public_id)
-        log.info("request %s run: %s", public_id, outcome.status)
-    except CharterError as exc:
-        log.warning("request %s was not run: %s (%s)", public_id, exc.code, exc.detail)
-    except Exception:
-        log.exception("request %s: the run stopped on an unexpected error", public_id)
+def submit(services: Services, public_id: str) -> str:
+    """Submit the request's run to the queue after refusing what would not run; its status now.
+
+    NotRunnable (409) unless the request is approved or in progress; a data map that does not load
+    (DatamapInvalid, 422) and a legal hold that covers the erasure (HeldByLegalHold, 409) are refused here
+    too. An answered request (completed, failed) is not submitted: its status is the answer.
+    """
+    datamap = service.load_datamap(services.settings)
+    with services.database.session() as session:
+        row = review.get(session, public_id)
+        status = Status(row.status)
+        if status in ANSWERED:
+            return status.value
+        if status not in (Status.APPROVED, Status.IN_PROGRESS):
+            raise NotRunnable(f"request {row.public_id} is {status.label}; only an approved request runs")
+        plan = service.plan_request(session, row.public_id, datamap, vault=services.vault)
+        refuse_held(session, row, plan)
+    queue_for(services).submit_run(public_id)
+    return status.value
 
 
-def after_approval(services: Services, public_id: str, kind: str) -> threading.Thread | None:
-    """Start the run in a daemon thread when autorun is on and the request has data-store steps."""
+def after_approval(services: Services, public_id: str, kind: str) -> None:
+    """Submit the run when autorun is on and the request has data-store steps; a refused submission is logged."""
     if not autoruns(services, kind):
-        return None
-    thread = threading.Thread(
-        target=_in_background, args=(services, public_id), name=f"{THREAD_PREFIX}{public_id}", daemon=True
-    )
-    thread.start()
-    return thread
+        return
+    try:
+        queue_for(services).submit_run(public_id)
+    except CharterError as exc:
+        log.warning("request %s was approved but not submitted: %s; the sweeper submits it later", public_id, exc.code)

@@ -23,18 +23,19 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 import json
 import os
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from charter.crypto import KeyRing
-from charter.errors import NotFound
+from charter.crypto import KeyRing, SealBroken
+from charter.errors import Conflict, NotFound
 from charter.execution.steps import Plan
 
 SCHEMA = "charter.package/1"
@@ -127,3 +128,53 @@ def read(home: Path, keys: KeyRing, request: str) -> bytes:
     if not path.exists():
         raise NotFound("this request has no package")
     return keys.open(path.read_bytes(), context=_context(request))
+
+
+# -- delivery: opening the package for the person or the staff (charter.delivery) --
+
+
+class PackageDamaged(Conflict):
+    """The stored package is not the one the run wrote: never hand out part of it or another one."""
+
+    code = "package_damaged"
+    title = "The stored package is damaged"
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A package checked against its run's SHA-256, with its contents counted (for summaries)."""
+
+    data: bytes = field(repr=False)
+    sha256: str
+    collections: int
+    rows: int
+
+
+def open_checked(home: Path, keys: KeyRing, request: str, sha256: str | None) -> Opened:
+    """The package of ``request``, only if it opens and its SHA-256 is ``sha256`` (the run's).
+
+    Missing: :class:`NotFound`; altered, truncated, sealed for another request or not
+    the zip the run recorded: :class:`PackageDamaged`. Nothing is returned in part.
+    """
+    if not sha256:
+        raise NotFound(f"request {request} has no package (only a completed access or portability request has one)")
+    path = home / FOLDER / f"{request}.zip.sealed"
+    try:
+        sealed = path.read_bytes()
+    except FileNotFoundError:
+        raise NotFound(f"the package file of request {request} is missing from {FOLDER}/") from None
+    try:
+        data = keys.open(sealed, context=_context(request))
+    except SealBroken:
+        raise PackageDamaged(f"the package file of request {request} was altered or is not this request's") from None
+    found = hashlib.sha256(data).hexdigest()
+    if not hmac.compare_digest(found, sha256):
+        raise PackageDamaged(f"the package of request {request} does not match the SHA-256 recorded by its run")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            document = json.loads(archive.read("package.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError):
+        raise PackageDamaged(f"the package of request {request} is not a readable zip") from None
+    collections = document.get("collections", []) if isinstance(document, dict) else []
+    rows = sum(len(c.get("rows", [])) for c in collections if isinstance(c, dict))
+    return Opened(data, found, len(collections), rows)

@@ -31,6 +31,7 @@ from charter.datamap import graph
 from charter.datamap.check import collection_strategy, erase_before, identity_kind, references, strategy_of
 from charter.datamap.model import CollectionEntry, DataMap, FieldEntry
 from charter.errors import InvalidInput, shown
+from charter.execution.actions import primary_key
 from charter.execution.steps import (
     Action,
     FieldErasure,
@@ -202,10 +203,11 @@ class Planner:
         return None, tuple(sorted(fields, key=lambda f: f.field))
 
     def _by_rows(self, key: str, fetch: Step) -> tuple[Input, ...]:
-        """The rows the fetch found: by the primary key when there is exactly one, else the fetch's own inputs."""
-        keys = [f.name for f in self.usable[key].fields.values() if f.top and f.model.meta.primary_key]
-        if len(keys) == 1:
-            return (Input(keys[0], Source(step=fetch.id, field=keys[0])),)
+        """The rows the fetch found: by their key (the map's single primary key, a Redis hash's own key), else
+        the fetch's own inputs (a Redis pattern searched by a field would otherwise be scanned again)."""
+        found = primary_key(self.usable[key], self.map.systems[self.system[key]].model.kind)
+        if found is not None:
+            return (Input(found, Source(step=fetch.id, field=found)),)
         return fetch.inputs
 
     def erasure(self, fetches: list[Step], kept: list[NotSearched]) -> list[Step]:

@@ -48,13 +48,14 @@ from charter import audit
 from charter.connectors import Connector, connector_for
 from charter.datamap.live import resolve_url
 from charter.datamap.model import DataMap
-from charter.db import Database
+from charter.db import Database, PinnedDatabase
 from charter.db.base import utcnow
 from charter.errors import CharterError, Conflict, Unavailable
-from charter.execution import actions, certificate, claims, package
+from charter.execution import actions, aftercare, certificate, claims, corrections, package
 from charter.execution import service as planning
 from charter.execution.actions import Found, StepContext
 from charter.execution.erasure import Strategies
+from charter.execution.lease import LeaseKeeper
 from charter.execution.models import ExecutionRun
 from charter.execution.steps import Action, Plan, Step
 from charter.requests import holds, review
@@ -127,7 +128,10 @@ class Runner:
         fault: Fault | None = None,
         progress: Progress | None = None,
     ) -> None:
-        self.database = database
+        #: Charter's database for the run's bookkeeping, on one held connection (a commit per step, no
+        #: checkout per step); ``pool`` is the shared one, for what runs beside the loop (the lease keeper)
+        self.database = PinnedDatabase(database, relaxed=True)
+        self.pool = database
         self.settings = settings
         self.vault = vault
         self.datamap = datamap
@@ -149,13 +153,22 @@ class Runner:
             for connector in self._connectors.values():
                 connector.close()
             self._connectors.clear()
+            self.database.release()
 
     def _run(self, public_id: str) -> Outcome:
         plan, run_id = self._open(public_id)
+        self._depends = _dependencies(plan)
         outcome = Outcome(plan.request, Status.IN_PROGRESS.value, steps=len(plan.steps))
         if run_id is None:
             return self._closed(outcome)
         context, keep = self._context(plan, run_id)
+        with LeaseKeeper(self.pool, run_id, worker=self.worker, lease=self.lease, clock=self.clock) as keeper:
+            self._keeper = keeper
+            return self._loop(plan, run_id, outcome, context, keep)
+
+    def _loop(
+        self, plan: Plan, run_id: int, outcome: Outcome, context: StepContext, keep: Callable[[str, Found], None]
+    ) -> Outcome:
         with self.database.session() as session:
             view = claims.view_of(session, run_id)
         step: Step | None = None
@@ -180,13 +193,13 @@ class Runner:
 
     def _open(self, public_id: str) -> tuple[Plan, int | None]:
         """The plan, and the run to work on (None when the request is already answered)."""
-        with self.database.session() as session:
+        with self.database.session(durable=True) as session:
             row = review.get(session, public_id)
             plan = planning.plan_request(session, row.public_id, self.datamap, vault=self.vault)
             status = Status(row.status)
             if status in (Status.COMPLETED, Status.FAILED):
                 return plan, None
-            _refuse_held(session, row, plan)
+            refuse_held(session, row, plan)
             if status == Status.APPROVED:
                 try:
                     review.start(session, row, actor=ACTOR, now=self.clock())
@@ -213,13 +226,13 @@ class Runner:
         """Claim the first ready step; a failed claim means someone else moved: read the steps again and retry."""
         while True:
             now = self.clock()
-            ready = view.ready(now, _dependencies(plan))
-            if not ready:
+            ready = view.next_ready(now, self._depends)
+            if ready is None:
                 return None, view
             with self.database.session() as session:
-                if claims.claim(session, run_id, ready[0], worker=self.worker, now=now, lease=self.lease):
-                    view.mark(ready[0], claims.CLAIMED, now + self.lease)
-                    return plan.step(ready[0]), view
+                if claims.claim(session, run_id, ready, worker=self.worker, now=now, lease=self.lease):
+                    view.mark(ready, claims.CLAIMED, now + self.lease)
+                    return plan.step(ready), view
             with self.database.session() as session:
                 view = claims.view_of(session, run_id)
             if view.failed():
@@ -246,7 +259,8 @@ class Runner:
             try:
                 if self.fault:
                     self.fault("before", step)
-                result = actions.PERFORM[step.action](step, context, self._connector(step.system))
+                with self._keeper.holding(step.id):
+                    result = actions.PERFORM[step.action](step, context, self._connector(step.system))
                 if self.fault:
                     self.fault("after", step)
                 sealed = dumped = None
@@ -266,13 +280,14 @@ class Runner:
                                 actor=ACTOR,
                                 action=f"execution.{step.action.value}",
                                 target=f"request:{plan.request}",
-                                data=_audit_data(step, result.summary),
+                                data=_audit_data(step, result.summary)
+                                | _correction_ref(session, self.vault, plan.request, step, result),
                             )
-                        ready = view.ready(now, _dependencies(plan), finishing=step.id)
-                        if ready and claims.claim(
-                            session, run_id, ready[0], worker=self.worker, now=now, lease=self.lease
+                        ready = view.next_ready(now, self._depends, finishing=step.id)
+                        if ready is not None and claims.claim(
+                            session, run_id, ready, worker=self.worker, now=now, lease=self.lease
                         ):
-                            following = ready[0]
+                            following = ready
                 # committed: the step is done (with its outcome) and the next one is ours
                 if kept:
                     view.mark(step.id, claims.DONE)
@@ -346,7 +361,7 @@ class Runner:
     # -- the end -----------------------------------------------------------------
     def _fail_step(self, plan: Plan, run_id: int, step: Step, error: str) -> bool:
         """Fail the step, the run and the request; False if the step is no longer ours."""
-        with self.database.session() as session:
+        with self.database.session(durable=True) as session:
             if not claims.fail(session, run_id, step.id, worker=self.worker, now=self.clock(), error=error):
                 return False  # the lease ran out and another worker holds the step now: it decides
             row = review.get(session, plan.request)
@@ -367,12 +382,12 @@ class Runner:
         written = None
         if kind in (RequestKind.ACCESS, RequestKind.PORTABILITY):
             rows = {s.collection: (s.system, context.found(s.id).rows) for s in plan.of(Action.FETCH)}
-            with self.database.session() as session:
+            with self.database.session(durable=True) as session:
                 ended = [s.finished_at for s in claims.steps_of(session, run_id) if s.finished_at is not None]
                 started = session.get_one(ExecutionRun, run_id).started_at
             # the last step's time, not now: two workers finishing at once write the same zip (same SHA-256)
             written = package.write(self.settings.home, self.vault.keys, plan, rows, now=max(ended, default=started))
-        with self.database.session() as session:
+        with self.database.session(durable=True) as session:
             row = review.get(session, plan.request)
             run = session.get_one(ExecutionRun, run_id)
             values: dict[str, Any] = {}
@@ -388,6 +403,8 @@ class Runner:
             if not claims.close_run(session, run_id, claims.COMPLETED, now=now, **values):
                 return  # another worker finished it a moment ago
             claims.forget_outcomes(session, run_id)
+            if kind == RequestKind.DELETION:  # P-RGT-3: ledger tombstoned, identities forgotten, hashes suppressed
+                data.update(aftercare.after_erasure(session, vault=self.vault, request_row=row, now=now))
             audit.record(session, actor=ACTOR, action="execution.finished", target=f"request:{plan.request}", data=data)
             review.complete(session, row, actor=ACTOR, now=now)
 
@@ -417,7 +434,17 @@ def _audit_data(step: Step, summary: Mapping[str, Any]) -> dict[str, object]:
     }
 
 
-def _refuse_held(session: Session, row: PrivacyRequest, plan: Plan) -> None:
+def _correction_ref(
+    session: Session, vault: Vault, request: str, step: Step, result: actions.Result
+) -> dict[str, object]:
+    """An update's before/after sealed in its own record; the audit entry gets its id and digest, no value (P-RGT-2)."""
+    if result.record is None:
+        return {}
+    record = corrections.store(session, vault.keys, request, step, result.record)
+    return {"record": record.id, "record_sha256": record.sha256}
+
+
+def refuse_held(session: Session, row: PrivacyRequest, plan: Plan) -> None:
     """No erasure while a legal hold covers the person or a system the plan would erase in (P-RET-3)."""
     erased = {s.system for s in plan.of(Action.ERASE)}
     if not erased:

@@ -41,6 +41,15 @@ class EventKind(StrEnum):
     UNSUBSCRIBED_SERVICE = "service.unsubscribed"
 
 
+TOMBSTONE = "ledger.tombstone"
+"""The ``kind`` of a stored event whose person was erased (P-RGT-3): not an :class:`EventKind`, never recorded.
+
+An erasure rewrites each of the person's rows to this kind and empties its
+payload (``charter.ledger.tombstones``); reads and rebuilds skip such rows,
+so the person's former consents can never be folded back into a state.
+"""
+
+
 class Source(StrEnum):
     PRIVACY_CENTER = "privacy_center"
     BANNER = "banner"

@@ -24,7 +24,7 @@ from charter.db.base import rowcount
 from charter.decisions.state import EMPTY, PersonState
 from charter.errors import InvalidInput, NotFound, shown
 from charter.ledger.codec import decode, encode
-from charter.ledger.events import PURPOSE_KINDS, Event, EventKind, Source
+from charter.ledger.events import PURPOSE_KINDS, TOMBSTONE, Event, EventKind, Source
 from charter.ledger.models import LedgerEvent, SubjectState
 from charter.ledger.projection import apply, project
 from charter.ledger.signals import BrowserSignals, signal_events
@@ -165,7 +165,9 @@ def _lock_people(session: Session, person_ids: Sequence[int]) -> None:
 def _events_of(session: Session, person_id: int) -> list[LedgerEvent]:
     return list(
         session.scalars(
-            select(LedgerEvent).where(LedgerEvent.person_id == person_id).order_by(LedgerEvent.at, LedgerEvent.id)
+            select(LedgerEvent)
+            .where(LedgerEvent.person_id == person_id, LedgerEvent.kind != TOMBSTONE)  # an erasure's tombstones
+            .order_by(LedgerEvent.at, LedgerEvent.id)
         )
     )
 
@@ -305,7 +307,7 @@ def rebuild(
         by_person: dict[int, list[LedgerEvent]] = {}
         for row in session.scalars(
             select(LedgerEvent)
-            .where(LedgerEvent.person_id.in_(ids))
+            .where(LedgerEvent.person_id.in_(ids), LedgerEvent.kind != TOMBSTONE)
             .order_by(LedgerEvent.person_id, LedgerEvent.at, LedgerEvent.id)
         ):
             by_person.setdefault(row.person_id, []).append(row)

@@ -34,7 +34,7 @@ from charter.db.base import rowcount
 from charter.decisions.compiled import CompiledStatement
 from charter.decisions.service import history
 from charter.decisions.state import PersonState
-from charter.errors import Conflict, InvalidInput, Misconfigured, NotFound, shown
+from charter.errors import Conflict, InvalidInput, Misconfigured, NotFound, Problem, shown
 from charter.ledger import service as ledger
 from charter.ledger.events import Event, EventKind, Source
 from charter.ledger.signals import BrowserSignals
@@ -44,6 +44,8 @@ from charter.maillinks.models import MailLink, MailOpen
 from charter.settings import Settings
 from charter.subjects import service as subjects
 from charter.subjects.models import Person
+from charter.suppression import service as suppression
+from charter.suppression.errors import SuppressedRecipient
 
 LIST_UNSUBSCRIBE_POST = "List-Unsubscribe=One-Click"
 """The ``List-Unsubscribe-Post`` header value RFC 8058 prescribes, and the body a one-click POST carries."""
@@ -208,6 +210,7 @@ class MailLinks:
         for request in requests:
             _check_list(statement, request.list_id)
             check_campaign(request.campaign)
+        _refuse_suppressed(session, requests)
         minted = []
         for request in requests:
             person = subjects.canonical(session, request.person)
@@ -355,6 +358,27 @@ def _may_track(statement: CompiledStatement | None, state: PersonState, *, used:
         if statement.purposes[purpose].consent == "opt_in" and not state.consented(purpose):
             return OpenOutcome.OBJECTED
     return OpenOutcome.RECORDED
+
+
+def _refuse_suppressed(session: Session, requests: Sequence[MintRequest]) -> None:
+    """P-RGT-3: no marketing mail to an erased person, unless they consented to that list after the erasure.
+
+    Mail the person asked for (a preference-center code, a notice about their
+    own request) does not go through mail links and is not affected.
+    """
+    people = [subjects.canonical(session, r.person) for r in requests]
+    since = suppression.since_for_people(session, {p.id: p.public_id for p in people})
+    for index, (request, person) in enumerate(zip(requests, people, strict=True)):
+        at = since.get(person.id)
+        if at is None:
+            continue
+        consent = ledger.state_of(session, person).consents.get(request.list_id)
+        if consent is None or not consent.given or consent.at < at:
+            message = (
+                f"person {person.public_id} is on the suppression list since {at.date().isoformat()} (their data was "
+                f"erased at their request) and has not consented to {request.list_id} since; do not e-mail them"
+            )
+            raise SuppressedRecipient(message, problems=[Problem(f"links[{index}].person", message)])
 
 
 def _in_force(session: Session, at: datetime) -> CompiledStatement:

@@ -1,7 +1,8 @@
 """What a request carries besides its type: checked before anything is stored.
 
 * correction: ``field`` (what is wrong) and ``value`` (what it should be);
-* portability: ``destination`` ``me`` or ``third_party`` with an ``https`` ``url`` (P-RGT-5);
+* portability: ``destination`` ``me`` or ``third_party`` with an ``https`` ``url`` (P-RGT-5), not on a
+  private or local network (:mod:`charter.delivery.addresses`);
 * restriction, objection, withdrawal of consent: optional ``purposes`` of the
   statement in force (none means every purpose; for a withdrawal, every
   purpose that rests on consent);
@@ -14,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
+from charter.delivery import addresses
 from charter.policy.schema import Statement
 from charter.requests.errors import InvalidRequest
 from charter.requests.kinds import RequestKind
@@ -23,7 +24,7 @@ from charter.subjects.normalize import IdentityKind, normalize
 
 MAX_FIELD_NAME = 100
 MAX_VALUE = 2_000
-MAX_URL = 2_000
+MAX_URL = addresses.MAX_URL
 MAX_NAME = 200
 MAX_PURPOSES = 100
 DOCUMENT_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg"})
@@ -52,15 +53,19 @@ def _text(details: dict[str, Any], key: str, limit: int) -> str:
     return value
 
 
-def _url(text: str) -> str:
-    parts = urlsplit(text)
-    if parts.scheme != "https" or not parts.hostname or parts.username or parts.password or len(text) > MAX_URL:
-        raise InvalidRequest("details.url must be an https:// address of the third party, without a password")
-    return text
+def _url(text: str, *, allow_private: bool) -> str:
+    # -- delivery: the recipient's address is checked against SSRF (charter.delivery.addresses) --
+    return addresses.check_url(text, allow_private=allow_private)
 
 
-def check(kind: RequestKind, details: dict[str, Any], statement: Statement) -> dict[str, Any]:
-    """The cleaned details of a ``kind`` request under ``statement``, or :class:`InvalidRequest`."""
+def check(
+    kind: RequestKind, details: dict[str, Any], statement: Statement, *, allow_private: bool = False
+) -> dict[str, Any]:
+    """The cleaned details of a ``kind`` request under ``statement``, or :class:`InvalidRequest`.
+
+    ``allow_private`` (``CHARTER_DELIVERY_ALLOW_PRIVATE_RECIPIENTS``, tests only) accepts a third party's
+    address on a loopback or private network.
+    """
     allowed = {
         RequestKind.CORRECTION: {"field", "value"},
         RequestKind.PORTABILITY: {"destination", "url"},
@@ -78,7 +83,10 @@ def check(kind: RequestKind, details: dict[str, Any], statement: Statement) -> d
             return {"destination": "me"}
         if destination != "third_party":
             raise InvalidRequest("details.destination must be 'me' or 'third_party'")
-        return {"destination": "third_party", "url": _url(_text(details, "url", MAX_URL))}
+        return {
+            "destination": "third_party",
+            "url": _url(_text(details, "url", MAX_URL), allow_private=allow_private),
+        }
     if kind in PURPOSE_KINDS:
         return _purposes(kind, details.get("purposes"), statement)
     return {}

@@ -31,11 +31,11 @@ from charter.preferences import challenges
 from charter.preferences.challenges import Claimed, Started
 from charter.preferences.errors import ChallengeInvalid, WrongCode
 from charter.preferences.models import EmailChallenge
-from charter.requests import deadlines, details, notices, terms
+from charter.requests import deadlines, details, factcheck, notices, terms
 from charter.requests.details import Agent, Document
 from charter.requests.errors import InvalidRequest
 from charter.requests.kinds import RequestKind, Status
-from charter.requests.models import PrivacyRequest, RequestDocument
+from charter.requests.models import PrivacyRequest, RequestDocument, RequestFacts
 from charter.requests.sealing import seal_details, seal_document, seal_identity
 from charter.requests.transitions import move
 from charter.settings import Settings
@@ -91,7 +91,9 @@ def _record(
         statement, settings.requests.default_jurisdiction
     )
     found = terms.terms_for(statement, jurisdiction, submission.kind)
-    cleaned = details.check(submission.kind, submission.details, statement)
+    cleaned = details.check(
+        submission.kind, submission.details, statement, allow_private=settings.delivery.allow_private_recipients
+    )
     agent = details.check_agent(
         submission.agent, submission.proof, statement, max_bytes=settings.requests.max_document_bytes
     )
@@ -123,6 +125,7 @@ def _record(
     row.sealed_details = seal_details(vault, row.public_id, cleaned)
     session.add(row)
     session.flush()
+    factcheck.require(session, row, settings.requests, now=now)  # P-RGT-7: high-risk types match facts held
     if submission.proof is not None:
         session.add(
             RequestDocument(
@@ -196,6 +199,7 @@ def _abandon(database: Database, received: Received) -> None:
         if row is None:
             return
         session.execute(delete(RequestDocument).where(RequestDocument.request_id == row.id))
+        session.execute(delete(RequestFacts).where(RequestFacts.request_id == row.id))  # facts matching (issue 4)
         session.delete(row)
         challenges.discard(session, received.challenge_id)
         audit.record(

@@ -7,6 +7,7 @@
                                                ▼    │ (the requester adds what was asked)
                                         needs_more_verification
     verified, in_review, needs_more_verification ──▶ denied (with a ground)
+    received, verifying ──▶ expired (never confirmed within CHARTER_REQUESTS_UNVERIFIED_DAYS; see expiry.py)
 
 Restriction, objection, opt-out and withdrawal are carried out at approval
 (ledger events), passing through in_progress to completed at once.
@@ -68,6 +69,7 @@ class Status(StrEnum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     FAILED = "failed"
+    EXPIRED = "expired"  # never confirmed by e-mail in time (charter.requests.expiry)
 
     @property
     def label(self) -> str:
@@ -75,8 +77,8 @@ class Status(StrEnum):
 
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.RECEIVED: frozenset({Status.VERIFYING}),
-    Status.VERIFYING: frozenset({Status.VERIFIED}),
+    Status.RECEIVED: frozenset({Status.VERIFYING, Status.EXPIRED}),
+    Status.VERIFYING: frozenset({Status.VERIFIED, Status.EXPIRED}),
     Status.VERIFIED: frozenset({Status.IN_REVIEW, Status.DENIED}),
     Status.IN_REVIEW: frozenset({Status.APPROVED, Status.DENIED, Status.NEEDS_MORE_VERIFICATION}),
     Status.NEEDS_MORE_VERIFICATION: frozenset({Status.IN_REVIEW, Status.DENIED}),
@@ -85,9 +87,10 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.DENIED: frozenset(),
     Status.COMPLETED: frozenset(),
     Status.FAILED: frozenset(),
+    Status.EXPIRED: frozenset(),
 }
 
-CLOSED = frozenset({Status.DENIED, Status.COMPLETED, Status.FAILED})
+CLOSED = frozenset({Status.DENIED, Status.COMPLETED, Status.FAILED, Status.EXPIRED})
 """Answered: no deadline runs any more."""
 
 

@@ -11,8 +11,9 @@ written to be sent to the requester and shown in the console.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from charter.db.base import Base, utcnow
@@ -105,3 +106,32 @@ class LegalHold(Base):
     released_at: Mapped[datetime | None] = mapped_column(default=None)
     released_by: Mapped[str | None] = mapped_column(String(200), default=None)
     release_reason: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+# -- facts matching (charter.requests.factcheck; migration 0010) ------------------------
+
+
+class RequestFacts(Base):
+    """Whether the requester of a high-risk request proved facts Charter already holds (P-RGT-7).
+
+    One row per request that needs it, written at intake (``outcome`` pending).
+    Only the outcome is kept: counts and, per fact kind, matched / not
+    matched / not held. The facts the requester typed and the values the
+    stores hold are never stored, logged or audited.
+    """
+
+    __tablename__ = "request_facts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("privacy_requests.id"), unique=True)
+    #: pending | matched | not_matched | no_facts | unavailable
+    outcome: Mapped[str] = mapped_column(String(16), default="pending")
+    #: facts given; of those, facts the stores hold a value for; of those, facts that matched
+    given: Mapped[int] = mapped_column(Integer, default=0)
+    compared: Mapped[int] = mapped_column(Integer, default=0)
+    matched: Mapped[int] = mapped_column(Integer, default=0)
+    #: fact kind → matched | not_matched | not_held (names only, never a value)
+    kinds: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    checked_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -104,6 +104,15 @@ def body(session: Session, row: PrivacyRequest, kind: str, note: str | None, set
         lines += ["", "You may complain to your data protection authority if you disagree."]
     elif kind == COMPLETED:
         lines.append("It is done.")
+        # -- delivery: the copy of an access/portability request (charter.delivery) --
+        if row.kind in (RequestKind.ACCESS.value, RequestKind.PORTABILITY.value):
+            lines += [
+                "",
+                "Your copy of your data is ready. To get it, open the page below and choose",
+                '"Get my copy". We will e-mail you a new code first, to be sure it is you; the copy',
+                "is then yours to download once (or sent to the company you named, if you asked for that).",
+            ]
+        # -- end delivery --
     elif kind == FAILED:
         lines.append(
             "Something went wrong while carrying it out. Our privacy office has been told and will contact you."

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from charter.audit.models import AuditEntry
 from charter.db.base import utcnow
 from charter.errors import InvalidInput
-from charter.requests import holds, notices
+from charter.requests import factcheck, holds, notices
 from charter.requests.kinds import CLOSED, RequestKind, Status
 from charter.requests.models import LegalHold, PrivacyRequest, RequestDocument
 from charter.requests.review import person_id_of
@@ -147,6 +147,7 @@ def document(session: Session, row: PrivacyRequest, now: datetime | None = None)
         "offered_by_statement": row.offered,
         "verified_at": None if row.verified_at is None else row.verified_at.isoformat(),
         "verified_via": row.verified_via,
+        "facts": factcheck.describe(factcheck.state_of(session, row)),
         "person": person,
         "decision": {
             "ground": row.decision_reason,

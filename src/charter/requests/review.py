@@ -28,7 +28,7 @@ from charter.ledger import service as ledger
 from charter.ledger.events import Event, EventKind, Source
 from charter.policy import service as policy
 from charter.policy.schema import Statement
-from charter.requests import deadlines, holds, notices, terms
+from charter.requests import deadlines, factcheck, holds, notices, terms
 from charter.requests.errors import (
     AlreadyExtended,
     GroundNotAllowed,
@@ -101,8 +101,10 @@ def approve(
 
     Refused (409) for a deletion while a legal hold covers the person
     (P-RET-3), and (422) where the statement asks for more than control of
-    the e-mail (P-RGT-7: ``email_and_facts``) and the reviewer has not
-    confirmed they checked the facts held (``identity_checked``).
+    the e-mail (P-RGT-7: ``email_and_facts``) or the request is high-risk
+    (``CHARTER_REQUESTS_FACTS_KINDS``), the requester's facts did not match
+    the stores (:mod:`charter.requests.factcheck`) and the reviewer has not
+    confirmed they checked the identity (``identity_checked``).
     """
     now = now or utcnow()
     require(row, Status.IN_REVIEW, doing="approved")
@@ -115,10 +117,12 @@ def approve(
                 f"legal hold {on_person[0].public_id} covers this person ({on_person[0].reason[:200]}); "
                 "release it first, or deny the request with the ground legal_hold"
             )
-    if row.verification in terms.STRONG and not identity_checked:
+    # P-RGT-7: facts matched automatically (factcheck) stand for the reviewer's own check of the identity.
+    if factcheck.needs_confirmation(session, row) and not identity_checked:
         raise InvalidRequest(
-            f"statement {row.statement_version} asks to verify this request with facts already held "
-            f"({row.verification}); confirm you checked them (identity_checked), or ask for more verification"
+            f"this request must be verified with facts already held (statement {row.statement_version}: "
+            f"{row.verification}; {factcheck.describe(factcheck.state_of(session, row)) or 'no facts matched'}); "
+            "confirm you checked the requester's identity (identity_checked), or ask for more verification"
         )
     row.decided_at, row.decided_by = now, actor
     move(
@@ -130,6 +134,7 @@ def approve(
         data={
             "identity_checked": identity_checked,
             "held_systems": sorted({h.system for h in active if h.system is not None}),
+            **_facts_outcome(session, row),
         },
     )
     if kind in LEDGER_KINDS:
@@ -137,6 +142,12 @@ def approve(
     else:
         notices.queue(session, row, notices.APPROVED)
     return row
+
+
+def _facts_outcome(session: Session, row: PrivacyRequest) -> dict[str, object]:
+    """The facts matching outcome for the approval's audit entry (an outcome only, never a value)."""
+    state = factcheck.state_of(session, row)
+    return {} if state is None else {"facts": state.outcome}
 
 
 def _carry_out_in_ledger(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from email.message import EmailMessage
 
 from sqlalchemy import select
 
@@ -46,39 +47,55 @@ def send_code(
     now = now or utcnow()
     with database.session() as session:
         row = session.scalar(select(PrivacyRequest).where(PrivacyRequest.public_id == public_id[:32]))
-        if row is None:
+        if row is None or not row.sealed_identity:  # none, or expired unconfirmed (its address dropped: expiry.py)
             return secrets.token_hex(16)
         started = challenges.start(
             session, identity_of(vault, row), vault=vault, settings=settings.preferences, now=now, purpose=PURPOSE
         )
-        text = "\n".join(
-            [
-                "Hello,",
-                "",
+        message = code_message(
+            settings,
+            started,
+            subject=f"Your code to see privacy request {row.public_id}",
+            asked=[
                 f"Someone asked to see where your privacy request {row.public_id} stands",
                 f"({RequestKind(row.kind).label}). To open its page, enter this code:",
-                "",
-                f"Your code: {started.code}",
-                "",
-                f"The code works once, for {settings.preferences.code_minutes} minutes. If it was not you, ignore",
-                "this e-mail: nothing changes.",
-                "",
-            ]
+            ],
+            if_not_you="nothing changes.",
         )
-        message = compose(
-            settings.mail,
-            to=started.email,
-            subject=f"Your code to see privacy request {row.public_id}",
-            text=text,
-            headers={"Auto-Submitted": "auto-generated"},
-        )
+    return send_code_message(database, mailer, message, started.challenge_id)
+
+
+def code_message(
+    settings: Settings, started: challenges.Started, *, subject: str, asked: list[str], if_not_you: str
+) -> EmailMessage:
+    """The e-mail carrying a one-time code about a request: what was asked, the code, how long it works."""
+    text = "\n".join(
+        [
+            "Hello,",
+            "",
+            *asked,
+            "",
+            f"Your code: {started.code}",
+            "",
+            f"The code works once, for {settings.preferences.code_minutes} minutes. If it was not you, ignore",
+            f"this e-mail: {if_not_you}",
+            "",
+        ]
+    )
+    return compose(
+        settings.mail, to=started.email, subject=subject, text=text, headers={"Auto-Submitted": "auto-generated"}
+    )
+
+
+def send_code_message(database: Database, mailer: Mailer, message: EmailMessage, challenge_id: str) -> str:
+    """Send it; a code whose e-mail could not leave is discarded (it could never be entered)."""
     try:
         mailer.send(message)
     except Unavailable:
         with database.session() as session:
-            challenges.discard(session, started.challenge_id)
+            challenges.discard(session, challenge_id)
         raise
-    return started.challenge_id
+    return challenge_id
 
 
 def redeem(

@@ -11,13 +11,16 @@ from charter import __version__
 from charter.services import Services
 from charter.web import accesslog, problems
 from charter.web.api import banner as banner_api
+from charter.web.api import corrections as corrections_api
 from charter.web.api import datamap as datamap_api
 from charter.web.api import decisions as decisions_api
 from charter.web.api import health, wellknown
 from charter.web.api import ledger as ledger_api
 from charter.web.api import maillinks as maillinks_api
 from charter.web.api import policy as policy_api
+from charter.web.api import request_packages as request_packages_api
 from charter.web.api import requests as requests_api
+from charter.web.api import suppression as suppression_api
 from charter.web.bodies import BodyLimit
 from charter.web.cors import PathCors
 from charter.web.pages import console, console_requests, privacy, session
@@ -56,6 +59,9 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.include_router(ledger_api.router, prefix="/api/v1", tags=["ledger"])
     app.include_router(maillinks_api.router, prefix="/api/v1", tags=["mail links"])
     app.include_router(requests_api.router, prefix="/api/v1", tags=["requests"])  # P-RGT-1..8, P-RET-3
+    app.include_router(request_packages_api.router, prefix="/api/v1", tags=["requests"])  # the copy: P-RGT-1, 4
+    app.include_router(corrections_api.router, prefix="/api/v1", tags=["requests"])  # before/after: P-RGT-2
+    app.include_router(suppression_api.router, prefix="/api/v1", tags=["suppression"])  # erased: P-RGT-3
     app.include_router(banner_api.router, prefix=banner_api.PREFIX, tags=["banner"])
     app.include_router(wellknown.router)
     app.include_router(privacy.router)

@@ -3,13 +3,17 @@
 * ``POST /api/v1/requests`` (public, rate-limited): record a request and mail
   the code; the answer is the same whether or not Charter knows the
   address (no enumeration). ``POST /api/v1/requests/verify`` redeems the
-  code (with the request id) or the link's token.
+  code (with the request id) or the link's token; ``…/verify-facts`` does
+  the same and matches facts held for a high-risk request, answering the
+  same whatever the outcome (:mod:`charter.web.api.request_facts`, P-RGT-7).
 * ``GET /api/v1/requests[/{id}]`` (``requests:read``): the queue by due date,
   one request with its timeline; ``/{id}/plan`` the steps that would carry it out;
   ``/{id}/certificate`` a completed deletion's certificate.
-* ``POST /api/v1/requests/{id}/run`` (``requests:decide``): carry out an approved request
-  now, in this process (or resume it); answers the run's outcome. With
-  ``CHARTER_EXECUTION_AUTORUN`` an approval starts the run in the background.
+* ``POST /api/v1/requests/{id}/run`` (``requests:decide``): submit an approved request's run
+  (or resume one) to the job queue and answer 202 with its status at once: the in-process
+  default runs it in a background thread, ``CHARTER_JOBS_BACKEND=celery`` on ``charter worker``
+  (charter.jobs). Refused at once: a request not approved, a legal hold, a broken data map.
+  With ``CHARTER_EXECUTION_AUTORUN`` an approval submits the run itself.
 * ``POST /api/v1/requests/{id}/approve|deny|extend|ask-verification``
   (``requests:decide``): each audited and e-mailed to the requester.
 * ``GET/POST /api/v1/holds``, ``DELETE /api/v1/holds/{id}`` (``holds:manage``;
@@ -22,7 +26,7 @@ import base64
 import binascii
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from charter.auth.principal import Principal
@@ -33,13 +37,15 @@ from charter.execution import service as execution
 from charter.execution.runner import certificate_of
 from charter.requests import holds, intake, notices, queue, review
 from charter.requests.details import Agent, Document
-from charter.requests.kinds import DenialReason, RequestKind
+from charter.requests.kinds import DenialReason, RequestKind, Status
 from charter.services import Services
 from charter.subjects import service as subjects
+from charter.web.api import request_facts
 from charter.web.api.ledger import IdentityIn
 from charter.web.security import public, requires, services_of
 
 router = APIRouter()
+router.include_router(request_facts.router)  # POST /requests/verify-facts: code + facts held (issue 4, P-RGT-7)
 SUBMIT = public("requests-submit", per_minute=10)
 VERIFY = public("requests-verify", per_minute=30)
 CHECK_EMAIL = (
@@ -201,12 +207,16 @@ def plan_request(
         return execution.plan_request(session, public_id, datamap, vault=services.vault).as_dict()
 
 
-@router.post("/requests/{public_id}/run")
+@router.post("/requests/{public_id}/run", status_code=202)
 def run_request(
-    request: Request, public_id: str, _: Principal = requires(Permission.REQUESTS_DECIDE)
+    request: Request, public_id: str, response: Response, _: Principal = requires(Permission.REQUESTS_DECIDE)
 ) -> dict[str, object]:
-    """Carry out the approved request in the data stores now (resumes a run that stopped)."""
-    return jobs.run_request(services_of(request), public_id).as_dict()
+    """Submit the approved request's run to the job queue (202; resumes a run that stopped); 200 if answered."""
+    services = services_of(request)
+    status = jobs.submit(services, public_id)
+    if status in (Status.COMPLETED, Status.FAILED):
+        response.status_code = 200
+    return {"request": public_id, "status": status, "backend": services.settings.jobs.backend}
 
 
 @router.get("/requests/{public_id}/certificate")

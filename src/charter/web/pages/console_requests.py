@@ -28,16 +28,18 @@ from charter.auth.principal import Principal
 from charter.auth.roles import Permission
 from charter.errors import CharterError, InvalidInput
 from charter.execution import jobs
-from charter.requests import holds, notices, queue, review, terms
+from charter.requests import factcheck, holds, notices, queue, review, terms
 from charter.requests.kinds import CLOSED, DENIAL_TEXT, RequestKind, Status
 from charter.requests.models import PrivacyRequest
 from charter.requests.sealing import details_of, identity_of
 from charter.services import Services
 from charter.subjects import service as subjects
+from charter.web.pages import console_certificate as certificates
 from charter.web.security import requires, services_of
 from charter.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+router.include_router(certificates.router)  # GET /console/requests/{id}/certificate (issue 4)
 MAX_TEXT = 2_000
 DONE = {
     "approved": "The request was approved; the requester is being told.",
@@ -71,7 +73,7 @@ def _forms(session: Any, row: PrivacyRequest) -> dict[str, Any]:
         "can_ask": status == Status.IN_REVIEW,
         "can_extend": status not in CLOSED and row.extended_at is None and extension is not None,
         "extension": extension,
-        "strong": row.verification in terms.STRONG,
+        "strong": factcheck.needs_confirmation(session, row),  # P-RGT-7: unless facts held matched
         "grounds": [(ground, DENIAL_TEXT[ground]) for ground in grounds],
     }
 
@@ -84,7 +86,7 @@ def _request_page(
         row = review.get(session, public_id)
         document = queue.document(session, row)
         may_decide = principal.can(Permission.REQUESTS_DECIDE)
-        held = details_of(services.vault, row) if may_decide else {}
+        held = details_of(services.vault, row) if may_decide and row.sealed_identity else {}
         given = held.get("more_verification")
         return render(
             request,
@@ -94,10 +96,12 @@ def _request_page(
             row=row,
             label=RequestKind(row.kind).label,
             status_label=Status(row.status).label,
-            identity=mask_email(identity_of(services.vault, row)),
+            identity=mask_email(identity_of(services.vault, row)) if row.sealed_identity else None,
             more_information=given if isinstance(given, list) else [],
             may_decide=may_decide,
             forms=_forms(session, row),
+            facts_level=factcheck.describe(factcheck.state_of(session, row)),  # issue 4: facts matching
+            has_certificate=certificates.exists(session, row),  # issue 4: the certificate page
             **extra,
         )
 

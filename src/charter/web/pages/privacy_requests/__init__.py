@@ -12,6 +12,11 @@
 4. ``GET /privacy/requests/{id}`` — type, dates and status in plain language,
    for the verified requester only; ``POST …/{id}/information`` adds what the
    privacy office asked for.
+5. ``…/{id}/copy/code``, ``…/{id}/copy``, ``…/download?token=…`` — a completed
+   access or portability request's copy, after a fresh code (:mod:`.copy`).
+6. ``POST …/{id}/facts`` — a high-risk request's requester sends facts held
+   (postal code, last phone digits, date of birth), compared with the data
+   stores; the same neutral answer whatever the outcome (:mod:`.facts`, P-RGT-7).
 
 Every form carries a CSRF token (``preference_tokens`` with the
 :data:`~charter.web.pages.preference_tokens.REQUESTS` scope); every route is
@@ -23,9 +28,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from charter.web.pages.privacy_requests import intake, status
+from charter.web.pages.privacy_requests import copy, facts, intake, status
 
 router = APIRouter(include_in_schema=False)
 # The fixed paths (…/code, …/verify) before the status page's …/{public_id}.
 router.include_router(intake.router)
+router.include_router(copy.router)  # …/download before the status page's …/{public_id}
 router.include_router(status.router)
+router.include_router(facts.router)  # POST …/{public_id}/facts: facts held, for high-risk requests (P-RGT-7)

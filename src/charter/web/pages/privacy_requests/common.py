@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from starlette.responses import RedirectResponse, Response
@@ -12,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from charter.db.base import utcnow
 from charter.errors import CharterError
 from charter.policy.schema import Statement
+from charter.preferences.errors import ChallengeError, ChallengeInvalid, WrongCode
 from charter.requests import intake, notices
 from charter.services import Services
 from charter.web.pages import preference_tokens as tokens
@@ -30,6 +32,7 @@ MAX_FIELD = 200
 MAX_TEXT = 2_000
 REQUEST_ID = re.compile(r"[0-9a-f]{32}")
 LINK_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,3 +92,35 @@ def opened(services: Services, public_id: str) -> Response:
     value = tokens.issue_session(services, public_id, scope=SCOPE)
     tokens.set_session(response, services, value, scope=SCOPE, path=path)
     return response
+
+
+def redeem_form(
+    request: Request,
+    public_id: str,
+    challenge: str,
+    code: str,
+    csrf_token: str,
+    *,
+    redeem: Callable[[Services, str, str, str], T],
+    retry: Callable[..., Response],
+) -> T | Response:
+    """A posted e-mailed code, checked the one way every code form is: CSRF, shape, then ``redeem``.
+
+    Returns what ``redeem`` gave, or the page to show instead: the code form again (``retry``,
+    with the error and the tries left) for a wrong code with tries left, else an error page.
+    """
+    services = services_of(request)
+    if not tokens.check_csrf(request, services, csrf_token, scope=SCOPE):
+        return forbidden_page(request)
+    challenge = challenge.strip().lower()
+    if not (REQUEST_ID.fullmatch(public_id) and REQUEST_ID.fullmatch(challenge)) or len(code) > MAX_FIELD:
+        return problem_page(request, ChallengeInvalid("this code is not valid; ask for a new one"))
+    try:
+        return redeem(services, public_id, challenge, code.strip())
+    except ChallengeInvalid as exc:
+        left = exc.tries_left if isinstance(exc, WrongCode) else None
+        if left is None or left == 0:
+            return problem_page(request, exc)
+        return retry(request, public_id, challenge, status_code=exc.status, error=sentence(exc.detail), tries_left=left)
+    except ChallengeError as exc:
+        return problem_page(request, exc)

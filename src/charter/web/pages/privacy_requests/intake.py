@@ -64,6 +64,7 @@ def _form(
     status_code: int = 200,
     values: dict[str, str] | None = None,
     problems: list[Problem] | None = None,
+    chosen_purposes: list[str] | None = None,
 ) -> Response:
     services = services_of(request)
     values = values or {}
@@ -81,6 +82,8 @@ def _form(
         values=values,
         problems=problems or [],
         invalid={p.field for p in problems or []},
+        purposes=[(p.id, p.name, p.description) for p in statement.purposes],  # restriction/objection (P-RGT-4)
+        chosen_purposes=set(chosen_purposes or []),
     )
 
 
@@ -130,7 +133,37 @@ def _checked(fields: dict[str, str]) -> tuple[RequestKind | None, list[Problem]]
     return kind, problems
 
 
-def _details(kind: RequestKind, fields: dict[str, str]) -> dict[str, Any]:
+# -- restriction/objection purposes (issue 4): checkboxes of the statement's purposes, sent as details.purposes --
+PURPOSE_KINDS = frozenset({RequestKind.RESTRICTION, RequestKind.OBJECTION})
+MAX_PURPOSES = 100
+
+
+def _purposes(form: FormData) -> list[str]:
+    """The purposes ticked on the form (several values of one field), as sent; checked against the statement later."""
+    return [v[:MAX_FIELD] for v in form.getlist("purposes")[:MAX_PURPOSES] if isinstance(v, str) and v.strip()]
+
+
+def _unknown_purposes(kind: RequestKind | None, purposes: list[str], statement: Statement) -> list[Problem]:
+    if kind not in PURPOSE_KINDS or not purposes:
+        return []
+    known = {p.id for p in statement.purposes}
+    if all(p in known for p in purposes):
+        return []
+    return [
+        Problem(
+            "purposes",
+            "One of the uses you chose is not in our privacy statement. Choose only from the list, or none "
+            "to cover every use.",
+        )
+    ]
+
+
+# -- end restriction/objection purposes --
+
+
+def _details(kind: RequestKind, fields: dict[str, str], purposes: list[str] | None = None) -> dict[str, Any]:
+    if kind in PURPOSE_KINDS and purposes:
+        return {"purposes": sorted(set(purposes))}
     if kind == RequestKind.CORRECTION:
         return {"field": _text(fields, "correction_field"), "value": _text(fields, "correction_value", MAX_TEXT)}
     if kind == RequestKind.PORTABILITY:
@@ -160,6 +193,7 @@ async def submit(request: Request) -> Response:
     form = await request.form(max_files=1, max_fields=40)
     try:
         fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        purposes = _purposes(form)
         if not tokens.check_csrf(request, services, fields.get(tokens.CSRF_FIELD, ""), scope=SCOPE):
             return forbidden_page(request)
         try:
@@ -174,18 +208,26 @@ async def submit(request: Request) -> Response:
             )
     finally:
         await form.close()
-    return await run_in_threadpool(_submit, request, services, fields, proof)
+    return await run_in_threadpool(_submit, request, services, fields, proof, purposes)
 
 
-def _submit(request: Request, services: Services, fields: dict[str, str], proof: Document | None) -> Response:
+def _submit(
+    request: Request,
+    services: Services,
+    fields: dict[str, str],
+    proof: Document | None,
+    purposes: list[str] | None = None,
+) -> Response:
     try:
         statement = statement_in_force(services)
     except NotFound as exc:
         return problem_page(request, exc)
     shown = {k: v[:MAX_TEXT] for k, v in fields.items() if k != tokens.CSRF_FIELD}
     kind, problems = _checked(fields)
+    purposes = purposes or []
+    problems += _unknown_purposes(kind, purposes, statement)
     if kind is None or problems:
-        return _form(request, statement, status_code=422, values=shown, problems=problems)
+        return _form(request, statement, status_code=422, values=shown, problems=problems, chosen_purposes=purposes)
     agent = None
     if fields.get("agent") == "yes":
         agent = Agent(_text(fields, "agent_name"), _text(fields, "agent_email", MAX_EMAIL))
@@ -194,7 +236,7 @@ def _submit(request: Request, services: Services, fields: dict[str, str], proof:
         identity_kind="email",
         identity=_text(fields, "email", MAX_EMAIL),
         jurisdiction=_text(fields, "jurisdiction") or None,
-        details=_details(kind, fields),
+        details=_details(kind, fields, purposes),
         agent=agent,
         proof=proof,
     )
@@ -206,7 +248,14 @@ def _submit(request: Request, services: Services, fields: dict[str, str], proof:
         return error_page(request, 429, "Too many requests", sentence(exc.detail))
     except InvalidInput as exc:  # a malformed address, a detail the domain refuses (never echoing a value)
         field = "email" if exc.code == "invalid_identity" else "type-access"
-        return _form(request, statement, status_code=422, values=shown, problems=[Problem(field, sentence(exc.detail))])
+        return _form(
+            request,
+            statement,
+            status_code=422,
+            values=shown,
+            problems=[Problem(field, sentence(exc.detail))],
+            chosen_purposes=purposes,
+        )
     except Unavailable:
         return error_page(
             request,

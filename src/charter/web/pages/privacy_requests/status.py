@@ -7,16 +7,16 @@ from typing import Any
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from charter.delivery import service as delivery
 from charter.errors import CharterError, NotFound, RateLimited, Unavailable
-from charter.preferences.errors import ChallengeError, ChallengeInvalid, WrongCode
 from charter.requests import review, status_access
 from charter.requests.kinds import CLOSED, RequestKind, Status
 from charter.requests.models import PrivacyRequest
 from charter.services import Services
 from charter.web.pages import preference_tokens as tokens
+from charter.web.pages.privacy_requests import facts_form
 from charter.web.pages.privacy_requests.common import (
     BASE,
-    MAX_FIELD,
     MAX_TEXT,
     PAGES,
     REQUEST_ID,
@@ -27,7 +27,7 @@ from charter.web.pages.privacy_requests.common import (
     forbidden_page,
     opened,
     page,
-    problem_page,
+    redeem_form,
 )
 from charter.web.security import services_of
 from charter.web.templating import sentence
@@ -46,6 +46,8 @@ STATUS_TEXT: dict[Status, str] = {
     Status.IN_PROGRESS: "We are carrying out your request now.",
     Status.COMPLETED: "Your request is complete.",
     Status.FAILED: "Something went wrong while carrying out your request. Our privacy office will contact you.",
+    Status.EXPIRED: "The request was never confirmed with the code we e-mailed, so it expired. Make it again "
+    "if you still want it.",
 }
 
 
@@ -110,25 +112,20 @@ def reopen(
     request: Request, public_id: str, challenge: str = Form(""), code: str = Form(""), csrf_token: str = Form("")
 ) -> Response:
     """Redeem the status code: the cookie for this request's page, as after the first confirmation."""
+    reopened = redeem_form(
+        request,
+        public_id,
+        challenge,
+        code,
+        csrf_token,
+        redeem=lambda services, public_id, challenge, code: status_access.redeem(
+            services.database, public_id, challenge, code, vault=services.vault, settings=services.settings
+        ),
+        retry=_reopen_code_page,
+    )
+    if isinstance(reopened, Response):
+        return reopened
     services = services_of(request)
-    if not tokens.check_csrf(request, services, csrf_token, scope=SCOPE):
-        return forbidden_page(request)
-    challenge = challenge.strip().lower()
-    if not (REQUEST_ID.fullmatch(public_id) and REQUEST_ID.fullmatch(challenge)) or len(code) > MAX_FIELD:
-        return problem_page(request, ChallengeInvalid("this code is not valid; ask for a new one"))
-    try:
-        reopened = status_access.redeem(
-            services.database, public_id, challenge, code.strip(), vault=services.vault, settings=services.settings
-        )
-    except ChallengeInvalid as exc:
-        left = exc.tries_left if isinstance(exc, WrongCode) else None
-        if left is None or left == 0:
-            return problem_page(request, exc)
-        return _reopen_code_page(
-            request, public_id, challenge, status_code=exc.status, error=sentence(exc.detail), tries_left=left
-        )
-    except ChallengeError as exc:
-        return problem_page(request, exc)
     return opened(services, reopened)
 
 
@@ -136,6 +133,15 @@ def _status_page(
     request: Request, services: Services, row: PrivacyRequest, *, status_code: int = 200, **extra: Any
 ) -> Response:
     status = Status(row.status)
+    # -- delivery: "Get my copy" for a completed access/portability request (charter.delivery) --
+    with services.database.session() as session:
+        extra.setdefault("copy", delivery.offer(session, row, vault=services.vault))
+    # -- end delivery --
+    # -- facts matching: the facts form of a high-risk request (P-RGT-7; charter.requests.factcheck) --
+    with services.database.session() as session:
+        for key, value in facts_form.context(services, session, row).items():
+            extra.setdefault(key, value)
+    # -- end facts matching --
     return page(
         request,
         "requests/status.html",
@@ -160,7 +166,13 @@ def status(request: Request, public_id: str) -> Response:
             row = review.get(session, public_id)
         except NotFound:
             return _not_yours(request, public_id)
-        return _status_page(request, services, row, added=request.query_params.get("added") == "1")
+        return _status_page(
+            request,
+            services,
+            row,
+            added=request.query_params.get("added") == "1",
+            facts_thanks=request.query_params.get("facts") == "1",  # facts matching: the one neutral answer
+        )
 
 
 @router.post(BASE + "/{public_id}/information", dependencies=[PAGES])

@@ -1,0 +1,185 @@
+"""Charter in-process, as the data-subject-request benches drive it, plus their statistics.
+
+``Charter`` holds Charter's own database (migrated, example statements
+published), settings with a home folder, the vault and a loaded data map; it
+creates requests and approves them outside the clock (the issue's clock starts
+at "a request that needs no further approval") and times ``Runner.run``.
+Worker processes build their own ``Charter`` from the same arguments: the
+secret key lives in ``home/secret.key``, so every process opens the same
+sealed requests.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.requests.conftest import Recorder  # noqa: E402  (the tests' in-memory mailer)
+from tests.subjects.factories import make_vault, publish_examples  # noqa: E402
+
+from charter.db import Database, migrate  # noqa: E402
+from charter.db.base import utcnow  # noqa: E402
+from charter.execution import service  # noqa: E402
+from charter.execution.runner import Outcome, Runner  # noqa: E402
+from charter.requests import intake, review  # noqa: E402
+from charter.requests.kinds import RequestKind  # noqa: E402
+from charter.settings import DatabaseSettings, ExecutionSettings, Settings  # noqa: E402
+from charter.subjects.service import Vault  # noqa: E402
+
+__all__ = ["Charter", "RequestKind", "StatementCounter", "compare", "rss_mb", "stats", "timed", "vm_hwm_mb"]
+
+
+def rss_mb() -> float:
+    """Peak resident set of this process so far (``ru_maxrss``), MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def vm_hwm_mb() -> float:
+    """The kernel's own high-water mark of this process's resident set (``VmHWM``), MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return rss_mb()
+
+
+class _KeepingRunner(Runner):
+    """Diagnostic: the runner without its ``finally: close every connector`` (connectors shared across runs)."""
+
+    def run(self, public_id: str) -> Any:
+        return self._run(public_id)
+
+
+class StatementCounter:
+    """Statements sent per database (SQLAlchemy engines), by a class-level cursor-execute listener.
+
+    A statement counts once per ``execute`` call (an executemany of 500 rows is one)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        event.listen(Engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        name = conn.engine.url.database or "?"
+        catalog = "pg_catalog" in statement or "information_schema" in statement
+        key = f"{name}{' (catalog)' if catalog else ''}"
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def take(self) -> dict[str, int]:
+        out, self.counts = self.counts, {}
+        return out
+
+    def close(self) -> None:
+        event.remove(Engine, "before_cursor_execute", self._seen)
+
+
+class Charter:
+    def __init__(
+        self,
+        state_url: str,
+        env: Mapping[str, str],
+        home: Path,
+        datamap_dir: Path,
+        *,
+        migrate_state: bool = True,
+    ) -> None:
+        self.database = Database(state_url)
+        if migrate_state:
+            migrate(self.database)
+            publish_examples(self.database)
+        self.config = Settings.load(
+            env="test",
+            home=home,
+            database=DatabaseSettings(url=state_url),
+            execution=ExecutionSettings(max_attempts=3, retry_base=0.01, retry_max=0.05),
+        )
+        self.vault: Vault = make_vault(self.config.secret_key())
+        self.datamap = service.load_datamap(self.config, datamap_dir)
+        self.env = dict(env)
+        self._kept: dict[str, Any] = {}
+
+    def approved(self, kind: RequestKind, mail: str) -> str:
+        """As tests/execution/conftest.py's ``approved``: received, verified by its code, approved."""
+        mailer = Recorder()
+        now = utcnow()
+        submission = intake.Submission(kind=kind, identity_kind="email", identity=mail, jurisdiction="eu", details={})
+        done = intake.submit(self.database, mailer, submission, vault=self.vault, settings=self.config, now=now)
+        intake.verify_code(
+            self.database,
+            done.public_id,
+            mailer.code(),
+            vault=self.vault,
+            settings=self.config,
+            now=now + timedelta(seconds=1),
+        )
+        with self.database.session() as session:
+            review.approve(
+                session, review.get(session, done.public_id), actor="bench", vault=self.vault, identity_checked=True
+            )
+        return done.public_id
+
+    def runner(self, *, keep_connectors: bool = False) -> Runner:
+        if keep_connectors:
+            runner: Runner = _KeepingRunner(
+                self.database, self.config, self.vault, self.datamap, env=self.env, sleep=lambda _s: None
+            )
+            runner._connectors = self._kept
+            return runner
+        return Runner(self.database, self.config, self.vault, self.datamap, env=self.env, sleep=lambda _s: None)
+
+    def run(self, public_id: str, *, keep_connectors: bool = False) -> tuple[float, Outcome]:
+        """``Runner.run`` timed. ``keep_connectors``: a diagnostic only (not Charter's behaviour today) — the
+        store connectors (engine + reflected tables) are kept across runs instead of closed after each."""
+        runner = self.runner(keep_connectors=keep_connectors)
+        begun = time.perf_counter()
+        outcome = runner.run(public_id)
+        took = time.perf_counter() - begun
+        if outcome.status != "completed":
+            raise RuntimeError(f"request {public_id}: {outcome.as_dict()}")
+        return took, outcome
+
+    def close(self) -> None:
+        for connector in self._kept.values():
+            connector.close()
+        self._kept.clear()
+        self.database.engine.dispose()
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (no interpolation: with 20 samples p95 is the 19th value)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+def stats(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {
+        "n": len(values),
+        "median_ms": round(statistics.median(values) * 1000, 2),
+        "p95_ms": round(percentile(values, 0.95) * 1000, 2),
+        "max_ms": round(ordered[-1] * 1000, 2),
+    }
+
+
+def compare(charter: list[float], baseline: list[float]) -> dict[str, float]:
+    return {
+        "median": round(statistics.median(charter) / statistics.median(baseline), 2),
+        "p95": round(percentile(charter, 0.95) / percentile(baseline, 0.95), 2),
+    }
+
+
+def timed(fn: Callable[..., Any], *args: Any) -> float:
+    begun = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - begun

@@ -1,0 +1,167 @@
+"""20 access requests at once on the 11-table shape, carried out by 2 worker processes (issue 4, "Figures").
+
+Issue 4's fourth figure: Fides 2.86.2 completes 0.78 requests/s when 20 access
+requests arrive at once (11 tables, webserver + one Celery worker); Charter's
+target is at least 50 requests/s with 2 workers.
+
+The store is ``dsr_bench``'s wide shape (``_wide.py``: ``customer`` + 5 child +
+5 grandchild tables, 46 rows per person, ``--people`` people, COPY). Requests
+are created, verified and approved outside the clock. Then, per round, the 20
+request ids are put on one shared queue at once and ``--workers`` processes
+(``_workers.ProcessPool``: each builds Charter once and runs ``Runner.run`` per
+request taken from the queue) carry them out. Workers are warmed up first (one
+access request each: imports, engines, the schema cache), as running workers are.
+
+Reported per round and over all rounds: requests/s = requests / (last finish −
+release); latency per request from the release (queueing included) p50/p95;
+service time (taken → finished) p50/p95; each worker's peak RSS. Baseline in the
+same run: the hand-written SQL access of ``_wide.access_sql`` (customer by
+e-mail, one ``= ANY`` query per table, JSON written) for 20 other people, by the
+same 2 processes from the same queue, each on a connection it keeps.
+
+``_workers.py`` explains how to swap the process pool for real ``charter
+worker`` (Celery) processes; nothing else here changes.
+
+Run::
+
+    .venv/bin/python bench/dsr_concurrency_bench.py            # 10,000 people, 20 at once, 5 rounds
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import _wide
+from _charter import Charter, RequestKind, percentile, rss_mb
+from _pg import create_database, drop_database, log
+from _workers import Done, Job, ProcessPool, WorkerSetup
+
+STORE_DB = "charter_bench_conc_store"
+STATE_DB = "charter_bench_conc_state"
+FIDES_RPS = 0.78
+TARGET_RPS = 50
+
+
+def summary(rounds: list[tuple[float, list[Done]]]) -> dict[str, Any]:
+    rates = [len(done) / (max(d.ended for d in done) - released) for released, done in rounds]
+    latency = [d.ended - released for released, done in rounds for d in done]
+    service = [d.ended - d.started for _released, done in rounds for d in done]
+    per_worker: dict[int, int] = {}
+    for _released, done in rounds:
+        for d in done:
+            per_worker[d.worker] = per_worker.get(d.worker, 0) + 1
+    return {
+        "requests_per_s": {
+            "median_of_rounds": round(statistics.median(rates), 1),
+            "min": round(min(rates), 1),
+            "max": round(max(rates), 1),
+            "rounds": [round(r, 1) for r in rates],
+        },
+        "latency_from_release_ms": {
+            "p50": round(statistics.median(latency) * 1000, 1),
+            "p95": round(percentile(latency, 0.95) * 1000, 1),
+            "max": round(max(latency) * 1000, 1),
+        },
+        "service_time_ms": {
+            "p50": round(statistics.median(service) * 1000, 1),
+            "p95": round(percentile(service, 0.95) * 1000, 1),
+        },
+        "jobs_per_worker": sorted(per_worker.values()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--at-once", type=int, default=20, help="requests released together")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=20)
+    parser.add_argument("--keep", action="store_true", help="leave the databases in place")
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    children = 5
+    out: dict[str, Any] = {
+        "bench": "dsr_concurrency_bench",
+        "people": args.people,
+        "tables": 1 + 2 * children,
+        "at_once": args.at_once,
+        "workers": args.workers,
+        "rounds": args.rounds,
+        "worker_kind": "multiprocessing (spawn), in-process Runner per request; stand-in for `charter worker`",
+        "python": sys.version.split()[0],
+        "cores": os.cpu_count(),
+        "load_before": os.getloadavg()[0],
+    }
+    with tempfile.TemporaryDirectory(prefix="charter-conc-bench-") as tmp:
+        folder = Path(tmp)
+        store_url = create_database(STORE_DB)
+        state_url = create_database(STATE_DB)
+        charter: Charter | None = None
+        pool: ProcessPool | None = None
+        try:
+            log(f"loading {args.people} people x 46 rows with COPY")
+            out["load"] = _wide.load(store_url, args.people, children)
+            datamap_dir = _wide.write_datamap(folder / "datamap", children)
+            charter = Charter(state_url, {_wide.URL_ENV: store_url}, folder / "home", datamap_dir)
+            need = args.workers + 2 * args.rounds * args.at_once
+            chosen = rng.sample(range(1, args.people + 1), need)
+            warm, rest = chosen[: args.workers], chosen[args.workers :]
+            log(f"creating and approving {len(warm) + args.rounds * args.at_once} access requests (not timed)")
+            warm_jobs: list[Job] = [("charter", charter.approved(RequestKind.ACCESS, _wide.email(p)), "") for p in warm]
+            charter_rounds: list[list[Job]] = []
+            base_rounds: list[list[Job]] = []
+            for r in range(args.rounds):
+                people = rest[r * 2 * args.at_once : (r + 1) * 2 * args.at_once]
+                charter_rounds.append(
+                    [
+                        ("charter", charter.approved(RequestKind.ACCESS, _wide.email(p)), "")
+                        for p in people[: args.at_once]
+                    ]
+                )
+                base_rounds.append([("sql", _wide.email(p), str(p)) for p in people[args.at_once :]])
+            setup = WorkerSetup(state_url, store_url, _wide.URL_ENV, folder / "home", datamap_dir, children, folder)
+            # each worker warms up on its own access request and one baseline access
+            warm_up = [[job, ("sql", _wide.email(p), f"warm{p}")] for job, p in zip(warm_jobs, warm, strict=True)]
+            pool = ProcessPool(setup, warm_up)
+            log(f"starting {args.workers} workers (each warms up on one request)")
+            pool.start()
+            charter_done: list[tuple[float, list[Done]]] = []
+            base_done: list[tuple[float, list[Done]]] = []
+            for r in range(args.rounds):
+                log(f"round {r + 1}: {args.at_once} Charter access requests at once, then the baseline")
+                charter_done.append(pool.run_all(charter_rounds[r]))
+                base_done.append(pool.run_all(base_rounds[r]))
+            out["worker_peak_rss_mb"] = list(pool.close().values())
+            pool = None
+            out["charter"] = summary(charter_done)
+            out["baseline_sql"] = summary(base_done)
+            c_rate = out["charter"]["requests_per_s"]["median_of_rounds"]
+            b_rate = out["baseline_sql"]["requests_per_s"]["median_of_rounds"]
+            out["ratio_baseline_rate_over_charter"] = round(b_rate / c_rate, 1)
+            out["target_requests_per_s"] = TARGET_RPS
+            out["fides_requests_per_s"] = FIDES_RPS
+            out["speedup_vs_fides"] = round(c_rate / FIDES_RPS, 1)
+        finally:
+            if pool is not None:
+                pool.close()
+            if charter is not None:
+                charter.close()
+            if not args.keep:
+                drop_database(STORE_DB)
+                drop_database(STATE_DB)
+    out["bench_process_peak_rss_mb"] = round(rss_mb(), 1)
+    out["load_after"] = os.getloadavg()[0]
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Reading the facts the data stores hold about a requester, to match what they typed (P-RGT-7).
+
+The fact kinds (:data:`charter.requests.facts.KINDS`) are found in the data
+map by data category, in the collections the request's identity reaches —
+the same discovery an access request plans (:mod:`charter.execution.plan`),
+so a postal code kept in ``addresses`` next to ``customers`` is found
+through the reference, not only in the collection holding the e-mail.
+
+:class:`StoreLookup` runs only the fetch steps needed to reach those
+collections, with the runner's own ``fetch`` (one parameterized query per
+chunk of values), keeps the rows in memory for the time of the call and
+returns the normalized values per kind. Nothing is stored; a store that does
+not answer is :class:`~charter.errors.Unavailable`, which the caller turns
+into the outcome "unavailable" (the requester's answer does not change).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from charter.connectors import Connector, connector_for
+from charter.datamap.live import resolve_url
+from charter.datamap.model import DataMap
+from charter.errors import CharterError, Unavailable
+from charter.execution import actions, plan
+from charter.execution.actions import Found, StepContext
+from charter.execution.erasure import Strategies
+from charter.execution.steps import Action, Plan, Step
+from charter.requests.facts import KINDS, kinds_of
+from charter.requests.kinds import RequestKind
+from charter.settings import Settings
+
+PLACEHOLDER = "facts@example.invalid"
+"""Planning is pure and masks values; the kinds offered do not depend on who asks."""
+
+
+def fact_fields(datamap: DataMap) -> dict[str, list[tuple[str, str]]]:
+    """Fact kind → the (collection key, field name) pairs holding it, over the whole data map."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for collection in datamap.collections():
+        for entry in collection.fields.values():
+            for kind in kinds_of(entry.model.data_categories or []):
+                out.setdefault(kind.id, []).append((collection.key, entry.name))
+    return out
+
+
+def _plan(datamap: DataMap, identity_kind: str, identity: str) -> Plan:
+    """The discovery of an access request for this identity (pure: no store is read)."""
+    return plan.build(datamap, plan.PlanRequest("facts", RequestKind.ACCESS, {identity_kind: [identity]}))
+
+
+def _fetches(planned: Plan) -> list[Step]:
+    return [s for s in planned.steps if s.action == Action.FETCH]
+
+
+def offered(datamap: DataMap, identity_kind: str = "email") -> list[str]:
+    """The fact kinds the stores reached from an identity of ``identity_kind`` can hold, in the order of KINDS.
+
+    The same for every requester (planned from a placeholder value): which
+    questions are asked never reveals whether someone is in the data.
+    """
+    reached = {s.collection for s in _fetches(_plan(datamap, identity_kind, PLACEHOLDER))}
+    fields = fact_fields(datamap)
+    return [kind for kind in KINDS if any(key in reached for key, _name in fields.get(kind, []))]
+
+
+def _needed(fetches: Sequence[Step], targets: set[str]) -> list[Step]:
+    """The fetches of ``targets`` and every fetch they depend on, in plan order."""
+    by_id = {s.id: s for s in fetches}
+    needed: set[str] = set()
+    stack = [s.id for s in fetches if s.collection in targets]
+    while stack:
+        current = stack.pop()
+        if current not in needed:
+            needed.add(current)
+            stack.extend(by_id[current].depends_on)
+    return [s for s in fetches if s.id in needed]
+
+
+def _value(row: Mapping[str, Any], name: str) -> Any:
+    """A field of a fetched row; a dotted name reads into nested documents."""
+    if name in row:
+        return row[name]
+    current: Any = row
+    for part in name.split("."):
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(part)
+    return current
+
+
+class StoreLookup:
+    """:class:`charter.requests.factcheck.Lookup` over the data map's real stores."""
+
+    def __init__(self, datamap: DataMap, settings: Settings, *, env: Mapping[str, str] | None = None) -> None:
+        self.datamap = datamap
+        self.settings = settings
+        self.env = os.environ if env is None else env
+
+    def held(self, identity_kind: str, identity: str, kinds: Collection[str]) -> dict[str, list[str]]:
+        fields = fact_fields(self.datamap)
+        wanted = {kind: fields.get(kind, []) for kind in kinds if kind in KINDS}
+        targets = {key for pairs in wanted.values() for key, _name in pairs}
+        planned = _plan(self.datamap, identity_kind, identity)
+        steps = _needed(_fetches(planned), targets)
+        rows: dict[str, Found] = {}
+        context = StepContext(
+            "facts",
+            planned,
+            self.datamap,
+            {identity_kind: [identity]},
+            rows.__getitem__,
+            Strategies(b"facts lookup: no erasure is done"),
+        )
+        connectors: dict[str, Connector] = {}
+        try:
+            for step in steps:
+                connector = connectors.get(step.system)
+                if connector is None:
+                    system = self.datamap.systems[step.system]
+                    url = resolve_url(system, self.env, self.settings.home)
+                    connector = connector_for(system.model.kind, step.system, url, self.settings.connectors)
+                    connectors[step.system] = connector
+                found = actions.fetch(step, context, connector).found
+                rows[step.id] = found if found is not None else Found(None)
+        finally:
+            for connector in connectors.values():
+                connector.close()
+        by_collection = {s.collection: rows[s.id].rows for s in steps}
+        out: dict[str, list[str]] = {}
+        for kind, pairs in wanted.items():
+            normalize = KINDS[kind].normalize
+            values = []
+            for key, name in pairs:
+                for row in by_collection.get(key, []):
+                    raw = _value(row, name)
+                    normalized = None if raw is None else normalize(raw)
+                    if normalized is not None:
+                        values.append(normalized)
+            out[kind] = sorted(set(values))
+        return out
+
+
+class DataMapUnavailable:
+    """No data map to read: every lookup is a store that is down (the outcome "unavailable")."""
+
+    def held(self, identity_kind: str, identity: str, kinds: Collection[str]) -> dict[str, list[str]]:
+        raise Unavailable("the data map could not be loaded, so no store was read")
+
+
+def lookup_for(settings: Settings) -> StoreLookup | DataMapUnavailable:
+    """The lookup over ``CHARTER_DATAMAP_PATH``'s stores; a map that cannot be loaded looks like a store down."""
+    from charter.execution.service import load_datamap
+
+    try:
+        return StoreLookup(load_datamap(settings), settings)
+    except CharterError:
+        return DataMapUnavailable()
