@@ -161,11 +161,9 @@ def test_chores_run_after_the_submissions_and_fail_alone(services: Services) -> 
     assert report.chores == {"broken": "failed: unavailable", "bug": "failed: unexpected error", "counted": 3}
 
 
-def test_the_default_chores_include_expiry_when_it_is_installed(services: Services) -> None:
-    import importlib.util
-
-    installed = importlib.util.find_spec("charter.requests.expiry") is not None
-    assert [c.name for c in chores()] == (["expire_unverified"] if installed else [])
+def test_every_sweep_expires_unconfirmed_requests(services: Services) -> None:
+    """P-RGT-7: a request nobody confirmed does not keep its sealed identity forever (charter.requests.expiry)."""
+    assert [c.name for c in chores()] == ["expire_unverified"]
     report = sweep(services, Recording())
-    assert set(report.chores) == ({"expire_unverified"} if installed else set())
+    assert set(report.chores) == {"expire_unverified"}
     assert not any(str(v).startswith("failed") for v in report.chores.values())

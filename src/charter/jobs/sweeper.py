@@ -20,13 +20,11 @@ date first, at most ``CHARTER_JOBS_SWEEP_BATCH`` of each per sweep.
 
 **Chores** are other domains' periodic work, run after the submissions,
 each in its own transaction and each failing alone (logged, the others
-still run). ``expire_unverified`` (charter.requests.expiry) is used when
-that module is installed.
+still run): ``expire_unverified`` (charter.requests.expiry).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Sized
 from dataclasses import dataclass, field
@@ -41,6 +39,7 @@ from charter.errors import CharterError
 from charter.execution.jobs import RUNNABLE
 from charter.execution.models import ExecutionRun, ExecutionStep
 from charter.jobs.base import JobQueue
+from charter.requests import expiry
 from charter.requests.kinds import Status
 from charter.requests.models import PrivacyRequest
 
@@ -121,28 +120,14 @@ def _counted(result: Any) -> int | None:
 
 def _expire_unverified(services: Services, now: datetime) -> int | None:
     """charter.requests.expiry: unverified requests past CHARTER_REQUESTS_UNVERIFIED_DAYS expire."""
-    expiry = importlib.import_module("charter.requests.expiry")
     with services.database.session() as session:
         result = expiry.expire_unverified(session, settings=services.settings, now=now)
     return _counted(result)
 
 
-def _installed(module: str) -> bool:
-    try:
-        importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name == module:
-            return False
-        raise
-    return True
-
-
 def chores() -> list[Chore]:
-    """The periodic chores available in this installation (a domain not built yet is simply absent)."""
-    found = []
-    if _installed("charter.requests.expiry"):
-        found.append(Chore("expire_unverified", _expire_unverified))
-    return found
+    """The periodic chores of the other domains, each run after the submissions."""
+    return [Chore("expire_unverified", _expire_unverified)]
 
 
 def sweep(
