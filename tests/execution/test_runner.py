@@ -26,8 +26,9 @@ from charter.db import Database
 from charter.db.base import utcnow
 from charter.demo import stores
 from charter.execution import claims, package
+from charter.execution.certificate import certificate_of
 from charter.execution.models import ExecutionRun, ExecutionStep
-from charter.execution.runner import Runner, certificate_of
+from charter.execution.runner import Runner
 from charter.execution.steps import Action, Step
 from charter.requests import review
 from charter.requests.kinds import RequestKind

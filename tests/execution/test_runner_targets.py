@@ -18,7 +18,8 @@ from sqlalchemy import create_engine, select
 from charter.db import Database
 from charter.demo import people, stores
 from charter.execution import service
-from charter.execution.runner import Runner, certificate_of
+from charter.execution.certificate import certificate_of
+from charter.execution.runner import Runner
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 from charter.subjects.service import Vault

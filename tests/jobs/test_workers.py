@@ -18,8 +18,8 @@ from charter.audit.models import AuditEntry
 from charter.db import Database
 from charter.demo import stores
 from charter.execution import claims
+from charter.execution.certificate import certificate_of
 from charter.execution.models import ExecutionStep
-from charter.execution.runner import certificate_of
 from charter.jobs.celery_queue import CeleryQueue
 from charter.requests import review
 from charter.requests.kinds import RequestKind

@@ -21,7 +21,8 @@ from charter.db.base import utcnow
 from charter.errors import InvalidInput
 from charter.execution import jobs
 from charter.execution import service as execution
-from charter.execution.runner import Runner, certificate_of
+from charter.execution.certificate import certificate_of
+from charter.execution.runner import Runner
 from charter.execution.steps import Plan, Step
 from charter.requests import expiry, notices, queue, review
 from charter.requests import holds as hold_service

@@ -29,8 +29,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from charter.audit.models import AuditEntry
+from charter.db import Database
+from charter.errors import NotFound
+from charter.execution import claims
 from charter.execution.models import ExecutionStep
 from charter.execution.steps import Action, Plan
+from charter.requests import review
 
 SCHEMA = "charter.certificate/1"
 
@@ -80,3 +84,13 @@ def build(
         "not_searched": [n.as_dict() for n in plan.not_searched],
         "audit": [{"seq": e.seq, "action": e.action, "at": e.at.isoformat(), "hash": e.hash} for e in entries],
     }
+
+
+def certificate_of(database: Database, public_id: str) -> dict[str, Any]:
+    """The stored certificate of a completed deletion, or NotFound."""
+    with database.session() as session:
+        row = review.get(session, public_id)
+        run = claims.run_of(session, row.id)
+        if run is None or run.certificate is None:
+            raise NotFound(f"request {row.public_id} has no certificate (only a completed deletion has one)")
+        return dict(run.certificate)

@@ -13,13 +13,15 @@ same on SQLite and PostgreSQL.
 
 The runner reads the step rows once (:func:`view_of`) and keeps that view
 up to date from its own writes; it reads again only when a claim fails
-(someone else moved). It finishes a step and claims the next in one
+(someone else moved). It claims a batch of steps with one statement
+(:func:`claim_many`, ``RETURNING`` the ones it got), and finishes a batch
+(:func:`finish_many`, one executemany) and claims the next in one
 transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -98,22 +100,21 @@ class RunView:
     def all_done(self) -> bool:
         return len(self.done) == len(self.steps)
 
-    def next_ready(
-        self, now: datetime, depends_on: Mapping[str, tuple[str, ...]], *, finishing: str | None = None
-    ) -> str | None:
-        """The first step claimable as far as this view knows: pending (or lease run out), every dependency done.
-
-        ``finishing``: a step being marked done in the same transaction (counts as done).
-        """
+    def all_ready(
+        self, now: datetime, depends_on: Mapping[str, tuple[str, ...]], *, finishing: Collection[str] = ()
+    ) -> list[str]:
+        """Steps claimable as far as this view knows, in plan order: pending (or lease run out), every
+        dependency done. ``finishing``: steps being marked done in the same transaction (count as done)."""
+        ready = []
         for state in self.steps.values():
-            if state.step_id == finishing or state.step_id in self.done:
+            if state.step_id in finishing or state.step_id in self.done:
                 continue
             expired = state.status == CLAIMED and state.lease_until is not None and state.lease_until < now
             if (state.status == PENDING or expired) and all(
-                d in self.done or d == finishing for d in depends_on[state.step_id]
+                d in self.done or d in finishing for d in depends_on[state.step_id]
             ):
-                return state.step_id
-        return None
+                ready.append(state.step_id)
+        return ready
 
     def mark(self, step_id: str, status: str, lease_until: datetime | None = None) -> None:
         self.steps[step_id] = StepState(step_id, status, lease_until)
@@ -160,6 +161,28 @@ _CLAIM = (
         started_at=bindparam("now"),
     )
 )
+_CLAIM_MANY = (
+    update(ExecutionStep)
+    .where(
+        ExecutionStep.run_id == bindparam("run"),
+        ExecutionStep.step_id.in_(bindparam("steps", expanding=True)),
+        ExecutionStep.run_id.in_(
+            select(ExecutionRun.id).where(ExecutionRun.id == bindparam("run"), ExecutionRun.status == RUNNING)
+        ),
+        or_(
+            ExecutionStep.status == PENDING,
+            (ExecutionStep.status == CLAIMED) & (ExecutionStep.lease_until < bindparam("now")),
+        ),
+    )
+    .values(
+        status=CLAIMED,
+        claimed_by=bindparam("worker"),
+        lease_until=bindparam("until"),
+        attempts=ExecutionStep.attempts + 1,
+        started_at=bindparam("now"),
+    )
+    .returning(ExecutionStep.step_id)
+)
 _RETRY = update(ExecutionStep).where(_MINE).values(attempts=ExecutionStep.attempts + 1, lease_until=bindparam("until"))
 _RENEW = update(ExecutionStep).where(_MINE).values(lease_until=bindparam("until"))
 _FINISH = (
@@ -203,6 +226,20 @@ def claim(session: Session, run_id: int, step_id: str, *, worker: str, now: date
     return rowcount(session.connection().execute(_CLAIM, params)) == 1
 
 
+def claim_many(
+    session: Session, run_id: int, step_ids: Sequence[str], *, worker: str, now: datetime, lease: timedelta
+) -> set[str]:
+    """Take every step of ``step_ids`` that is still claimable, in one statement; the ids now ours.
+
+    The same conditions as :func:`claim` per row; ``RETURNING`` says which rows the
+    UPDATE changed, so a step another worker took meanwhile is simply not in the answer.
+    """
+    if not step_ids:
+        return set()
+    params = {"run": run_id, "steps": list(step_ids), "worker": worker, "now": now, "until": now + lease}
+    return set(session.connection().execute(_CLAIM_MANY, params).scalars())
+
+
 def retry(session: Session, run_id: int, step_id: str, *, worker: str, now: datetime, lease: timedelta) -> bool:
     """Count one more try and renew the lease; False if the step is no longer ours."""
     params = {"run": run_id, "step": step_id, "worker": worker, "until": now + lease}
@@ -235,6 +272,35 @@ def finish(
     """Store the step's outcome and mark it done, in the caller's transaction; False if we lost the claim."""
     params = {"run": run_id, "step": step_id, "worker": worker, "now": now, "summary": dict(summary), "sealed": sealed}
     return rowcount(session.connection().execute(_FINISH, params)) == 1
+
+
+def finish_many(
+    session: Session,
+    run_id: int,
+    outcomes: Sequence[tuple[str, Mapping[str, Any], bytes | None]],
+    *,
+    worker: str,
+    now: datetime,
+) -> set[str]:
+    """Store several steps' outcomes and mark them done in one executemany, each conditional on our claim
+    as in :func:`finish`; the ids this worker still held (and so stored)."""
+    if not outcomes:
+        return set()
+    params = [
+        {"run": run_id, "step": step_id, "worker": worker, "now": now, "summary": dict(summary), "sealed": sealed}
+        for step_id, summary, sealed in outcomes
+    ]
+    ids = [step_id for step_id, _summary, _sealed in outcomes]
+    if rowcount(session.connection().execute(_FINISH, params)) == len(params):
+        return set(ids)
+    # Some claims ran out and were taken over: ours are the ones now done under our name.
+    held = select(ExecutionStep.step_id).where(
+        ExecutionStep.run_id == run_id,
+        ExecutionStep.step_id.in_(ids),
+        ExecutionStep.status == DONE,
+        ExecutionStep.claimed_by == worker,
+    )
+    return set(session.scalars(held))
 
 
 def fail(session: Session, run_id: int, step_id: str, *, worker: str, now: datetime, error: str) -> bool:

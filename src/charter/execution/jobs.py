@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 
 from charter.errors import CharterError
 from charter.execution import service
-from charter.execution.runner import NotRunnable, Outcome, Runner, refuse_held
+from charter.execution.guards import refuse_held
+from charter.execution.runner import NotRunnable, Outcome, Runner
 from charter.jobs import queue_for
 from charter.jobs.inprocess import THREAD_PREFIX
 from charter.requests import notices, review

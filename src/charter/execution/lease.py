@@ -28,7 +28,7 @@ log = logging.getLogger("charter.execution")
 
 
 class LeaseKeeper:
-    """One thread per run renewing the lease of the step this worker is performing (``holding``).
+    """One thread per run renewing the leases of the steps this worker is performing (``holding``).
 
     One thread for the whole run, not one per step: starting a thread costs a
     switch to it, and on a loaded machine that switch cost more than the step.
@@ -50,7 +50,7 @@ class LeaseKeeper:
         self.clock = clock
         self.renewals = 0
         self.lost: set[str] = set()
-        self._step: str | None = None
+        self._steps: tuple[str, ...] = ()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -66,25 +66,25 @@ class LeaseKeeper:
             self._thread.join()
 
     @contextmanager
-    def holding(self, step_id: str) -> Iterator[None]:
-        """Keep ``step_id``'s lease until the block ends (the thread starts with the first step)."""
+    def holding(self, *step_ids: str) -> Iterator[None]:
+        """Keep these steps' leases until the block ends (the thread starts with the first block)."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._keep, name=f"charter-lease-{self.run_id}", daemon=True)
             self._thread.start()
         with self._lock:
-            self._step = step_id
+            self._steps = step_ids
         try:
             yield
         finally:
             with self._lock:  # a renewal in flight finishes first: none is sent for a step once it is left
-                self._step = None
+                self._steps = ()
 
     def _keep(self) -> None:
         every = self.lease.total_seconds() / 3
         while not self._stop.wait(every):
             with self._lock:
-                if self._step is not None:
-                    self._renew(self._step)
+                for step_id in self._steps:
+                    self._renew(step_id)
 
     def _renew(self, step_id: str) -> None:
         if step_id in self.lost:

@@ -7,17 +7,19 @@
    transaction. An ``in_progress`` one is resumed: the plan is made again
    (step ids are stable) and must have the same digest, else the run fails
    rather than mix two plans.
-2. Loop: claim the first ready step (every dependency ``done``) with a
-   conditional UPDATE under a lease (:mod:`claims`), perform it in its data
-   store (:mod:`actions`), then store its outcome and mark it done in one
-   transaction of Charter's database, the same that writes its audit record
-   and claims the next ready step. The step rows are read once per run and
-   the view kept from this worker's own writes; they are read again only
-   when a claim fails or nothing is ready. A store that is ``Unavailable`` is
-   tried again with exponential backoff and jitter up to
-   ``CHARTER_EXECUTION_MAX_ATTEMPTS``; any other Charter error, or attempts
-   exhausted, fails the step, the run and the request (review.fail): no
-   later step runs and no certificate is issued.
+2. Loop: claim the next batch of ready steps (every dependency ``done``) with
+   one conditional UPDATE under a lease (:mod:`claims`) — every ready step
+   that only reads (fetch, verify), else the first ready step that writes
+   (erase, update) alone — perform them in their data stores
+   (:mod:`actions`), then store their outcomes and mark them done in one
+   transaction of Charter's database, the same that writes the audit
+   records of the writing steps and claims the next batch. The step rows are
+   read once per run and the view kept from this worker's own writes; they
+   are read again only when a claim fails or nothing is ready. A store that
+   is ``Unavailable`` is tried again with exponential backoff and jitter up
+   to ``CHARTER_EXECUTION_MAX_ATTEMPTS``; any other Charter error, or
+   attempts exhausted, fails the step, the run and the request
+   (review.fail): no later step runs and no certificate is issued.
 3. When every step is done: access/portability write the sealed package;
    a deletion gets its certificate; the request is completed (review.complete)
    and the sealed fetch outcomes are dropped.
@@ -51,15 +53,17 @@ from charter.datamap.model import DataMap
 from charter.db import Database, PinnedDatabase
 from charter.db.base import utcnow
 from charter.errors import CharterError, Conflict, Unavailable
-from charter.execution import actions, aftercare, certificate, claims, corrections, package
+from charter.execution import actions, aftercare, certificate, claims, package
 from charter.execution import service as planning
 from charter.execution.actions import Found, StepContext
+from charter.execution.batches import Done, Failed, Lost, audit_data, batch_of, correction_ref, dependencies
 from charter.execution.erasure import Strategies
+from charter.execution.guards import refuse_held
 from charter.execution.lease import LeaseKeeper
 from charter.execution.models import ExecutionRun
 from charter.execution.steps import Action, Plan, Step
-from charter.requests import holds, review
-from charter.requests.errors import HeldByLegalHold, IllegalTransition
+from charter.requests import review
+from charter.requests.errors import IllegalTransition
 from charter.requests.kinds import RequestKind, Status
 from charter.requests.models import PrivacyRequest
 from charter.requests.sealing import details_of, identity_of
@@ -157,7 +161,7 @@ class Runner:
 
     def _run(self, public_id: str) -> Outcome:
         plan, run_id = self._open(public_id)
-        self._depends = _dependencies(plan)
+        self._depends = dependencies(plan)
         outcome = Outcome(plan.request, Status.IN_PROGRESS.value, steps=len(plan.steps))
         if run_id is None:
             return self._closed(outcome)
@@ -171,23 +175,21 @@ class Runner:
     ) -> Outcome:
         with self.database.session() as session:
             view = claims.view_of(session, run_id)
-        step: Step | None = None
+        batch: list[Step] = []
         while True:
-            if step is None:
+            if not batch:
                 if view.failed():
                     return self._closed(outcome)
                 if view.all_done():
                     self._finish(plan, run_id, context)
                     return self._closed(outcome)
-                step, view = self._claim_next(plan, run_id, view)
-                if step is None:
+                batch, view = self._claim_batch(plan, run_id, view)
+                if not batch:
                     if view.failed() or view.all_done():
                         continue
                     return outcome  # the remaining steps are another worker's, under a live lease
-            kept, step = self._perform(plan, run_id, step, context, view, keep)
-            if kept is not None:
-                outcome.executed.append(kept)
-            if step is None and not view.all_done() and not view.failed():
+            batch = self._carry_out(plan, run_id, batch, context, view, keep, outcome)
+            if not batch and not view.all_done() and not view.failed():
                 with self.database.session() as session:  # nothing ready as far as we know: see what others did
                     view = claims.view_of(session, run_id)
 
@@ -222,36 +224,70 @@ class Runner:
                 return plan, None
             return plan, run.id
 
-    def _claim_next(self, plan: Plan, run_id: int, view: claims.RunView) -> tuple[Step | None, claims.RunView]:
-        """Claim the first ready step; a failed claim means someone else moved: read the steps again and retry."""
+    def _claim_batch(self, plan: Plan, run_id: int, view: claims.RunView) -> tuple[list[Step], claims.RunView]:
+        """Claim the next batch (:func:`~charter.execution.batches.batch_of`) at once; none taken means someone
+        else moved: read the steps again and retry."""
         while True:
             now = self.clock()
-            ready = view.next_ready(now, self._depends)
-            if ready is None:
-                return None, view
+            ready = batch_of(plan, view.all_ready(now, self._depends))
+            if not ready:
+                return [], view
             with self.database.session() as session:
-                if claims.claim(session, run_id, ready, worker=self.worker, now=now, lease=self.lease):
-                    view.mark(ready, claims.CLAIMED, now + self.lease)
-                    return plan.step(ready), view
+                taken = claims.claim_many(session, run_id, ready, worker=self.worker, now=now, lease=self.lease)
+            if taken:
+                for step_id in taken:
+                    view.mark(step_id, claims.CLAIMED, now + self.lease)
+                return [plan.step(s) for s in ready if s in taken], view
             with self.database.session() as session:
                 view = claims.view_of(session, run_id)
             if view.failed():
-                return None, view
+                return [], view
 
-    # -- one step ----------------------------------------------------------------
-    def _perform(
+    # -- a batch of steps --------------------------------------------------------
+    def _carry_out(
         self,
         plan: Plan,
         run_id: int,
-        step: Step,
+        batch: list[Step],
         context: StepContext,
         view: claims.RunView,
         keep: Callable[[str, Found], None],
-    ) -> tuple[str | None, Step | None]:
-        """Run a claimed step to done or failed, and claim the next ready step in the transaction that stores it.
+        outcome: Outcome,
+    ) -> list[Step]:
+        """Perform the claimed steps, then store them, their audit entries and the claim of the next batch in one
+        transaction of Charter's database (a frontier of reading steps per transaction, a writing step on its
+        own). Returns the next batch, already ours. A step that fails is stored after the ones done before it,
+        then fails the run."""
+        done: list[Done] = []
+        failure: tuple[Step, str] | None = None
+        with self._keeper.holding(*(step.id for step in batch)):
+            for step in batch:
+                try:
+                    result = self._execute(plan, run_id, step, context)
+                except Lost:
+                    continue
+                except Failed as failed:
+                    failure = (step, failed.why)
+                    break
+                dumped = sealed = None
+                if result.found is not None:
+                    dumped = result.found.dumps()
+                    sealed = self.vault.keys.seal(dumped, context=_seal_context(plan.request, step.id))
+                done.append(Done(step, result, dumped, sealed))
+        following = self._record(plan, run_id, done, view, keep, outcome, claim_next=failure is None)
+        if failure is not None:
+            step, why = failure
+            if self._fail_step(plan, run_id, step, why):
+                view.mark(step.id, claims.FAILED)
+            outcome.executed.append(step.id)
+            return []
+        return following
 
-        Returns the step's id if this worker carried it out (None if the claim was lost to another worker),
-        and the next step, now claimed by this worker (None if there was none to claim).
+    def _execute(self, plan: Plan, run_id: int, step: Step, context: StepContext) -> actions.Result:
+        """One claimed step in its store; a store that is ``Unavailable`` is tried again with backoff.
+
+        Raises ``Failed`` (attempts exhausted, or any other Charter error) or ``Lost`` (while waiting to try
+        again, the lease ran out and another worker took the step).
         """
         if self.progress:
             self.progress(step, "start")
@@ -259,62 +295,70 @@ class Runner:
             try:
                 if self.fault:
                     self.fault("before", step)
-                with self._keeper.holding(step.id):
-                    result = actions.PERFORM[step.action](step, context, self._connector(step.system))
+                result = actions.PERFORM[step.action](step, context, self._connector(step.system))
                 if self.fault:
                     self.fault("after", step)
-                sealed = dumped = None
-                if result.found is not None:
-                    dumped = result.found.dumps()
-                    sealed = self.vault.keys.seal(dumped, context=_seal_context(plan.request, step.id))
-                following: str | None = None
-                with self.database.session() as session:
-                    now = self.clock()
-                    kept = claims.finish(
-                        session, run_id, step.id, worker=self.worker, now=now, summary=result.summary, sealed=sealed
-                    )
-                    if kept:
-                        if step.action in (Action.ERASE, Action.UPDATE):
-                            audit.record(
-                                session,
-                                actor=ACTOR,
-                                action=f"execution.{step.action.value}",
-                                target=f"request:{plan.request}",
-                                data=_audit_data(step, result.summary)
-                                | _correction_ref(session, self.vault, plan.request, step, result),
-                            )
-                        ready = view.next_ready(now, self._depends, finishing=step.id)
-                        if ready is not None and claims.claim(
-                            session, run_id, ready, worker=self.worker, now=now, lease=self.lease
-                        ):
-                            following = ready
-                # committed: the step is done (with its outcome) and the next one is ours
-                if kept:
-                    view.mark(step.id, claims.DONE)
-                    if dumped is not None:
-                        keep(step.id, Found.loads(dumped))
-                if following is not None:
-                    view.mark(following, claims.CLAIMED, now + self.lease)
-                if self.progress:
-                    self.progress(step, "done")
-                return (step.id if kept else None), (plan.step(following) if following is not None else None)
+                return result
             except Unavailable as exc:
                 with self.database.session() as session:
                     tried = claims.attempts_of(session, run_id, step.id)
                 if tried >= self.settings.execution.max_attempts:
-                    if self._fail_step(plan, run_id, step, f"after {tried} attempts: {_error(exc)}"):
-                        view.mark(step.id, claims.FAILED)
-                    return step.id, None
+                    raise Failed(f"after {tried} attempts: {_error(exc)}") from exc
                 self.sleep(self._backoff(tried))
                 with self.database.session() as session:
                     if not claims.retry(
                         session, run_id, step.id, worker=self.worker, now=self.clock(), lease=self.lease
                     ):
-                        return None, None
+                        raise Lost from exc
             except CharterError as exc:
-                if self._fail_step(plan, run_id, step, _error(exc)):
-                    view.mark(step.id, claims.FAILED)
-                return step.id, None
+                raise Failed(_error(exc)) from exc
+
+    def _record(
+        self,
+        plan: Plan,
+        run_id: int,
+        done: list[Done],
+        view: claims.RunView,
+        keep: Callable[[str, Found], None],
+        outcome: Outcome,
+        *,
+        claim_next: bool,
+    ) -> list[Step]:
+        """Store the done steps (conditional on still holding them), audit the erasures and corrections, and
+        claim the next ready steps: one transaction. Returns the next batch."""
+        if not done:
+            return []
+        ready: list[str] = []
+        taken: set[str] = set()
+        with self.database.session() as session:
+            now = self.clock()
+            outcomes = [(d.step.id, d.result.summary, d.sealed) for d in done]
+            kept = claims.finish_many(session, run_id, outcomes, worker=self.worker, now=now)
+            for d in done:
+                if d.step.id in kept and d.step.action in (Action.ERASE, Action.UPDATE):
+                    audit.record(
+                        session,
+                        actor=ACTOR,
+                        action=f"execution.{d.step.action.value}",
+                        target=f"request:{plan.request}",
+                        data=audit_data(d.step, d.result.summary)
+                        | correction_ref(session, self.vault, plan.request, d.step, d.result),
+                    )
+            if claim_next:
+                ready = batch_of(plan, view.all_ready(now, self._depends, finishing=kept))
+                taken = claims.claim_many(session, run_id, ready, worker=self.worker, now=now, lease=self.lease)
+        # committed: the steps are done (with their outcomes) and the next ones are ours
+        for d in done:
+            if d.step.id in kept:
+                view.mark(d.step.id, claims.DONE)
+                outcome.executed.append(d.step.id)
+                if d.dumped is not None:
+                    keep(d.step.id, Found.loads(d.dumped))
+            if self.progress:
+                self.progress(d.step, "done")
+        for step_id in taken:
+            view.mark(step_id, claims.CLAIMED, now + self.lease)
+        return [plan.step(s) for s in ready if s in taken]
 
     def _backoff(self, tried: int) -> float:
         """Exponential (base × 2^(n-1)), capped, with full jitter in its upper half."""
@@ -415,56 +459,3 @@ class Runner:
             outcome.status = row.status
             outcome.error = run.error if run is not None else None
         return outcome
-
-
-def _dependencies(plan: Plan) -> dict[str, tuple[str, ...]]:
-    return {s.id: s.depends_on for s in plan.steps}
-
-
-def _audit_data(step: Step, summary: Mapping[str, Any]) -> dict[str, object]:
-    """Ids and counts for the audit log; field names as values (the log refuses keys that look personal)."""
-    return {
-        "step": step.id,
-        "system": step.system,
-        "collection": step.collection,
-        "rows": summary.get("rows", 0),
-        "matched": summary.get("matched", 0),
-        "strategy": step.strategy,
-        "fields": [f"{f.field}={f.strategy}" for f in step.fields],
-    }
-
-
-def _correction_ref(
-    session: Session, vault: Vault, request: str, step: Step, result: actions.Result
-) -> dict[str, object]:
-    """An update's before/after sealed in its own record; the audit entry gets its id and digest, no value (P-RGT-2)."""
-    if result.record is None:
-        return {}
-    record = corrections.store(session, vault.keys, request, step, result.record)
-    return {"record": record.id, "record_sha256": record.sha256}
-
-
-def refuse_held(session: Session, row: PrivacyRequest, plan: Plan) -> None:
-    """No erasure while a legal hold covers the person or a system the plan would erase in (P-RET-3)."""
-    erased = {s.system for s in plan.of(Action.ERASE)}
-    if not erased:
-        return
-    for hold in holds.active_for(session, review.person_id_of(session, row)):
-        if hold.person_id is not None or hold.system in erased:
-            where = f"system {hold.system}" if hold.system else "this person"
-            raise HeldByLegalHold(
-                f"legal hold {hold.public_id} covers {where} ({hold.reason[:200]}); nothing is erased until it "
-                "is released"
-            )
-
-
-def certificate_of(database: Database, public_id: str) -> dict[str, Any]:
-    """The stored certificate of a completed deletion, or NotFound."""
-    from charter.errors import NotFound
-
-    with database.session() as session:
-        row = review.get(session, public_id)
-        run = claims.run_of(session, row.id)
-        if run is None or run.certificate is None:
-            raise NotFound(f"request {row.public_id} has no certificate (only a completed deletion has one)")
-        return dict(run.certificate)

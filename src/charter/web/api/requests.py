@@ -34,7 +34,7 @@ from charter.auth.roles import Permission
 from charter.errors import InvalidInput
 from charter.execution import jobs
 from charter.execution import service as execution
-from charter.execution.runner import certificate_of
+from charter.execution.certificate import certificate_of
 from charter.requests import holds, intake, notices, queue, review
 from charter.requests.details import Agent, Document
 from charter.requests.kinds import DenialReason, RequestKind, Status
