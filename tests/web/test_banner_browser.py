@@ -10,11 +10,10 @@ under ``CI=true`` (the pattern of test_browser.py).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +22,6 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-import uvicorn
 
 from charter.db import migrate
 from charter.decisions.state import PersonState
@@ -33,13 +31,11 @@ from charter.policy import service as policy
 from charter.services import Services
 from charter.settings import DatabaseSettings, Settings
 from charter.subjects import service as subjects
-from tests.conftest import EXAMPLES, missing_server
+from tests.conftest import EXAMPLES
+from tests.web.live import START_WITHIN, free_socket, launched, require_chromium, serving, url_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-dev-shm-usage"]
-START_WITHIN = 20.0
 """Seconds the server may take to start; a guard against hanging, not an assertion."""
 ANALYTICS_PURPOSES = ("content_measurement", "measure_marketing_effectiveness", "improve_services")
 GPC_INIT = "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true, configurable: true});"
@@ -60,10 +56,9 @@ SHOP = """<!doctype html>
 </body></html>
 """
 
-try:
-    from playwright.sync_api import BrowserContext, Page, sync_playwright
-except ImportError:  # a dev dependency; its absence is reported by the chromium fixture
-    sync_playwright = None
+
+with contextlib.suppress(ImportError):  # a dev dependency; its absence is reported by the chromium fixture
+    from playwright.sync_api import BrowserContext, Page
 
 
 @dataclass(frozen=True)
@@ -80,28 +75,15 @@ class Sites:
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if sync_playwright is None:
-        missing_server("Playwright", "the playwright package is not installed (pip install -e '.[dev]')")
-    if not CHROMIUM.exists():
-        missing_server("Chromium", f"{CHROMIUM} is not installed")
-    return CHROMIUM
-
-
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))  # the kernel picks a free port; the server uses this very socket
-    return sock
+    return require_chromium()
 
 
 @pytest.fixture(scope="module")
 def charter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Charter]:
     """A live Charter on 127.0.0.1 with both example statements published (2023 in force)."""
-    from charter.web.app import create_app
-
     home = tmp_path_factory.mktemp("banner")
-    sock = _free_socket()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock = free_socket()
+    url = url_of(sock)
     services = Services(
         Settings.load(
             env="test",
@@ -115,22 +97,8 @@ def charter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Charter]:
         loaded, raw = policy.read_file(EXAMPLES / name, limits=services.settings.policy)
         with services.database.session() as session:
             policy.publish(session, loaded, raw, actor="test")
-    server = uvicorn.Server(uvicorn.Config(create_app(services), log_level="warning", lifespan="off", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_WITHIN
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    try:
+    with serving(services, sock):
         yield Charter(url, services)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=START_WITHIN)
-        sock.close()
-        services.close()
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -157,20 +125,16 @@ def sites(charter: Charter, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 @pytest.fixture
 def browser_context(chromium: Path) -> Iterator[Any]:
     """``make(gpc=False)``: a fresh browser context; with ``gpc`` the browser sends Global Privacy Control."""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        try:
+    with launched(chromium) as browser:
 
-            def make(gpc: bool = False) -> BrowserContext:
-                context = browser.new_context(extra_http_headers={"Sec-GPC": "1"} if gpc else None)
-                if gpc:
-                    context.add_init_script(GPC_INIT)
-                context.set_default_timeout(10_000)
-                return context
+        def make(gpc: bool = False) -> BrowserContext:
+            context = browser.new_context(extra_http_headers={"Sec-GPC": "1"} if gpc else None)
+            if gpc:
+                context.add_init_script(GPC_INIT)
+            context.set_default_timeout(10_000)
+            return context
 
-            yield make
-        finally:
-            browser.close()
+        yield make
 
 
 def _consent_cookie(context: BrowserContext) -> dict[str, Any]:

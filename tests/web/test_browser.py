@@ -8,44 +8,32 @@ locally and fail under ``CI=true``.
 
 from __future__ import annotations
 
+import contextlib
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from charter import demo
 from charter.services import Services
 from charter.settings import DatabaseSettings, Settings
-from charter.web.app import create_app
-from tests.conftest import missing_server
+from tests.web.live import free_socket, launched, require_chromium, serving
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-dev-shm-usage"]
-START_WITHIN = 20.0
 """Seconds the server may take to start; a guard against hanging, not an assertion."""
 HIGHLIGHT = "rgb(253, 230, 138)"
 """The background of ``.substantive mark.kind`` in charter.css."""
 
-try:
-    from playwright.sync_api import Page, sync_playwright
-except ImportError:  # a dev dependency; its absence is reported by the chromium fixture
-    sync_playwright = None
+
+with contextlib.suppress(ImportError):  # a dev dependency; its absence is reported by the chromium fixture
+    from playwright.sync_api import Page
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if sync_playwright is None:
-        missing_server("Playwright", "the playwright package is not installed (pip install -e '.[dev]')")
-    if not CHROMIUM.exists():
-        missing_server("Chromium", f"{CHROMIUM} is not installed")
-    return CHROMIUM
+    return require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -62,41 +50,18 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     published, _password = demo.prepare(services)
     assert published == ["2019-04-04", "2023-01-01"]
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))  # the kernel picks a free port; the server uses this very socket
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(services), log_level="warning", lifespan="off", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_WITHIN
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=START_WITHIN)
-        sock.close()
-        services.close()
+    with serving(services, free_socket()) as url:
+        yield url
 
 
 @pytest.fixture
 def page(chromium: Path, base_url: str) -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(base_url=base_url)
-            page = context.new_page()
-            page.set_default_timeout(10_000)
-            yield page
-            context.close()
-        finally:
-            browser.close()
+    with launched(chromium) as browser:
+        context = browser.new_context(base_url=base_url)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        yield page
+        context.close()
 
 
 def test_switch_versions_and_see_what_changed(page: Page, tmp_path: Path) -> None:

@@ -21,9 +21,8 @@ locally and fails under ``CI=true`` (the pattern of test_browser.py).
 
 from __future__ import annotations
 
+import contextlib
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import create_engine, inspect, text
 
 from charter.auth import service as auth
@@ -42,14 +40,12 @@ from charter.policy import service as policy
 from charter.services import Services
 from charter.settings import DatabaseSettings, DatamapSettings, ExecutionSettings, Settings
 from tests.auth.factories import PASSWORD
-from tests.conftest import EXAMPLES, missing_server
+from tests.conftest import EXAMPLES
 from tests.mail.smtpd import SmtpServer, running_smtpd
+from tests.web.live import free_socket, launched, require_chromium, serving, url_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-dev-shm-usage"]
-START_WITHIN = 20.0
 """Seconds the server may take to start; a guard against hanging, not an assertion."""
 COMPLETE_WITHIN = 60.0
 """Seconds the autorun may take to carry the deletion out; a guard, not a timing assertion."""
@@ -58,10 +54,9 @@ EMAIL = "ana@example.org"
 OTHER = "ben@example.org"
 PEOPLE = 20
 
-try:
-    from playwright.sync_api import Page, expect, sync_playwright
-except ImportError:  # a dev dependency; its absence is reported by the chromium fixture
-    sync_playwright = None
+
+with contextlib.suppress(ImportError):  # a dev dependency; its absence is reported by the chromium fixture
+    from playwright.sync_api import Page, expect
 
 
 @dataclass(frozen=True)
@@ -75,11 +70,7 @@ class Charter:
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if sync_playwright is None:
-        missing_server("Playwright", "the playwright package is not installed (pip install -e '.[dev]')")
-    if not CHROMIUM.exists():
-        missing_server("Chromium", f"{CHROMIUM} is not installed")
-    return CHROMIUM
+    return require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -91,16 +82,12 @@ def smtp() -> Iterator[SmtpServer]:
 @pytest.fixture(scope="module")
 def charter(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> Iterator[Charter]:
     """A live Charter: statements published, the demo stores in its home, SMTP mail, autorun on, an admin."""
-    from charter.web.app import create_app
-
     root = tmp_path_factory.mktemp("requests-e2e")
     home = root / "home"
     added = stores.create(home, count=PEOPLE)
     assert all(added.values()), added
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))  # the kernel picks a free port; the server uses this very socket
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock = free_socket()
+    url = url_of(sock)
     services = Services(
         Settings.load(
             env="test",
@@ -122,32 +109,14 @@ def charter(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> Itera
         token, _row = auth.create_token(
             session, username=ADMIN, name="e2e", scopes=[Permission.REQUESTS_READ], actor="test"
         )
-    server = uvicorn.Server(uvicorn.Config(create_app(services), log_level="warning", lifespan="off", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_WITHIN
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    try:
+    with serving(services, sock):
         yield Charter(url, services, smtp, token)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=START_WITHIN)
-        sock.close()
-        services.close()
 
 
 @pytest.fixture
 def browser(chromium: Path) -> Iterator[Any]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with launched(chromium) as browser:
+        yield browser
 
 
 # -- the stores, read directly ----------------------------------------------------------
