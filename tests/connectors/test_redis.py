@@ -6,7 +6,8 @@ import pytest
 import redis
 
 from charter.connectors import connector_for
-from charter.connectors.redis_kv import KEY, RedisConnector, glob_of, shape_of
+from charter.connectors.redis_keys import KEY, glob_of, shape_of
+from charter.connectors.redis_kv import RedisConnector
 from charter.errors import InvalidInput, Unavailable
 from charter.settings import ConnectorSettings
 from tests.connectors.conftest import PEOPLE

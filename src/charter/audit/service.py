@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, TextIO
 
-from sqlalchemy import BigInteger, bindparam, select, text
+from sqlalchemy import BigInteger, bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,6 +58,10 @@ _COLUMNS = (
 )
 
 
+_FIELDS = ("seq", "at", "actor", "action", "target", "data", "prev_hash", "hash")
+_INSERT = insert(AuditEntry)
+
+
 def record(
     session: Session,
     *,
@@ -66,7 +70,7 @@ def record(
     target: str,
     data: Mapping[str, object] | None = None,
 ) -> AuditEntry:
-    """Append one entry in the caller's transaction and return it (flushed, not committed).
+    """Append one entry in the caller's transaction and return it (sent, not committed).
 
     The chain lock is held until the caller's transaction ends, so call this
     close to the commit: appends from other transactions wait meanwhile.
@@ -78,9 +82,7 @@ def record(
     # The caller's own pending changes go first, so their errors stay theirs
     # and the IntegrityError below can only be about the audit entry.
     session.flush()
-    _lock_chain(session)
-    head = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
-    seq, prev_hash = (1, GENESIS_HASH) if head is None else (head.seq + 1, head.hash)
+    seq, prev_hash = _next_link(session)
     at = utcnow()
     entry = AuditEntry(
         seq=seq,
@@ -100,14 +102,36 @@ def record(
             prev_hash=prev_hash,
         ),
     )
-    session.add(entry)
     try:
-        session.flush()
+        # a plain INSERT on the session's connection: an ORM flush of the entry cost more than its round trip
+        session.connection().execute(_INSERT, {c: getattr(entry, c) for c in _FIELDS})
     except IntegrityError as exc:
         # Only reachable if _lock_chain could not hold the lock (an autocommit
         # connection, another backend): the primary key refuses a forked chain.
         raise Conflict("another transaction appended to the audit log at the same time; retry") from exc
+    if not session.in_nested_transaction():
+        session.info[_HEAD] = (session.get_transaction(), entry.seq, entry.hash)
     return entry
+
+
+#: where a transaction that appended keeps the chain's head: (that transaction, seq, hash)
+_HEAD = "charter.audit.head"
+
+
+def _next_link(session: Session) -> tuple[int, str]:
+    """The next entry's seq and previous hash. The first append of a transaction takes the chain lock and
+    reads the head; later appends of the same transaction still hold the lock, so they continue from the
+    entry it wrote last (two round trips saved per entry: a request's completion writes several). Inside a
+    savepoint the head is read again and forgotten, since the savepoint may be rolled back."""
+    if session.in_nested_transaction():
+        session.info.pop(_HEAD, None)
+    else:
+        held = session.info.get(_HEAD)
+        if held is not None and held[0] is session.get_transaction():
+            return held[1] + 1, held[2]
+    _lock_chain(session)
+    head = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    return (1, GENESIS_HASH) if head is None else (head.seq + 1, head.hash)
 
 
 def _lock_chain(session: Session) -> None:

@@ -9,7 +9,6 @@ each batch of keys in one pipeline.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,21 +17,8 @@ import redis
 from redis.exceptions import RedisError
 
 from charter.connectors.base import LiveCollection, LiveColumn, LiveSchema, Row, unavailable
+from charter.connectors.redis_keys import KEY, PLACEHOLDER, shape_of
 from charter.errors import InvalidInput, Misconfigured
-
-PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
-KEY = "_key"
-
-
-def glob_of(pattern: str) -> str:
-    """The SCAN MATCH glob of a key pattern: each ``{field}`` becomes ``*``."""
-    return PLACEHOLDER.sub("*", pattern)
-
-
-def shape_of(key: str) -> str:
-    """How ``describe`` groups keys: the first segment, then ``*`` (``cart:ana@example.org`` → ``cart:*``)."""
-    head, sep, _ = key.partition(":")
-    return f"{head}:*" if sep else key
 
 
 class RedisConnector:

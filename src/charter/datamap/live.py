@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from charter.connectors import Connector, LiveCollection, LiveSchema, connector_for
-from charter.connectors.redis_kv import KEY, glob_of, shape_of
+from charter.connectors.redis_keys import KEY, glob_of, shape_of
 from charter.datamap.check import TEXT_STRATEGIES, strategy_of
 from charter.datamap.findings import Finding, drift, warning
 from charter.datamap.model import CollectionEntry, DataMap, FieldEntry, SystemEntry

@@ -6,14 +6,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from charter.errors import InvalidInput, Unavailable
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -122,9 +124,11 @@ class PinnedDatabase(Database):
         if self._connection is None or self._connection.invalidated or self._connection.closed:
             try:
                 self._connection = self.engine.connect()
-                if self._relaxed:
-                    self._connection.exec_driver_sql("SET synchronous_commit TO off")
-                    self._connection.commit()
+                if self._relaxed:  # the session's setting, in autocommit: one round trip
+                    autocommit = self._connection.execution_options(isolation_level="AUTOCOMMIT")
+                    autocommit.exec_driver_sql("SET synchronous_commit TO off")
+                    autocommit.commit()  # nothing to commit: ends SQLAlchemy's own transaction, no round trip
+                    self._connection.execution_options(isolation_level=self.engine.dialect.default_isolation_level)
             except OperationalError as exc:
                 self.release()
                 raise Unavailable("the database did not answer; nothing was changed") from exc
@@ -138,8 +142,8 @@ class PinnedDatabase(Database):
             try:
                 if connection.in_transaction():
                     connection.rollback()
-                connection.exec_driver_sql("RESET synchronous_commit")
-                connection.commit()
+                # in autocommit: one round trip, not BEGIN, RESET and COMMIT
+                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("RESET synchronous_commit")
             except SQLAlchemyError:
                 connection.invalidate()  # never hand a relaxed connection to the next user of the pool
         connection.close()
@@ -149,6 +153,9 @@ class PinnedDatabase(Database):
 
 
 def alembic_config(url: str) -> Config:
+    # Alembic (and Mako, Pygments) only when migrating: a worker or a web process never needs them (~10 MB).
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(resources.files("charter.db") / "migrations"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -157,6 +164,8 @@ def alembic_config(url: str) -> Config:
 
 def migrate(database: Database, revision: str = "head") -> None:
     """Bring the schema to ``revision``; safe to run again."""
+    from alembic import command
+
     config = alembic_config(database.url)
     try:
         with database.engine.begin() as connection:

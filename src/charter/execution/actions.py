@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from charter.connectors.base import Connector, Writer
-from charter.connectors.redis_kv import KEY
+from charter.connectors.redis_keys import KEY
 from charter.datamap.model import CollectionEntry, DataMap
 from charter.errors import CharterError, InvalidInput, Misconfigured
 from charter.execution.corrections import before_after

@@ -21,7 +21,7 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -203,6 +203,11 @@ _FAIL = (
     .values(status=FAILED, error=bindparam("error"), finished_at=bindparam("now"), lease_until=None)
 )
 _FORGET = update(ExecutionStep).where(ExecutionStep.run_id == bindparam("run")).values(sealed=None)
+
+
+def fresh_view(step_ids: Iterable[str]) -> RunView:
+    """The view of a run just opened: running, every step pending (known without reading it back)."""
+    return RunView(RUNNING, {step_id: StepState(step_id, PENDING) for step_id in step_ids})
 
 
 def view_of(session: Session, run_id: int) -> RunView:

@@ -98,6 +98,19 @@ class NotRunnable(Conflict):
 
 
 @dataclass
+class _Opened:
+    """What :meth:`Runner._open` found: the plan, the request's identity (and corrected value) as the steps
+    need them, and — when there is a run to work on — its id, the view of its steps and the batch claimed."""
+
+    plan: Plan
+    identities: dict[str, list[str]]
+    corrected: object
+    run_id: int | None = None
+    view: claims.RunView | None = None
+    batch: list[Step] = field(default_factory=list)
+
+
+@dataclass
 class Outcome:
     """What one call of :meth:`Runner.run` saw: the request's state and the steps it performed itself."""
 
@@ -160,28 +173,34 @@ class Runner:
             self.database.release()
 
     def _run(self, public_id: str) -> Outcome:
-        plan, run_id = self._open(public_id)
-        self._depends = dependencies(plan)
+        opened = self._open(public_id)
+        plan, run_id = opened.plan, opened.run_id
         outcome = Outcome(plan.request, Status.IN_PROGRESS.value, steps=len(plan.steps))
-        if run_id is None:
+        if run_id is None or opened.view is None:
             return self._closed(outcome)
-        context, keep = self._context(plan, run_id)
+        context, keep = self._context(plan, run_id, opened)
         with LeaseKeeper(self.pool, run_id, worker=self.worker, lease=self.lease, clock=self.clock) as keeper:
             self._keeper = keeper
-            return self._loop(plan, run_id, outcome, context, keep)
+            return self._loop(plan, run_id, outcome, context, keep, opened.view, opened.batch)
 
     def _loop(
-        self, plan: Plan, run_id: int, outcome: Outcome, context: StepContext, keep: Callable[[str, Found], None]
+        self,
+        plan: Plan,
+        run_id: int,
+        outcome: Outcome,
+        context: StepContext,
+        keep: Callable[[str, Found], None],
+        view: claims.RunView,
+        batch: list[Step],
     ) -> Outcome:
-        with self.database.session() as session:
-            view = claims.view_of(session, run_id)
-        batch: list[Step] = []
         while True:
             if not batch:
                 if view.failed():
                     return self._closed(outcome)
                 if view.all_done():
-                    self._finish(plan, run_id, context)
+                    if self._finish(plan, run_id, context):
+                        outcome.status = Status.COMPLETED.value
+                        return outcome
                     return self._closed(outcome)
                 batch, view = self._claim_batch(plan, run_id, view)
                 if not batch:
@@ -193,14 +212,19 @@ class Runner:
                 with self.database.session() as session:  # nothing ready as far as we know: see what others did
                     view = claims.view_of(session, run_id)
 
-    def _open(self, public_id: str) -> tuple[Plan, int | None]:
-        """The plan, and the run to work on (None when the request is already answered)."""
+    def _open(self, public_id: str) -> _Opened:
+        """The plan and the run to work on (none when the request is already answered), in one transaction:
+        a new run is opened with its first batch already claimed; a run in progress is resumed from its
+        steps as stored."""
         with self.database.session(durable=True) as session:
             row = review.get(session, public_id)
-            plan = planning.plan_request(session, row.public_id, self.datamap, vault=self.vault)
+            plan = planning.plan_of(row, self.datamap, vault=self.vault)
+            self._depends = dependencies(plan)
+            corrected = details_of(self.vault, row).get("value") if row.kind == RequestKind.CORRECTION else None
+            opened = _Opened(plan, {row.identity_kind: [identity_of(self.vault, row)]}, corrected)
             status = Status(row.status)
             if status in (Status.COMPLETED, Status.FAILED):
-                return plan, None
+                return opened
             refuse_held(session, row, plan)
             if status == Status.APPROVED:
                 try:
@@ -208,7 +232,10 @@ class Runner:
                 except IllegalTransition:
                     session.rollback()  # another runner started it a moment ago: resume theirs
                 else:
-                    return plan, claims.open_run(session, row.id, plan, digest(plan), now=self.clock()).id
+                    opened.run_id = claims.open_run(session, row.id, plan, digest(plan), now=self.clock()).id
+                    opened.view = claims.fresh_view(step.id for step in plan.steps)
+                    opened.batch = self._claim_in(session, plan, opened.run_id, opened.view)
+                    return opened
             row = review.get(session, public_id)
             if Status(row.status) != Status.IN_PROGRESS:
                 raise NotRunnable(
@@ -218,26 +245,34 @@ class Runner:
             if run is None:
                 raise NotRunnable(f"request {row.public_id} is in progress without a run; it cannot be resumed")
             if run.status != claims.RUNNING:
-                return plan, None
+                return opened
             if run.plan_digest != digest(plan):
                 self._fail_run(session, row, run.id, "the data map changed since the run started; plan it again")
-                return plan, None
-            return plan, run.id
+                return opened
+            opened.run_id, opened.view = run.id, claims.view_of(session, run.id)
+            return opened
+
+    def _claim_in(self, session: Session, plan: Plan, run_id: int, view: claims.RunView) -> list[Step]:
+        """Claim the next batch (:func:`~charter.execution.batches.batch_of`) in the caller's transaction."""
+        now = self.clock()
+        ready = batch_of(plan, view.all_ready(now, self._depends))
+        if not ready:
+            return []
+        taken = claims.claim_many(session, run_id, ready, worker=self.worker, now=now, lease=self.lease)
+        for step_id in taken:
+            view.mark(step_id, claims.CLAIMED, now + self.lease)
+        return [plan.step(s) for s in ready if s in taken]
 
     def _claim_batch(self, plan: Plan, run_id: int, view: claims.RunView) -> tuple[list[Step], claims.RunView]:
         """Claim the next batch (:func:`~charter.execution.batches.batch_of`) at once; none taken means someone
         else moved: read the steps again and retry."""
         while True:
-            now = self.clock()
-            ready = batch_of(plan, view.all_ready(now, self._depends))
-            if not ready:
+            if not view.all_ready(self.clock(), self._depends):
                 return [], view
             with self.database.session() as session:
-                taken = claims.claim_many(session, run_id, ready, worker=self.worker, now=now, lease=self.lease)
-            if taken:
-                for step_id in taken:
-                    view.mark(step_id, claims.CLAIMED, now + self.lease)
-                return [plan.step(s) for s in ready if s in taken], view
+                batch = self._claim_in(session, plan, run_id, view)
+            if batch:
+                return batch, view
             with self.database.session() as session:
                 view = claims.view_of(session, run_id)
             if view.failed():
@@ -375,12 +410,9 @@ class Runner:
             self._connectors[system_id] = connector
         return connector
 
-    def _context(self, plan: Plan, run_id: int) -> tuple[StepContext, Callable[[str, Found], None]]:
+    def _context(self, plan: Plan, run_id: int, opened: _Opened) -> tuple[StepContext, Callable[[str, Found], None]]:
         """The steps' context, and how to keep a step's outcome once stored (earlier outcomes are opened once)."""
-        with self.database.session() as session:
-            row = review.get(session, plan.request)
-            identities = {row.identity_kind: [identity_of(self.vault, row)]}
-            corrected = details_of(self.vault, row).get("value") if row.kind == RequestKind.CORRECTION else None
+        identities, corrected = opened.identities, opened.corrected
         cache: dict[str, Found] = {}
         stored: dict[str, bytes] = {}
 
@@ -420,37 +452,36 @@ class Runner:
             claims.forget_outcomes(session, run_id)  # a failed request is final: its sealed rows are not kept
             review.fail(session, row, actor=ACTOR, why=why, now=self.clock())
 
-    def _finish(self, plan: Plan, run_id: int, context: StepContext) -> None:
+    def _finish(self, plan: Plan, run_id: int, context: StepContext) -> bool:
+        """Write the package or the certificate, close the run and complete the request: one transaction.
+        False if another worker completed it a moment before."""
         kind = RequestKind(plan.kind)
         now = self.clock()
-        written = None
-        if kind in (RequestKind.ACCESS, RequestKind.PORTABILITY):
-            rows = {s.collection: (s.system, context.found(s.id).rows) for s in plan.of(Action.FETCH)}
-            with self.database.session(durable=True) as session:
-                ended = [s.finished_at for s in claims.steps_of(session, run_id) if s.finished_at is not None]
-                started = session.get_one(ExecutionRun, run_id).started_at
-            # the last step's time, not now: two workers finishing at once write the same zip (same SHA-256)
-            written = package.write(self.settings.home, self.vault.keys, plan, rows, now=max(ended, default=started))
         with self.database.session(durable=True) as session:
             row = review.get(session, plan.request)
             run = session.get_one(ExecutionRun, run_id)
+            steps = claims.steps_of(session, run_id)
             values: dict[str, Any] = {}
             data: dict[str, object] = {"steps": len(plan.steps)}
-            if written is not None:
+            if kind in (RequestKind.ACCESS, RequestKind.PORTABILITY):
+                rows = {s.collection: (s.system, context.found(s.id).rows) for s in plan.of(Action.FETCH)}
+                # the last step's time, not now: two workers finishing at once write the same zip (same SHA-256)
+                last = max((s.finished_at for s in steps if s.finished_at is not None), default=run.started_at)
+                written = package.write(self.settings.home, self.vault.keys, plan, rows, now=last)
                 values = {"package": written.name, "package_sha256": written.sha256}
                 data.update(package_sha256=written.sha256, collections=written.collections, rows=written.rows)
             if kind == RequestKind.DELETION:
-                steps = claims.steps_of(session, run_id)
                 document = certificate.build(session, plan, steps, started_at=run.started_at, now=now)
                 values["certificate"] = document
                 data["certificate_sha256"] = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
             if not claims.close_run(session, run_id, claims.COMPLETED, now=now, **values):
-                return  # another worker finished it a moment ago
+                return False  # another worker finished it a moment ago
             claims.forget_outcomes(session, run_id)
             if kind == RequestKind.DELETION:  # P-RGT-3: ledger tombstoned, identities forgotten, hashes suppressed
                 data.update(aftercare.after_erasure(session, vault=self.vault, request_row=row, now=now))
             audit.record(session, actor=ACTOR, action="execution.finished", target=f"request:{plan.request}", data=data)
             review.complete(session, row, actor=ACTOR, now=now)
+        return True
 
     def _closed(self, outcome: Outcome) -> Outcome:
         with self.database.session() as session:

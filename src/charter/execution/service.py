@@ -16,6 +16,7 @@ from charter.execution import plan
 from charter.execution.steps import Plan
 from charter.requests import review
 from charter.requests.kinds import RequestKind
+from charter.requests.models import PrivacyRequest
 from charter.requests.sealing import details_of, identity_of
 from charter.settings import Settings
 from charter.subjects.service import Vault
@@ -28,7 +29,11 @@ def load_datamap(settings: Settings, path: Path | None = None) -> DataMap:
 
 def plan_request(session: Session, public_id: str, datamap: DataMap, *, vault: Vault) -> Plan:
     """The plan of the stored request ``public_id`` (NotFound if there is none)."""
-    row = review.get(session, public_id)
+    return plan_of(review.get(session, public_id), datamap, vault=vault)
+
+
+def plan_of(row: PrivacyRequest, datamap: DataMap, *, vault: Vault) -> Plan:
+    """The plan of a request row already read."""
     kind = RequestKind(row.kind)
     fields: list[str] = []
     if kind == RequestKind.CORRECTION:
