@@ -10,12 +10,12 @@ in-process ``Runner`` — exactly what the Celery task will call
 The bench talks to workers only through :class:`Pool`: ``start`` (workers up
 and warmed), ``run_all(jobs)`` (release every job at once, wait for all, return
 when each one started and ended on the shared monotonic clock) and ``close``.
-To measure real ``charter worker`` processes later, write a ``CeleryPool``
-with the same three methods: ``start`` launches ``charter worker`` processes
-and waits for them to answer a ping, ``run_all`` enqueues the request ids
-(``apply_async``) and waits until ``execution_runs.finished_at`` is set for
-each, reading ``started_at``/``finished_at`` from Charter's database — nothing
-else in ``dsr_concurrency_bench.py`` changes.
+:class:`CeleryPool` is the same three methods over real ``charter worker``
+processes (Celery on the local Redis): ``start`` launches them and waits until
+each has carried out a warm-up request, ``run_all`` sends the request ids
+through Charter's own job queue and waits until every run is finished in
+Charter's database, reading when each started and finished (and which worker
+did its steps) from ``execution_runs`` and ``execution_steps``.
 
 A job is ``("charter", public_id)`` (``Runner.run``) or ``("sql", e-mail,
 label)`` (the hand-written baseline, on a connection the worker keeps).
@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import shutil
+import subprocess
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -145,4 +148,132 @@ class ProcessPool:
             peaks[pid] = round(mb, 1)
         for process in self.processes:
             process.join(timeout=30)
+        return peaks
+
+
+CHARTER = shutil.which("charter") or str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "charter")
+_FINISHED = """
+SELECT r.public_id, x.started_at, x.finished_at, x.status,
+       (SELECT min(s.claimed_by) FROM execution_steps s WHERE s.run_id = x.id)
+FROM privacy_requests r JOIN execution_runs x ON x.request_id = r.id
+WHERE r.public_id = ANY(%s) AND x.finished_at IS NOT NULL
+"""
+
+
+class CeleryPool:
+    """``workers`` real ``charter worker`` processes (``--concurrency`` threads each) on a queue of their own
+    on the local Redis; requests go through ``charter.jobs.celery_queue.CeleryQueue`` as the API sends them.
+    Only ``("charter", public_id, _)`` jobs: the SQL baseline has no place on Charter's queue."""
+
+    def __init__(
+        self, setup: WorkerSetup, warm_up: list[str], *, workers: int, concurrency: int, broker_url: str
+    ) -> None:
+        from charter.settings import JobSettings, Settings
+
+        self.setup = setup
+        self.warm_up = warm_up
+        self.workers = workers
+        self.concurrency = concurrency
+        tag = uuid.uuid4().hex[:8]
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
+        self.env.update(
+            CHARTER_ENV="test",
+            CHARTER_HOME=str(setup.home),
+            CHARTER_DATABASE_URL=setup.state_url,
+            CHARTER_DATAMAP_PATH=str(setup.datamap_dir),
+            CHARTER_JOBS_BACKEND="celery",
+            CHARTER_JOBS_BROKER_URL=broker_url,
+            CHARTER_JOBS_KEY_PREFIX=f"cbench{tag}:",
+            CHARTER_JOBS_QUEUE="charter",
+            CHARTER_JOBS_SWEEP_SECONDS="0",
+            **{setup.url_env: setup.store_url},
+        )
+        jobs = JobSettings(
+            backend="celery", broker_url=broker_url, key_prefix=f"cbench{tag}:", queue="charter", sweep_seconds=0
+        )
+        self.settings = Settings.load(env="test", home=setup.home, jobs=jobs)
+        self.logs = [setup.folder / f"charter-worker-{n + 1}.log" for n in range(workers)]
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> None:
+        for log in self.logs:
+            with log.open("wb") as handle:
+                self.procs.append(
+                    subprocess.Popen(  # noqa: S603 - Charter's own command, fixed arguments
+                        [
+                            CHARTER,
+                            "worker",
+                            "--concurrency",
+                            str(self.concurrency),
+                            "--loglevel",
+                            "warning",
+                            "--sweep-every",
+                            "0",
+                        ],
+                        env=self.env,
+                        stdout=handle,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+        self.run_all([("charter", public_id, "") for public_id in self.warm_up])
+
+    def _submit(self, public_id: str) -> None:
+        from charter.jobs.celery_queue import CeleryQueue
+
+        CeleryQueue(self.settings).submit_run(public_id)
+
+    def run_all(self, jobs: list[Job]) -> tuple[float, list[Done]]:
+        import psycopg
+        from _pg import libpq
+
+        ids = [value for kind, value, _ in jobs if kind == "charter"]
+        if len(ids) != len(jobs):
+            raise ValueError("a CeleryPool carries out Charter requests only")
+        offset = time.time() - time.monotonic()
+        released = time.monotonic()
+        for public_id in ids:
+            self._submit(public_id)
+        deadline = released + 600
+        with psycopg.connect(libpq(self.setup.state_url), autocommit=True) as conn:
+            while True:
+                rows = conn.execute(_FINISHED, (ids,)).fetchall()
+                if len(rows) == len(ids):
+                    break
+                for proc, log in zip(self.procs, self.logs, strict=True):
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"charter worker exited ({proc.returncode}): {log.read_text()[-2000:]}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{len(ids) - len(rows)} runs did not finish in 600 s")
+                time.sleep(0.02)
+        failed = [r[0] for r in rows if r[3] != "completed"]
+        if failed:
+            raise RuntimeError(f"{len(failed)} runs did not complete, e.g. {failed[0]}")
+        done = [
+            Done(
+                ("charter", r[0], ""),
+                int(str(r[4]).split(":")[1]),
+                r[1].timestamp() - offset,
+                r[2].timestamp() - offset,
+            )
+            for r in rows
+        ]
+        return released, done
+
+    def close(self) -> dict[int, float]:
+        peaks: dict[int, float] = {}
+        for proc in self.procs:
+            try:
+                for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peaks[proc.pid] = round(int(line.split()[1]) / 1024, 1)
+            except OSError:
+                pass
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         return peaks

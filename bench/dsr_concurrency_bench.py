@@ -19,12 +19,16 @@ same run: the hand-written SQL access of ``_wide.access_sql`` (customer by
 e-mail, one ``= ANY`` query per table, JSON written) for 20 other people, by the
 same 2 processes from the same queue, each on a connection it keeps.
 
-``_workers.py`` explains how to swap the process pool for real ``charter
-worker`` (Celery) processes; nothing else here changes.
+``--celery``: the Charter requests are carried out by real ``charter worker``
+processes instead (``_workers.CeleryPool``: Celery on the local Redis,
+``--concurrency`` threads each, requests sent through Charter's job queue as
+the API sends them, start and finish read from Charter's database); the
+baseline still runs in the two plain processes.
 
 Run::
 
     .venv/bin/python bench/dsr_concurrency_bench.py            # 10,000 people, 20 at once, 5 rounds
+    .venv/bin/python bench/dsr_concurrency_bench.py --celery   # the same on 2 `charter worker` processes
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from typing import Any
 import _wide
 from _charter import Charter, RequestKind, percentile, rss_mb
 from _pg import create_database, drop_database, log
-from _workers import Done, Job, ProcessPool, WorkerSetup
+from _workers import CeleryPool, Done, Job, ProcessPool, WorkerSetup
 
 STORE_DB = "charter_bench_conc_store"
 STATE_DB = "charter_bench_conc_state"
@@ -86,6 +90,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="leave the databases in place")
+    parser.add_argument("--celery", action="store_true", help="Charter's requests on real `charter worker` processes")
+    parser.add_argument("--concurrency", type=int, default=2, help="with --celery: threads per worker (its default)")
+    parser.add_argument("--broker", default=os.environ.get("CHARTER_BENCH_REDIS_BROKER", "redis://127.0.0.1:6379/13"))
     args = parser.parse_args()
     rng = random.Random(args.seed)
     children = 5
@@ -96,7 +103,11 @@ def main() -> None:
         "at_once": args.at_once,
         "workers": args.workers,
         "rounds": args.rounds,
-        "worker_kind": "multiprocessing (spawn), in-process Runner per request; stand-in for `charter worker`",
+        "worker_kind": (
+            f"`charter worker --concurrency {args.concurrency}` (Celery on Redis)"
+            if args.celery
+            else "multiprocessing (spawn), in-process Runner per request; stand-in for `charter worker`"
+        ),
         "python": sys.version.split()[0],
         "cores": os.cpu_count(),
         "load_before": os.getloadavg()[0],
@@ -107,14 +118,17 @@ def main() -> None:
         state_url = create_database(STATE_DB)
         charter: Charter | None = None
         pool: ProcessPool | None = None
+        celery: CeleryPool | None = None
         try:
             log(f"loading {args.people} people x 46 rows with COPY")
             out["load"] = _wide.load(store_url, args.people, children)
             datamap_dir = _wide.write_datamap(folder / "datamap", children)
             charter = Charter(state_url, {_wide.URL_ENV: store_url}, folder / "home", datamap_dir)
-            need = args.workers + 2 * args.rounds * args.at_once
+            spare = 2 * args.workers * args.concurrency if args.celery else 0
+            need = args.workers + spare + 2 * args.rounds * args.at_once
             chosen = rng.sample(range(1, args.people + 1), need)
-            warm, rest = chosen[: args.workers], chosen[args.workers :]
+            warm, rest = chosen[: args.workers], chosen[args.workers + spare :]
+            celery_warm = [charter.approved(RequestKind.ACCESS, _wide.email(p)) for p in chosen[args.workers :][:spare]]
             log(f"creating and approving {len(warm) + args.rounds * args.at_once} access requests (not timed)")
             warm_jobs: list[Job] = [("charter", charter.approved(RequestKind.ACCESS, _wide.email(p)), "") for p in warm]
             charter_rounds: list[list[Job]] = []
@@ -134,14 +148,23 @@ def main() -> None:
             pool = ProcessPool(setup, warm_up)
             log(f"starting {args.workers} workers (each warms up on one request)")
             pool.start()
+            if args.celery:
+                log(f"starting {args.workers} `charter worker` processes (warm-up: {len(celery_warm)} requests)")
+                celery = CeleryPool(
+                    setup, celery_warm, workers=args.workers, concurrency=args.concurrency, broker_url=args.broker
+                )
+                celery.start()
             charter_done: list[tuple[float, list[Done]]] = []
             base_done: list[tuple[float, list[Done]]] = []
             for r in range(args.rounds):
                 log(f"round {r + 1}: {args.at_once} Charter access requests at once, then the baseline")
-                charter_done.append(pool.run_all(charter_rounds[r]))
+                charter_done.append((celery or pool).run_all(charter_rounds[r]))
                 base_done.append(pool.run_all(base_rounds[r]))
             out["worker_peak_rss_mb"] = list(pool.close().values())
             pool = None
+            if celery is not None:
+                out["charter_worker_peak_rss_mb"] = list(celery.close().values())
+                celery = None
             out["charter"] = summary(charter_done)
             out["baseline_sql"] = summary(base_done)
             c_rate = out["charter"]["requests_per_s"]["median_of_rounds"]
@@ -151,6 +174,8 @@ def main() -> None:
             out["fides_requests_per_s"] = FIDES_RPS
             out["speedup_vs_fides"] = round(c_rate / FIDES_RPS, 1)
         finally:
+            if celery is not None:
+                celery.close()
             if pool is not None:
                 pool.close()
             if charter is not None:

@@ -13,7 +13,7 @@ from typing import cast
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Table, delete, select, text, update
+from sqlalchemy import Table, delete, event, select, text, update
 
 from charter.audit import (
     GENESIS_HASH,
@@ -97,6 +97,42 @@ def test_appends_across_transactions_continue_the_chain(database: Database) -> N
     second = append(database, 2)
     assert [r.prev_hash for r in stored(database)][2] == first[1]
     assert check(database).head_hash == second[1]
+
+
+def test_appends_in_one_transaction_read_the_head_once(database: Database) -> None:
+    """A transaction that appends several entries locks the chain and reads its head once, then continues
+    from the entry it wrote last; the chain verifies."""
+    append(database, 2)
+    heads: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if "FROM audit_entries ORDER BY" in statement:
+            heads.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", seen)
+    try:
+        append(database, 4)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", seen)
+    assert len(heads) == 1
+    assert check(database).ok
+    assert [e.seq for e in stored(database)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_an_append_after_a_rolled_back_savepoint_continues_the_committed_chain(database: Database) -> None:
+    """An entry written inside a savepoint that is rolled back must not become anyone's previous hash."""
+    with database.session() as session:
+        record(session, actor="system", action="test.before", target="thing:1")
+        savepoint = session.begin_nested()
+        record(session, actor="system", action="test.undone", target="thing:2")
+        savepoint.rollback()
+        record(session, actor="system", action="test.after", target="thing:3")
+        savepoint = session.begin_nested()
+        record(session, actor="system", action="test.kept", target="thing:4")
+        savepoint.commit()
+        record(session, actor="system", action="test.last", target="thing:5")
+    assert check(database).ok
+    assert [e.action for e in stored(database)] == ["test.before", "test.after", "test.kept", "test.last"]
 
 
 def test_a_failed_transaction_leaves_no_entry(database: Database) -> None:

@@ -97,3 +97,41 @@ def test_a_missing_sqlite_file_is_unavailable_not_created(tmp_path: Any) -> None
     with pytest.raises(Unavailable, match="system 'shop' is unavailable"):
         SqlConnector("shop", f"sqlite:///{tmp_path / 'typo.db'}")
     assert not (tmp_path / "typo.db").exists()
+
+
+def _driver_in_transaction(connection: Any) -> bool:
+    """Whether the driver itself has a transaction open on this connection (not SQLAlchemy's bookkeeping)."""
+    raw = connection.connection.dbapi_connection
+    if hasattr(raw, "info") and hasattr(raw.info, "transaction_status"):  # psycopg
+        from psycopg.pq import TransactionStatus
+
+        return bool(raw.info.transaction_status != TransactionStatus.IDLE)
+    if hasattr(raw, "get_autocommit"):  # PyMySQL: in autocommit every statement is its own transaction
+        return not raw.get_autocommit()
+    return bool(raw.in_transaction)  # sqlite3
+
+
+def test_reads_and_one_statement_deletes_hold_no_transaction_open(sql_store: Store) -> None:
+    """A run keeps its connections between steps: a read, or a write of one statement, must not leave a
+    transaction open on them (locks held, snapshots kept) while the runner does something else."""
+    connector = connect(sql_store, chunk_size=2)
+    rows = [r for chunk in connector.fetch("customers", "email", PEOPLE[:3], schema=sql_store[1]) for r in chunk]
+    assert len(rows) == 3
+    assert connector._reader is not None and not _driver_in_transaction(connector._reader)
+    found = [r for c in connector.fetch("addresses", "customer_id", [rows[0]["id"]], schema=sql_store[1]) for r in c]
+    deleted = connector.delete("addresses", "customer_id", [rows[0]["id"]], schema=sql_store[1])
+    assert connector._held is None and not _driver_in_transaction(connector._reader)  # one statement: no transaction
+    connector.close()
+    assert deleted == len(found)
+
+
+def test_a_delete_of_many_chunks_is_one_transaction(sql_store: Store) -> None:
+    """More values than one statement takes: every chunk's DELETE in one transaction, all counted."""
+    connector = connect(sql_store, chunk_size=2)
+    customers = [r["id"] for c in connector.fetch("customers", "email", PEOPLE[:5], schema=sql_store[1]) for r in c]
+    before = sum(len(c) for c in connector.fetch("addresses", "customer_id", customers, schema=sql_store[1]))
+    deleted = connector.delete("addresses", "customer_id", customers, schema=sql_store[1])
+    after = sum(len(c) for c in connector.fetch("addresses", "customer_id", customers, schema=sql_store[1]))
+    assert connector._held is not None  # the writing connection, its transaction committed
+    connector.close()
+    assert before > 0 and deleted == before and after == 0

@@ -7,6 +7,7 @@ sealed identity is opened only to be masked: no output holds it).
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from charter.cli.main import app
+from charter.datamap.errors import DatamapInvalid
 from charter.db import Database
 from charter.db.base import utcnow
 from charter.errors import NotFound
@@ -117,3 +119,23 @@ def test_cli_takes_another_datamap_and_reports_a_broken_one(
     assert "Traceback" not in failed.output
     missing = invoke("requests", "plan", "no-such-request")
     assert missing.exit_code == 1
+
+
+def test_the_data_map_is_read_again_only_when_a_file_changes(tmp_path: Path) -> None:
+    """A worker loads the map for every run: an unchanged map is not parsed again, an edited, added or
+    removed file is, and a map broken since is reported, not served from before."""
+    config = Settings.load(env="test", home=tmp_path / "home")
+    folder = tmp_path / "map"
+    shutil.copytree(DATAMAP, folder)
+    first = service.load_datamap(config, folder)
+    assert service.load_datamap(config, folder) is first
+    systems = folder / "systems.yaml"
+    systems.write_text(systems.read_text().replace("description:", "description: Edited.", 1))
+    edited = service.load_datamap(config, folder)
+    assert edited is not first
+    assert service.load_datamap(config, folder) is edited
+    (folder / "extra.yaml").write_text("not: [valid")
+    with pytest.raises(DatamapInvalid):
+        service.load_datamap(config, folder)
+    (folder / "extra.yaml").unlink()
+    assert service.load_datamap(config, folder) is edited

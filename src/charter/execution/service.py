@@ -6,12 +6,15 @@ never leaves this function except inside the plan's masked form.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from charter.datamap import service as datamaps
+from charter.datamap.loader import files_of
 from charter.datamap.model import DataMap
+from charter.errors import CharterError
 from charter.execution import plan
 from charter.execution.steps import Plan
 from charter.requests import review
@@ -23,8 +26,40 @@ from charter.subjects.service import Vault
 
 
 def load_datamap(settings: Settings, path: Path | None = None) -> DataMap:
-    """The valid data map at ``path`` (default ``CHARTER_DATAMAP_PATH``), or DatamapInvalid with every problem."""
-    return datamaps.load(path or settings.datamap.path, settings)
+    """The valid data map at ``path`` (default ``CHARTER_DATAMAP_PATH``), or DatamapInvalid with every problem.
+
+    A worker loads it for every run; reading and checking the YAML again each time cost more than an
+    access request's own work, so the last few maps loaded are kept while their files' sizes and
+    modification times stay the same (an edited file, one added or removed, is read again)."""
+    where = path or settings.datamap.path
+    key = (str(where.resolve()), settings.datamap.max_bytes, settings.datamap.max_nodes)
+    seen = _fingerprint(where)
+    with _loaded_lock:
+        kept = _loaded.get(key)
+    if kept is not None and seen is not None and kept[0] == seen:
+        return kept[1]
+    datamap = datamaps.load(where, settings)
+    if seen is not None:
+        with _loaded_lock:
+            _loaded[key] = (seen, datamap)
+            while len(_loaded) > _MAX_LOADED:
+                _loaded.pop(next(iter(_loaded)))
+    return datamap
+
+
+_MAX_LOADED = 8
+_loaded: dict[tuple[str, int, int], tuple[tuple[tuple[str, int, int], ...], DataMap]] = {}
+_loaded_lock = threading.Lock()
+
+
+def _fingerprint(path: Path) -> tuple[tuple[str, int, int], ...] | None:
+    """Every YAML file of the map with its size and modification time; None when they cannot be listed (the
+    loader then reports why)."""
+    try:
+        files = files_of(path)
+        return tuple((str(f), (st := f.stat()).st_size, st.st_mtime_ns) for f in files)
+    except (CharterError, OSError):
+        return None
 
 
 def plan_request(session: Session, public_id: str, datamap: DataMap, *, vault: Vault) -> Plan:
