@@ -33,7 +33,7 @@ from charter.db import Database, migrate  # noqa: E402
 from charter.db.base import utcnow  # noqa: E402
 from charter.execution import service  # noqa: E402
 from charter.execution.runner import Outcome, Runner  # noqa: E402
-from charter.requests import intake, review  # noqa: E402
+from charter.requests import intake, notices, review  # noqa: E402
 from charter.requests.kinds import RequestKind  # noqa: E402
 from charter.settings import DatabaseSettings, ExecutionSettings, Settings  # noqa: E402
 from charter.subjects.service import Vault  # noqa: E402
@@ -127,6 +127,8 @@ class Charter:
             review.approve(
                 session, review.get(session, done.public_id), actor="bench", vault=self.vault, identity_checked=True
             )
+        # as the console and the API do after an approval: its e-mail goes out now, not with the run
+        notices.deliver(self.database, mailer, vault=self.vault, settings=self.config, public_id=done.public_id)
         return done.public_id
 
     def runner(self, *, keep_connectors: bool = False) -> Runner:

@@ -26,7 +26,7 @@ def test_a_batch_claim_takes_only_what_is_claimable_and_says_which(
     with database.session() as session:
         row = review.get(session, public_id)
         plan = service.plan_request(session, public_id, datamap, vault=vault)
-        run_id = claims.open_run(session, row.id, plan, "digest", now=now).id
+        run_id = claims.open_run(session, row.id, plan, "digest", now=now)
     first, second, third = (s.id for s in plan.steps[:3])
     with database.session() as session:
         assert claims.claim(session, run_id, first, worker="b", now=now, lease=LEASE)
@@ -47,7 +47,7 @@ def test_a_batch_finish_stores_only_the_steps_still_held(
     with database.session() as session:
         row = review.get(session, public_id)
         plan = service.plan_request(session, public_id, datamap, vault=vault)
-        run_id = claims.open_run(session, row.id, plan, "digest", now=now).id
+        run_id = claims.open_run(session, row.id, plan, "digest", now=now)
     first, second = (s.id for s in plan.steps[:2])
     with database.session() as session:
         assert claims.claim_many(session, run_id, [first, second], worker="a", now=now, lease=LEASE) == {

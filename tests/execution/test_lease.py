@@ -25,7 +25,7 @@ def _claimed_step(database: Database, config: Settings, vault: Vault, datamap: A
     with database.session() as session:
         row = review.get(session, public_id)
         plan = service.plan_request(session, public_id, datamap, vault=vault)
-        run_id = claims.open_run(session, row.id, plan, "digest", now=utcnow()).id
+        run_id = claims.open_run(session, row.id, plan, "digest", now=utcnow())
     with database.session() as session:
         assert claims.claim(session, run_id, plan.steps[0].id, worker="a", now=utcnow(), lease=LEASE)
     return run_id, plan.steps[0].id

@@ -247,8 +247,8 @@ def test_a_claim_is_taken_once_and_again_only_after_its_lease(
     with database.session() as session:
         row = review.get(session, public_id)
         plan = service.plan_request(session, public_id, datamap, vault=vault)
-        run = claims.open_run(session, row.id, plan, "digest", now=now)
-        run_id, first = run.id, plan.steps[0].id
+        run_id = claims.open_run(session, row.id, plan, "digest", now=now)
+        first = plan.steps[0].id
     with database.session() as session:
         assert claims.claim(session, run_id, first, worker="a", now=now, lease=lease)
     with database.session() as session:

@@ -21,10 +21,11 @@ from charter.db.base import utcnow
 from charter.demo import stores
 from charter.errors import Unavailable
 from charter.execution import claims, service
+from charter.execution import jobs as execution_jobs
 from charter.execution.runner import Runner, digest
 from charter.execution.steps import Action, Step
 from charter.jobs.sweeper import GRACE, Chore, chores, sweep
-from charter.requests import review
+from charter.requests import notices, review
 from charter.requests.kinds import RequestKind
 from charter.services import Services
 from tests.requests.conftest import datamap_services, verified_request
@@ -65,6 +66,13 @@ def approved(services: Services, email: str = ANA, kind: RequestKind = RequestKi
             session, review.get(session, public_id), actor="test", vault=services.vault, identity_checked=True
         )
     return public_id
+
+
+def outbox(services: Services) -> list[Path]:
+    """The messages the services' outbox mailer has written so far."""
+    folder = getattr(services.mailer, "folder", None)
+    assert isinstance(folder, Path)
+    return sorted(folder.glob("*")) if folder.exists() else []
 
 
 def died_mid_erasure(services: Services, public_id: str, *, at: datetime | None = None) -> None:
@@ -163,7 +171,27 @@ def test_chores_run_after_the_submissions_and_fail_alone(services: Services) -> 
 
 def test_every_sweep_expires_unconfirmed_requests(services: Services) -> None:
     """P-RGT-7: a request nobody confirmed does not keep its sealed identity forever (charter.requests.expiry)."""
-    assert [c.name for c in chores()] == ["expire_unverified"]
+    assert [c.name for c in chores()] == ["expire_unverified", "deliver_notices"]
     report = sweep(services, Recording())
-    assert set(report.chores) == {"expire_unverified"}
+    assert set(report.chores) == {"expire_unverified", "deliver_notices"}
     assert not any(str(v).startswith("failed") for v in report.chores.values())
+
+
+def test_a_run_sends_its_own_notices_and_the_sweep_sends_the_rest(services: Services) -> None:
+    """A worker's run mails its own requester only; another request's pending notice (its send failed, its
+    process stopped) is left to the sweeper's chore, which sends it."""
+    other = approved(services, BEN, RequestKind.ACCESS)  # its "approved" notice is still pending
+    with services.database.session() as session:
+        waiting = len(notices.pending(session, request_id=review.get(session, other).id))
+    assert waiting >= 1
+    mine = approved(services, ANA, RequestKind.ACCESS)
+    sent_before = len(outbox(services))
+    execution_jobs.run_request(services, mine)
+    with services.database.session() as session:
+        assert notices.pending(session, request_id=review.get(session, mine).id) == []
+        assert len(notices.pending(session, request_id=review.get(session, other).id)) == waiting
+    report = sweep(services, Recording())
+    assert report.chores["deliver_notices"] == waiting
+    assert len(outbox(services)) > sent_before
+    with services.database.session() as session:
+        assert notices.pending(session, request_id=review.get(session, other).id) == []

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from charter.db.base import rowcount
@@ -38,16 +38,16 @@ RUNNING, COMPLETED = "running", "completed"
 MAX_ERROR = 300
 
 
-def open_run(session: Session, request_id: int, plan: Plan, digest: str, *, now: datetime) -> ExecutionRun:
-    """The run of a request with a row per step of its plan, all ``pending``."""
-    run = ExecutionRun(request_id=request_id, plan_digest=digest, status=RUNNING, started_at=now)
-    session.add(run)
-    session.flush()
-    session.execute(
-        insert(ExecutionStep),
+def open_run(session: Session, request_id: int, plan: Plan, digest: str, *, now: datetime) -> int:
+    """The run of a request with a row per step of its plan, all ``pending``; its id."""
+    connection = session.connection()
+    values = {"request_id": request_id, "plan_digest": digest, "status": RUNNING, "started_at": now}
+    run_id = int(connection.execute(_OPEN_RUN, values).scalar_one())
+    connection.execute(
+        _STEP_ROWS,
         [
             {
-                "run_id": run.id,
+                "run_id": run_id,
                 "step_id": step.id,
                 "position": position,
                 "action": step.action.value,
@@ -59,8 +59,7 @@ def open_run(session: Session, request_id: int, plan: Plan, digest: str, *, now:
             for position, step in enumerate(plan.steps)
         ],
     )  # one executemany, not a statement per step
-    session.flush()
-    return run
+    return run_id
 
 
 def run_of(session: Session, request_id: int) -> ExecutionRun | None:
@@ -202,6 +201,9 @@ _FAIL = (
     .where(_MINE)
     .values(status=FAILED, error=bindparam("error"), finished_at=bindparam("now"), lease_until=None)
 )
+_OPEN_RUN = insert(ExecutionRun).returning(ExecutionRun.id)
+_STEP_ROWS = insert(ExecutionStep)
+_LAST_FINISHED = select(func.max(ExecutionStep.finished_at)).where(ExecutionStep.run_id == bindparam("run"))
 _FORGET = update(ExecutionStep).where(ExecutionStep.run_id == bindparam("run")).values(sealed=None)
 
 
@@ -315,13 +317,17 @@ def fail(session: Session, run_id: int, step_id: str, *, worker: str, now: datet
 
 def close_run(session: Session, run_id: int, status: str, *, now: datetime, **values: Any) -> bool:
     """Move the run from running to ``status`` once (of two workers finishing at once, one wins)."""
-    changed = session.execute(
+    statement = (
         update(ExecutionRun)
         .where(ExecutionRun.id == run_id, ExecutionRun.status == RUNNING)
         .values(status=status, finished_at=now, **values)
-        .execution_options(synchronize_session=False)
     )
-    return rowcount(changed) == 1
+    return rowcount(session.connection().execute(statement)) == 1
+
+
+def last_finished(session: Session, run_id: int) -> datetime | None:
+    """When the run's last step finished (None if none has)."""
+    return session.connection().execute(_LAST_FINISHED, {"run": run_id}).scalar()
 
 
 def forget_outcomes(session: Session, run_id: int) -> None:

@@ -43,7 +43,11 @@ __all__ = ["RUNNABLE", "THREAD_PREFIX", "after_approval", "autoruns", "run_logge
 def run_request(services: Services, public_id: str) -> Outcome:
     datamap = service.load_datamap(services.settings)
     outcome = Runner(services.database, services.settings, services.vault, datamap).run(public_id)
-    notices.deliver(services.database, services.mailer, vault=services.vault, settings=services.settings)
+    # this request's notices only: every run sweeping the whole backlog made busy workers send each other's
+    # mail (and fight over it); notices left pending by a failed send go out with the sweeper's chore
+    notices.deliver(
+        services.database, services.mailer, vault=services.vault, settings=services.settings, public_id=public_id
+    )
     return outcome
 
 

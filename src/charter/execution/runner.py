@@ -232,7 +232,7 @@ class Runner:
                 except IllegalTransition:
                     session.rollback()  # another runner started it a moment ago: resume theirs
                 else:
-                    opened.run_id = claims.open_run(session, row.id, plan, digest(plan), now=self.clock()).id
+                    opened.run_id = claims.open_run(session, row.id, plan, digest(plan), now=self.clock())
                     opened.view = claims.fresh_view(step.id for step in plan.steps)
                     opened.batch = self._claim_in(session, plan, opened.run_id, opened.view)
                     return opened
@@ -460,17 +460,17 @@ class Runner:
         with self.database.session(durable=True) as session:
             row = review.get(session, plan.request)
             run = session.get_one(ExecutionRun, run_id)
-            steps = claims.steps_of(session, run_id)
             values: dict[str, Any] = {}
             data: dict[str, object] = {"steps": len(plan.steps)}
             if kind in (RequestKind.ACCESS, RequestKind.PORTABILITY):
                 rows = {s.collection: (s.system, context.found(s.id).rows) for s in plan.of(Action.FETCH)}
                 # the last step's time, not now: two workers finishing at once write the same zip (same SHA-256)
-                last = max((s.finished_at for s in steps if s.finished_at is not None), default=run.started_at)
+                last = claims.last_finished(session, run_id) or run.started_at
                 written = package.write(self.settings.home, self.vault.keys, plan, rows, now=last)
                 values = {"package": written.name, "package_sha256": written.sha256}
                 data.update(package_sha256=written.sha256, collections=written.collections, rows=written.rows)
             if kind == RequestKind.DELETION:
+                steps = claims.steps_of(session, run_id)
                 document = certificate.build(session, plan, steps, started_at=run.started_at, now=now)
                 values["certificate"] = document
                 data["certificate_sha256"] = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()

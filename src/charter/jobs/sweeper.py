@@ -39,7 +39,7 @@ from charter.errors import CharterError
 from charter.execution.jobs import RUNNABLE
 from charter.execution.models import ExecutionRun, ExecutionStep
 from charter.jobs.base import JobQueue
-from charter.requests import expiry
+from charter.requests import expiry, notices
 from charter.requests.kinds import Status
 from charter.requests.models import PrivacyRequest
 
@@ -125,9 +125,15 @@ def _expire_unverified(services: Services, now: datetime) -> int | None:
     return _counted(result)
 
 
+def _deliver_notices(services: Services, _now: datetime) -> int | None:
+    """charter.requests.notices: notices still pending (a send that failed, a process that stopped) go out."""
+    delivery = notices.deliver(services.database, services.mailer, vault=services.vault, settings=services.settings)
+    return delivery.sent
+
+
 def chores() -> list[Chore]:
     """The periodic chores of the other domains, each run after the submissions."""
-    return [Chore("expire_unverified", _expire_unverified)]
+    return [Chore("expire_unverified", _expire_unverified), Chore("deliver_notices", _deliver_notices)]
 
 
 def sweep(

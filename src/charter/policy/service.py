@@ -116,6 +116,18 @@ def in_force(session: Session, at: date) -> PolicyVersion | None:
     )
 
 
+def statement_for(session: Session, version: str) -> Statement:
+    """The parsed statement of the published version ``version`` (NotFound as :func:`get`). A version already
+    parsed costs one small read (its hash), not the whole stored document: every e-mail names the
+    organization from the statement its request was made under."""
+    if _VERSION.fullmatch(version):
+        sha256 = session.scalar(select(PolicyVersion.sha256).where(PolicyVersion.version == version))
+        cached = _parsed.get(sha256) if sha256 is not None else None
+        if cached is not None:
+            return cached
+    return statement_of(get(session, version))
+
+
 def statement_of(row: PolicyVersion) -> Statement:
     """The parsed statement of a version, memoized by content hash (rows never change)."""
     cached = _parsed.get(row.sha256)

@@ -68,7 +68,7 @@ def _day(row: PrivacyRequest) -> str:
 
 def organization_of(session: Session, version: str) -> str:
     try:
-        return policy.statement_of(policy.get(session, version)).organization.short_name
+        return policy.statement_for(session, version).organization.short_name
     except CharterError:
         return "We"
 
@@ -147,10 +147,21 @@ def pending(session: Session, *, request_id: int | None = None) -> list[RequestN
 
 
 def deliver(
-    database: Database, mailer: Mailer, *, vault: Vault, settings: Settings, request_id: int | None = None
+    database: Database,
+    mailer: Mailer,
+    *,
+    vault: Vault,
+    settings: Settings,
+    request_id: int | None = None,
+    public_id: str | None = None,
 ) -> Delivery:
-    """Send pending notices (of one request, or all); a failure leaves the notice pending, never raises."""
+    """Send pending notices (of one request, by id or public id, or all); a failure leaves the notice pending,
+    never raises."""
     with database.session() as session:
+        if public_id is not None:
+            request_id = session.scalar(select(PrivacyRequest.id).where(PrivacyRequest.public_id == public_id[:32]))
+            if request_id is None:
+                return Delivery(sent=0, pending=0)
         ids = [notice.id for notice in pending(session, request_id=request_id)]
     sent = 0
     for notice_id in ids:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -23,6 +23,13 @@ def require(row: PrivacyRequest, *allowed: Status, doing: str) -> None:
         raise IllegalTransition(
             f"request {row.public_id} is {Status(row.status).label}; it can be {doing} only when {wanted}"
         )
+
+
+_MOVE = (
+    update(PrivacyRequest)
+    .where(PrivacyRequest.id == bindparam("row"), PrivacyRequest.status == bindparam("current"))
+    .values(status=bindparam("to"), updated_at=bindparam("now"))
+)
 
 
 def move(
@@ -43,12 +50,10 @@ def move(
     current = Status(row.status)
     if to not in TRANSITIONS[current]:
         raise IllegalTransition(f"request {row.public_id} is {current.label}; it cannot become {to.label}")
-    changed = session.execute(
-        update(PrivacyRequest)
-        .where(PrivacyRequest.id == row.id, PrivacyRequest.status == current.value)
-        .values(status=to.value, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    # a plain UPDATE on the session's connection (the row's attributes are set below): the ORM's bulk-update
+    # path cost more than the statement. The caller's pending changes go first, as the ORM would send them.
+    session.flush()
+    changed = session.connection().execute(_MOVE, {"row": row.id, "current": current.value, "to": to.value, "now": now})
     if rowcount(changed) != 1:
         session.refresh(row)
         raise IllegalTransition(
