@@ -151,6 +151,27 @@ class ProcessPool:
         return peaks
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far (user + system, with reaped children) by group: the PostgreSQL server, Redis,
+    `charter worker` processes, everything else. Differences around a round say where its CPU went."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        used = sum(int(fields[i]) for i in (11, 12, 13, 14)) / tick
+        group = next((g for g, mark in _GROUPS if mark in command or mark in stat.split(")", 1)[0]), "other")
+        out[group] = out.get(group, 0.0) + used
+    return out
+
+
+_GROUPS = (("postgresql", "postgres"), ("redis", "redis-server"), ("charter worker", "charter worker"))
+
+
 CHARTER = shutil.which("charter") or str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "charter")
 _FINISHED = """
 SELECT r.public_id, x.started_at, x.finished_at, x.status,

@@ -46,7 +46,7 @@ from typing import Any
 import _wide
 from _charter import Charter, RequestKind, percentile, rss_mb
 from _pg import create_database, drop_database, log
-from _workers import CeleryPool, Done, Job, ProcessPool, WorkerSetup
+from _workers import CeleryPool, Done, Job, ProcessPool, WorkerSetup, cpu_seconds
 
 STORE_DB = "charter_bench_conc_store"
 STATE_DB = "charter_bench_conc_state"
@@ -155,10 +155,14 @@ def main() -> None:
                 )
                 celery.start()
             charter_done: list[tuple[float, list[Done]]] = []
+            cpu: dict[str, float] = {}
             base_done: list[tuple[float, list[Done]]] = []
             for r in range(args.rounds):
                 log(f"round {r + 1}: {args.at_once} Charter access requests at once, then the baseline")
+                before = cpu_seconds()
                 charter_done.append((celery or pool).run_all(charter_rounds[r]))
+                for group, used in cpu_seconds().items():
+                    cpu[group] = cpu.get(group, 0.0) + used - before.get(group, 0.0)
                 base_done.append(pool.run_all(base_rounds[r]))
             out["worker_peak_rss_mb"] = list(pool.close().values())
             pool = None
@@ -166,6 +170,8 @@ def main() -> None:
                 out["charter_worker_peak_rss_mb"] = list(celery.close().values())
                 celery = None
             out["charter"] = summary(charter_done)
+            served = args.rounds * args.at_once
+            out["charter"]["cpu_ms_per_request"] = {g: round(1000 * s / served, 1) for g, s in sorted(cpu.items())}
             out["baseline_sql"] = summary(base_done)
             c_rate = out["charter"]["requests_per_s"]["median_of_rounds"]
             b_rate = out["baseline_sql"]["requests_per_s"]["median_of_rounds"]

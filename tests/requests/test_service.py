@@ -9,7 +9,9 @@ engine), P-SEC-1 (nothing in the clear, every step audited).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import func, select
@@ -439,3 +441,37 @@ def test_a_notice_that_cannot_be_sent_stays_pending(
     assert notices.deliver(db, mailer, vault=vault, settings=config).pending == 1
     mailer.down = False
     assert notices.deliver(db, mailer, vault=vault, settings=config) == notices.Delivery(sent=1, pending=0)
+
+
+@dataclass
+class Flaky(Recorder):
+    """Refuses every ``every``-th message, as a mail server that drops some connections."""
+
+    every: int = 7
+    tried: int = 0
+
+    def send(self, message: EmailMessage) -> str:
+        self.tried += 1
+        if self.tried % self.every == 0:
+            raise Unavailable("the test mail server dropped the connection")
+        return super().send(message)
+
+
+def test_many_pending_notices_go_out_in_batches_and_failures_are_tried_once(
+    db: Database, mailer: Recorder, vault: Vault, config: Settings
+) -> None:
+    """More notices than one claim batch: each is sent once; one the server refused stays pending for the next
+    delivery (not tried again in a loop), and a delivery scoped to another request sends none of them."""
+    received = submit(db, mailer, vault, config)
+    with db.session() as session:
+        row = review.get(session, received.public_id)
+        for _ in range(notices.CLAIM_BATCH * 2 + 5):
+            notices.queue(session, row, notices.APPROVED)
+    flaky = Flaky()
+    assert notices.deliver(db, flaky, vault=vault, settings=config, public_id="R-NOBODY") == notices.Delivery(0, 0)
+    delivery = notices.deliver(db, flaky, vault=vault, settings=config, public_id=received.public_id)
+    refused = flaky.tried // flaky.every
+    assert flaky.tried == notices.CLAIM_BATCH * 2 + 5
+    assert delivery == notices.Delivery(sent=flaky.tried - refused, pending=refused)
+    again = notices.deliver(db, Recorder(), vault=vault, settings=config)
+    assert again == notices.Delivery(sent=refused, pending=0)

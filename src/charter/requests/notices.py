@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from charter.db import Database
@@ -146,6 +146,14 @@ def pending(session: Session, *, request_id: int | None = None) -> list[RequestN
     return list(session.scalars(statement.order_by(RequestNotice.id)))
 
 
+CLAIM_BATCH = 50
+_CLAIM = (
+    update(RequestNotice)
+    .where(RequestNotice.id == bindparam("notice"), RequestNotice.attempts == bindparam("seen"))
+    .values(attempts=RequestNotice.attempts + 1)
+)
+
+
 def deliver(
     database: Database,
     mailer: Mailer,
@@ -156,47 +164,65 @@ def deliver(
     public_id: str | None = None,
 ) -> Delivery:
     """Send pending notices (of one request, by id or public id, or all); a failure leaves the notice pending,
-    never raises."""
-    with database.session() as session:
-        if public_id is not None:
-            request_id = session.scalar(select(PrivacyRequest.id).where(PrivacyRequest.public_id == public_id[:32]))
-            if request_id is None:
-                return Delivery(sent=0, pending=0)
-        ids = [notice.id for notice in pending(session, request_id=request_id)]
-    sent = 0
-    for notice_id in ids:
+    never raises.
+
+    Notices are claimed a batch at a time, their messages built in that one transaction; then each is sent and
+    marked sent on its own, so a crash sends again at most the one it was sending. Claiming is conditional on
+    the attempt count read: of two deliverers at once, one sends each notice."""
+    sent = failed = 0
+    after = 0
+    while after >= 0:
         with database.session() as session:
-            notice = session.get(RequestNotice, notice_id)
-            if notice is None or notice.sent_at is not None:
+            after, batch = _claim(session, vault, settings, request_id=request_id, public_id=public_id, after=after)
+        for notice_id, built in batch:
+            if built is None:
+                failed += 1
                 continue
-            claimed = session.execute(  # one sender per notice, even with two deliverers at once
-                update(RequestNotice)
-                .where(RequestNotice.id == notice_id, RequestNotice.attempts == notice.attempts)
-                .values(attempts=notice.attempts + 1)
-                .execution_options(synchronize_session=False)
-            )
-            if rowcount(claimed) != 1:
-                continue
-            row = session.get_one(PrivacyRequest, notice.request_id)
             try:
-                built = message(session, notice, row, vault, settings)
+                mailer.send(built)
             except CharterError as exc:
-                notice.last_error = exc.title[:200]
+                log.warning("a request notice could not be sent: %s", exc.title)
+                with database.session() as session:
+                    session.execute(
+                        update(RequestNotice).where(RequestNotice.id == notice_id).values(last_error=exc.title[:200])
+                    )
+                failed += 1
                 continue
-        try:
-            mailer.send(built)
-        except CharterError as exc:
-            log.warning("a request notice could not be sent: %s", exc.title)
             with database.session() as session:
                 session.execute(
-                    update(RequestNotice).where(RequestNotice.id == notice_id).values(last_error=exc.title[:200])
+                    update(RequestNotice).where(RequestNotice.id == notice_id).values(sent_at=utcnow(), last_error=None)
                 )
-            continue
+            sent += 1
+    if request_id is None and public_id is None:
         with database.session() as session:
-            session.execute(
-                update(RequestNotice).where(RequestNotice.id == notice_id).values(sent_at=utcnow(), last_error=None)
-            )
-        sent += 1
-    with database.session() as session:
-        left = len(pending(session, request_id=request_id))
-    return Delivery(sent=sent, pending=left)
+            return Delivery(sent=sent, pending=len(pending(session)))
+    return Delivery(sent=sent, pending=failed)
+
+
+def _claim(
+    session: Session, vault: Vault, settings: Settings, *, request_id: int | None, public_id: str | None, after: int
+) -> tuple[int, list[tuple[int, EmailMessage | None]]]:
+    """Claim the next batch of pending notices after id ``after``: (the cursor for the next batch, negative
+    when this was the last; each claimed notice's id and message, None when it could not be written)."""
+    statement = (
+        select(RequestNotice, PrivacyRequest)
+        .join(PrivacyRequest, PrivacyRequest.id == RequestNotice.request_id)
+        .where(RequestNotice.sent_at.is_(None), RequestNotice.attempts < MAX_ATTEMPTS, RequestNotice.id > after)
+    )
+    if request_id is not None:
+        statement = statement.where(RequestNotice.request_id == request_id)
+    if public_id is not None:
+        statement = statement.where(PrivacyRequest.public_id == public_id[:32])
+    found = session.execute(statement.order_by(RequestNotice.id).limit(CLAIM_BATCH)).all()
+    claimed: list[tuple[int, EmailMessage | None]] = []
+    for notice, row in found:
+        taken = session.connection().execute(_CLAIM, {"notice": notice.id, "seen": notice.attempts})
+        if rowcount(taken) != 1:
+            continue  # another deliverer has it
+        try:
+            claimed.append((notice.id, message(session, notice, row, vault, settings)))
+        except CharterError as exc:
+            notice.last_error = exc.title[:200]
+            claimed.append((notice.id, None))
+    cursor = found[-1][0].id if len(found) == CLAIM_BATCH else -1
+    return cursor, claimed
