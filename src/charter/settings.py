@@ -157,6 +157,13 @@ class RequestSettings(BaseSettings):
         description="How long a one-time link to download an access/portability package works after the person "
         "re-verified; it works once.",
     )
+    package_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days a completed access/portability request's sealed package is kept, for the person to "
+        "download; then it is deleted (its SHA-256 stays on the run and in the audit log).",
+    )
     # -- end delivery --
     # -- facts matching and expiry (charter.requests.factcheck, charter.requests.expiry) --
     facts_kinds: str = Field(

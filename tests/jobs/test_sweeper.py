@@ -171,9 +171,9 @@ def test_chores_run_after_the_submissions_and_fail_alone(services: Services) -> 
 
 def test_every_sweep_expires_unconfirmed_requests(services: Services) -> None:
     """P-RGT-7: a request nobody confirmed does not keep its sealed identity forever (charter.requests.expiry)."""
-    assert [c.name for c in chores()] == ["expire_unverified", "deliver_notices"]
+    assert [c.name for c in chores()] == ["expire_unverified", "drop_packages", "deliver_notices"]
     report = sweep(services, Recording())
-    assert set(report.chores) == {"expire_unverified", "deliver_notices"}
+    assert set(report.chores) == {"expire_unverified", "drop_packages", "deliver_notices"}
     assert not any(str(v).startswith("failed") for v in report.chores.values())
 
 

@@ -114,7 +114,7 @@ def test_charter_requests_expire(database: Database, tmp_path: Path) -> None:
     invoke = invoker(app, database, home)
     result = invoke("requests", "expire", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"expired": 1, "unverified_days": 7}
+    assert json.loads(result.output) == {"expired": 1, "unverified_days": 7, "packages_dropped": 0, "package_days": 30}
     text = invoke("requests", "expire")
     assert text.exit_code == 0 and "expired 0 request(s) not confirmed within 7 days" in text.output
     with database.session() as session:

@@ -18,6 +18,7 @@ from charter.cli.context import services
 from charter.cli.output import command, console, emit_json
 from charter.cli.request_packages import package as package_command
 from charter.db.base import utcnow
+from charter.delivery import retention
 from charter.errors import InvalidInput
 from charter.execution import jobs
 from charter.execution import service as execution
@@ -172,15 +173,22 @@ def notify(as_json: JsonOpt = False) -> None:
 @app.command("expire")
 @command
 def expire(as_json: JsonOpt = False) -> None:
-    """Expire requests never confirmed within CHARTER_REQUESTS_UNVERIFIED_DAYS; their identity is dropped."""
+    """Expire requests never confirmed within CHARTER_REQUESTS_UNVERIFIED_DAYS (their identity is dropped), and
+    delete the copies of data kept past CHARTER_REQUESTS_PACKAGE_DAYS."""
     with services() as built:
         days = built.settings.requests.unverified_days
+        package_days = built.settings.requests.package_days
         with built.database.session() as session:
             expired = expiry.expire_unverified(session, settings=built.settings, now=utcnow())
+        with built.database.session() as session:
+            dropped = retention.drop_expired(session, settings=built.settings, now=utcnow())
     if as_json:
-        emit_json({"expired": expired, "unverified_days": days})
+        emit_json(
+            {"expired": expired, "unverified_days": days, "packages_dropped": dropped, "package_days": package_days}
+        )
         return
     _say(f"expired {expired} request(s) not confirmed within {days} days; their identity and details were dropped")
+    _say(f"deleted {dropped} copies of data kept longer than {package_days} days; their SHA-256 stays on record")
 
 
 # -- end expiry --

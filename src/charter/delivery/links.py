@@ -48,6 +48,10 @@ UNKNOWN = f"this download link is not valid; check it against the page that gave
 USED = f"this link was already used (it works once); {ASK_AGAIN}"
 REPLACED = f"a newer link was issued for this request and replaces this one; use it, or {ASK_AGAIN}"
 EXPIRED = f"this link has expired; {ASK_AGAIN}"
+DELETED = (
+    "your copy was kept for a limited time after your request was completed and has been deleted; "
+    "a new access request makes a new one"
+)
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,9 @@ def use(database: Database, token: str, *, vault: Vault, home: Path, now: dateti
             if link.used_at is not None:
                 raise LinkUsed(USED)
             if link.revoked_at is not None:
+                run = claims.run_of(session, link.request_id)
+                if run is not None and run.package is None:  # charter.delivery.retention deleted the copy
+                    raise LinkExpired(DELETED)
                 raise LinkReplaced(REPLACED)
             raise LinkExpired(EXPIRED)
         row = session.get_one(PrivacyRequest, link.request_id)

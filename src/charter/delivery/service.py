@@ -200,6 +200,12 @@ def staff_copy(
         run = claims.run_of(session, row.id)
         if row.status != Status.COMPLETED.value or run is None or not run.package_sha256:
             raise NoCopy(f"request {row.public_id} is {row.status}; its copy exists once it is completed")
+        if not run.package:
+            raise NoCopy(
+                f"the copy of request {row.public_id} was deleted after CHARTER_REQUESTS_PACKAGE_DAYS "
+                f"({settings.requests.package_days}); its SHA-256 {run.package_sha256} is on the run and in the "
+                "audit log"
+            )
         opened = package.open_checked(settings.home, vault.keys, row.public_id, run.package_sha256)
         audit.record(
             session,

@@ -122,6 +122,11 @@ def write(
     return Written(name, hashlib.sha256(data).hexdigest(), len(rows), total)
 
 
+def remove(home: Path, request: str) -> None:
+    """Delete the request's package file (none there is fine: retention runs again after a crash)."""
+    (home / FOLDER / f"{request}.zip.sealed").unlink(missing_ok=True)
+
+
 def read(home: Path, keys: KeyRing, request: str) -> bytes:
     """The package's zip bytes (opened), or NotFound."""
     path = home / FOLDER / f"{request}.zip.sealed"

@@ -35,6 +35,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from charter.db.base import utcnow
+from charter.delivery import retention
 from charter.errors import CharterError
 from charter.execution.jobs import RUNNABLE
 from charter.execution.models import ExecutionRun, ExecutionStep
@@ -131,9 +132,19 @@ def _deliver_notices(services: Services, _now: datetime) -> int | None:
     return delivery.sent
 
 
+def _drop_packages(services: Services, now: datetime) -> int | None:
+    """charter.delivery.retention: packages past CHARTER_REQUESTS_PACKAGE_DAYS are deleted."""
+    with services.database.session() as session:
+        return retention.drop_expired(session, settings=services.settings, now=now)
+
+
 def chores() -> list[Chore]:
     """The periodic chores of the other domains, each run after the submissions."""
-    return [Chore("expire_unverified", _expire_unverified), Chore("deliver_notices", _deliver_notices)]
+    return [
+        Chore("expire_unverified", _expire_unverified),
+        Chore("drop_packages", _drop_packages),
+        Chore("deliver_notices", _deliver_notices),
+    ]
 
 
 def sweep(
