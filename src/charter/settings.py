@@ -352,11 +352,18 @@ class JobSettings(BaseSettings):
         default=60.0,
         ge=0,
         le=86_400,
-        description="How often `charter worker` looks for runs that stopped (a worker died) and approved requests "
-        "that were never started, and submits them again; 0 turns the periodic sweep off.",
+        description="How often `charter worker` (or, with the in-process backend, `charter serve`) looks for runs "
+        "that stopped (a worker died) and approved requests that were never started, submits them again and runs "
+        "the periodic chores; 0 turns the periodic sweep off.",
     )
     sweep_batch: int = Field(
         default=200, ge=1, le=10_000, description="Most requests one sweep submits again (the rest wait for the next)."
+    )
+    inprocess_threads: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="With the in-process backend: most runs carried out at once by one process; more wait their turn.",
     )
 
 

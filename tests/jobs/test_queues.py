@@ -13,6 +13,7 @@ import logging
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 import redis
@@ -136,3 +137,43 @@ def test_the_in_process_queue_runs_in_a_named_thread_or_inline(
         for thread in [t for t in threading.enumerate() if t.name == f"{THREAD_PREFIX}{'1' * 32}"]:
             thread.join()
     assert f"request {'1' * 32} was not run: datamap_invalid" in caplog.text
+
+
+def test_the_in_process_queue_runs_at_most_its_threads_at_once(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CHARTER_JOBS_INPROCESS_THREADS (4): a burst of approvals waits for free slots instead of starting every
+    run against the stores at once; every one of them still runs."""
+    from charter.execution import jobs as execution_jobs
+
+    running = 0
+    most = 0
+    done: list[str] = []
+    lock = threading.Lock()
+    release = threading.Event()
+
+    def slow(_services: Services, public_id: str) -> str | None:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        release.wait(10)
+        with lock:
+            running -= 1
+            done.append(public_id)
+        return "completed"
+
+    monkeypatch.setattr(execution_jobs, "run_logged", slow)
+    ids = [f"{n:032x}" for n in range(1, 8)]
+    queue = InProcessQueue(services)
+    for public_id in ids:
+        queue.submit_run(public_id)
+    deadline = time.monotonic() + 10
+    while most < services.settings.jobs.inprocess_threads and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # a fifth run, were it let through, would have started by now
+    assert most == services.settings.jobs.inprocess_threads == 4
+    release.set()
+    for thread in [t for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX)]:
+        thread.join(timeout=10)
+    assert sorted(done) == ids

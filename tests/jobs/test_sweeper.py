@@ -9,6 +9,11 @@ kill). Time is passed to the sweeper, never waited for.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -195,3 +200,47 @@ def test_a_run_sends_its_own_notices_and_the_sweep_sends_the_rest(services: Serv
     assert len(outbox(services)) > sent_before
     with services.database.session() as session:
         assert notices.pending(session, request_id=review.get(session, other).id) == []
+
+
+def test_charter_serve_sweeps_and_resumes_a_run_a_restart_stopped_p_rgt_3(services: Services, tmp_path: Path) -> None:
+    """With the in-process backend no `charter worker` sweeps: a real `charter serve` does, at start and every
+    CHARTER_JOBS_SWEEP_SECONDS, so a deletion its previous process left mid-way (lease run out) is finished."""
+    public_id = approved(services)
+    lease = timedelta(seconds=services.settings.execution.lease_seconds)
+    died_mid_erasure(services, public_id, at=utcnow() - lease - timedelta(seconds=5))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
+    env.update(
+        CHARTER_ENV="test",
+        CHARTER_HOME=str(services.settings.home),
+        CHARTER_DATABASE_URL=services.settings.database.url,
+        CHARTER_DATAMAP_PATH=str(services.settings.datamap.path),
+        CHARTER_JOBS_SWEEP_SECONDS="3600",  # the sweep at start-up is the one this test waits for
+    )
+    log = tmp_path / "serve.log"
+    with log.open("wb") as handle:
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "charter"), "serve", "--port", str(port)],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while status_of(services, public_id) != "completed":
+            assert server.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, f"not resumed\n{log.read_text()[-3000:]}"
+            time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    with services.database.session() as session:
+        run = claims.run_of(session, review.get(session, public_id).id)
+        assert run is not None and run.certificate is not None
+
+
+def status_of(services: Services, public_id: str) -> str:
+    with services.database.session() as session:
+        return review.get(session, public_id).status

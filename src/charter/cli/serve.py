@@ -10,7 +10,7 @@ import typer
 from charter.cli.output import command
 from charter.errors import InvalidInput
 
-APP_FACTORY = "charter.web.app:create_app"
+APP_FACTORY = "charter.web.app:create_served_app"
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:

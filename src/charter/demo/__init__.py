@@ -130,13 +130,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import uvicorn
 
-    from charter.web.app import create_app
+    from charter.web.app import create_app, sweeping
 
     shop_port = args.shop_port or args.port + 1
     shop_host = "localhost" if args.host == "127.0.0.1" else args.host  # another site, so cookies never mix
     site.serve_shop(EXAMPLES, args.host, shop_port, url)
     print(f"An example shop embedding the cookie banner: http://{shop_host}:{shop_port}/shop.html\n")
-    uvicorn.run(create_app(services), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(create_app(services, lifespan=sweeping(services)), host=args.host, port=args.port, log_level="warning")
     return 0
 
 

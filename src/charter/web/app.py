@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
 
 from fastapi import FastAPI
@@ -30,12 +32,15 @@ from charter.web.pages import privacy_requests as request_pages
 from charter.web.security import assert_routes_declared
 from charter.web.signals import BrowserSignalsMiddleware, SignalCounts
 
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
-def create_app(services: Services | None = None) -> FastAPI:
+
+def create_app(services: Services | None = None, *, lifespan: Lifespan | None = None) -> FastAPI:
     services = services or Services.from_env()
     services.settings.secret_key()  # fail at start-up, not at first login, if it is missing
     accesslog.install()  # link tokens in URLs are credentials: keep them out of the access log
     app = FastAPI(
+        lifespan=lifespan,
         title="Charter",
         version=__version__,
         description="The privacy statement as executable code.",
@@ -74,3 +79,32 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(resources.files("charter.web") / "static")), name="static")
     assert_routes_declared(app)
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app as ``charter serve`` runs it (see :func:`sweeping`)."""
+    services = Services.from_env()
+    return create_app(services, lifespan=sweeping(services))
+
+
+def sweeping(services: Services) -> Lifespan:
+    """With the in-process backend, a serving process also sweeps every ``CHARTER_JOBS_SWEEP_SECONDS``
+    (resuming runs a restart stopped, running the chores), since no ``charter worker`` does it. Tests build
+    :func:`create_app` without it: nothing sweeps behind their back."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        jobs = services.settings.jobs
+        sweeper = None
+        if jobs.backend == "inprocess" and jobs.sweep_seconds > 0:
+            from charter.jobs.worker import Sweeper
+
+            sweeper = Sweeper(services, jobs.sweep_seconds)
+            sweeper.start()
+        try:
+            yield
+        finally:
+            if sweeper is not None:
+                sweeper.stop.set()
+
+    return lifespan
