@@ -13,7 +13,7 @@ from typing import cast
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Table, delete, event, select, text, update
+from sqlalchemy import Table, delete, select, text, update
 
 from charter.audit import (
     GENESIS_HASH,
@@ -99,22 +99,23 @@ def test_appends_across_transactions_continue_the_chain(database: Database) -> N
     assert check(database).head_hash == second[1]
 
 
-def test_appends_in_one_transaction_read_the_head_once(database: Database) -> None:
+def test_appends_in_one_transaction_read_the_head_once(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """A transaction that appends several entries locks the chain and reads its head once, then continues
     from the entry it wrote last; the chain verifies."""
+    from charter.audit import service
+
     append(database, 2)
-    heads: list[str] = []
+    locked: list[str] = []
+    for name in ("_lock_chain", "_locked_head_psycopg"):
+        original = getattr(service, name)
 
-    def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        if "FROM audit_entries ORDER BY" in statement:
-            heads.append(statement)
+        def counting(session: object, _original: object = original, _name: str = name) -> object:
+            locked.append(_name)
+            return _original(session)  # type: ignore[operator]
 
-    event.listen(database.engine, "before_cursor_execute", seen)
-    try:
-        append(database, 4)
-    finally:
-        event.remove(database.engine, "before_cursor_execute", seen)
-    assert len(heads) == 1
+        monkeypatch.setattr(service, name, counting)
+    append(database, 4)
+    assert len(locked) == 1
     assert check(database).ok
     assert [e.seq for e in stored(database)] == [1, 2, 3, 4, 5, 6]
 

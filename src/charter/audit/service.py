@@ -129,9 +129,37 @@ def _next_link(session: Session) -> tuple[int, str]:
         held = session.info.get(_HEAD)
         if held is not None and held[0] is session.get_transaction():
             return held[1] + 1, held[2]
-    _lock_chain(session)
-    head = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
-    return (1, GENESIS_HASH) if head is None else (head.seq + 1, head.hash)
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql" and bind.dialect.driver == "psycopg":
+        head = _locked_head_psycopg(session)
+    else:
+        _lock_chain(session)
+        head = session.execute(_HEAD_ROW).first()
+    return (1, GENESIS_HASH) if head is None else (int(head[0]) + 1, str(head[1]))
+
+
+_HEAD_ROW = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+#: Both in one simple-protocol message (no parameters: the key is our constant): one round trip instead of two.
+#: PostgreSQL runs them one after the other and, under READ COMMITTED, takes the second one's snapshot after
+#: the lock is granted, so the head read is the committed one — as with two separate statements.
+_LOCK_AND_HEAD = (
+    f"SELECT pg_advisory_xact_lock({int(CHAIN_LOCK_KEY)}); "  # noqa: S608 - this module's int constant, no input
+    "SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1"
+)
+
+
+def _locked_head_psycopg(session: Session) -> tuple[int, str] | None:
+    """Take the chain lock and read the head in one round trip, on the session's own connection."""
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        cursor.execute(_LOCK_AND_HEAD)
+        cursor.nextset()
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return None if row is None else (row[0], row[1])
 
 
 def _lock_chain(session: Session) -> None:
