@@ -38,7 +38,8 @@ tree below names where.
     ├── Forbidden                     403  exit 1
     ├── RateLimited                   429  exit 1
     ├── Misconfigured                 500  exit 1   (stops start-up)
-    │   └── JobsMisconfigured                exit 2   (charter.jobs.base: `charter worker` without celery)
+    │   ├── JobsMisconfigured                exit 2   (charter.jobs.base: `charter worker` without celery)
+    │   └── SettingInvalid                   exit 2   (a CHARTER_* variable has a value it cannot take)
     └── Unavailable                   503  exit 1   (a database or server is down; the runner retries it)
         └── BrokerUnavailable                exit 2   (charter.jobs.base: the jobs' Redis cannot be reached)
 """
@@ -151,6 +152,14 @@ class RateLimited(CharterError):
 class Misconfigured(CharterError):
     code = "misconfigured"
     title = "Charter is not configured correctly"
+
+
+class SettingInvalid(Misconfigured):
+    """A ``CHARTER_*`` environment variable (or ``.env`` line) holds a value its setting cannot take."""
+
+    code = "setting_invalid"
+    title = "A setting has a value it cannot take"
+    exit_code = 2  # the operator's environment is wrong: the same exit as bad input
 
 
 class Unavailable(CharterError):

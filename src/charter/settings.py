@@ -12,10 +12,10 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from charter.errors import Misconfigured
+from charter.errors import Misconfigured, SettingInvalid
 
 DEFAULT_HOME = Path("var")
 
@@ -184,6 +184,17 @@ class RequestSettings(BaseSettings):
         description="Days after which a request whose e-mail was never confirmed expires and its sealed identity "
         "and details are dropped (`charter requests expire`).",
     )
+
+    @field_validator("facts_kinds")
+    @classmethod
+    def _known_kinds(cls, value: str) -> str:
+        from charter.requests.kinds import RequestKind  # an enum only; the domain imports its settings from here
+
+        known = {k.value for k in RequestKind}
+        unknown = sorted({p.strip() for p in value.split(",") if p.strip()} - known)
+        if unknown:
+            raise ValueError(f"'{unknown[0]}' is not a request type; use some of {', '.join(sorted(known))}")
+        return value
 
     def facts_kind_set(self) -> frozenset[str]:
         return frozenset(part.strip() for part in self.facts_kinds.split(",") if part.strip())
@@ -427,7 +438,12 @@ class Settings(BaseSettings):
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:
-        return cls(**overrides)  # type: ignore[arg-type]
+        """The settings from the environment (and ``overrides``); SettingInvalid naming the variable and what
+        it must be, never the value given (it may be a secret), when one cannot be taken."""
+        try:
+            return cls(**overrides)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            raise SettingInvalid(_first_problem(exc)) from None
 
     @property
     def database_url(self) -> str:
@@ -458,3 +474,17 @@ class Settings(BaseSettings):
                 with os.fdopen(fd, "w") as handle:
                     handle.write(secrets.token_urlsafe(32))
         return path.read_text().strip().encode()
+
+
+def _first_problem(exc: ValidationError) -> str:
+    """``CHARTER_SECTION_FIELD: what it must be; set it in the environment or .env`` for the first error."""
+    problem = exc.errors(include_url=False, include_input=False)[0]
+    prefixes = {
+        getattr(section, "__name__", ""): section.model_config.get("env_prefix", "")
+        for section in (f.annotation for f in Settings.model_fields.values())
+        if isinstance(section, type) and issubclass(section, BaseSettings)
+    }
+    prefix = prefixes.get(exc.title, Settings.model_config.get("env_prefix", "CHARTER_"))
+    name = f"{prefix}{'_'.join(str(part) for part in problem['loc'])}".upper()
+    message = str(problem["msg"]).removeprefix("Value error, ")
+    return f"{name}: {message}; set it in the environment (or .env) and start again"
