@@ -9,18 +9,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from charter.audit.models import AuditEntry
+from charter.cli.main import app
 from charter.datamap.model import DataMap
 from charter.db import Database
-from charter.delivery import push
+from charter.db.base import utcnow
+from charter.delivery import push, retention
 from charter.delivery import service as delivery
 from charter.delivery.addresses import RecipientRefused
-from charter.delivery.errors import DeliveryFailed
+from charter.delivery.errors import DeliveryFailed, NoCopy
 from charter.delivery.models import PackageDelivery
 from charter.errors import NotFound
 from charter.execution import package
@@ -28,6 +31,7 @@ from charter.requests import intake
 from charter.requests.kinds import RequestKind
 from charter.settings import DeliverySettings, Settings
 from charter.subjects.service import Vault
+from tests.cli_runner import invoker
 from tests.delivery.conftest import Recipient, completed, make_authority
 from tests.requests.conftest import Recorder
 
@@ -190,3 +194,51 @@ def test_http_urls_are_refused_at_intake(database: Database, config: Settings, v
 def test_an_unknown_delivery_is_not_found(database: Database, config: Settings, vault: Vault) -> None:
     with pytest.raises(NotFound):
         push.send(database, "0" * 32, vault=vault, settings=config)
+
+
+def test_charter_requests_push_sends_a_failed_delivery_again(
+    database: Database, config: Settings, vault: Vault, datamap: DataMap, home: Path, recipient: Recipient
+) -> None:
+    """``charter requests push ID [--json]``: the privacy office sends a failed delivery once more (audited);
+    nothing failed, or a copy deleted since, is refused with one line."""
+    public_id, given = _confirmed(database, config, vault, datamap, recipient)
+    recipient.answers = [503, 503, 503]
+    assert _send(database, config, vault, given.delivery).status == "failed"
+    env = {
+        "CHARTER_ENV": "test",
+        "CHARTER_DELIVERY_CA_BUNDLE": str(config.delivery.ca_bundle),
+        "CHARTER_DELIVERY_ALLOW_PRIVATE_RECIPIENTS": "true",
+    }
+    invoke = invoker(app, database, home, **env)
+    sent = invoke("requests", "push", public_id, "--json")
+    assert sent.exit_code == 0, sent.output
+    assert json.loads(sent.output) == {
+        "delivery": given.delivery,
+        "status": "sent",
+        "attempts": 1,
+        "http_status": 200,
+        "error": None,
+    }
+    with database.session() as session:
+        retried = session.scalars(select(AuditEntry).where(AuditEntry.action == "package.delivery_retried")).one()
+    assert retried.actor == "cli" and retried.data["delivery"] == given.delivery
+    nothing = invoke("requests", "push", public_id)
+    assert nothing.exit_code == 1 and "no failed delivery" in nothing.output
+    assert invoke("requests", "push", "f" * 32).exit_code == 1
+
+
+def test_a_delivery_of_a_deleted_copy_is_not_sent_again(
+    database: Database, config: Settings, vault: Vault, datamap: DataMap, recipient: Recipient
+) -> None:
+    public_id, given = _confirmed(database, config, vault, datamap, recipient)
+    recipient.answers = [503, 503, 503]
+    assert _send(database, config, vault, given.delivery).status == "failed"
+    with database.session() as session:
+        assert (
+            retention.drop_expired(
+                session, settings=config, now=utcnow() + timedelta(days=config.requests.package_days + 1)
+            )
+            == 1
+        )
+    with pytest.raises(NoCopy, match="no longer exists"):
+        push.retry(database, public_id, actor="user:po", via="api")

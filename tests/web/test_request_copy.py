@@ -198,9 +198,34 @@ def test_a_portability_copy_is_sent_to_the_named_third_party_from_the_page(
         _push_from_the_page(client, services, mailer, recipient, authority)
 
 
-def _push_from_the_page(
-    client: TestClient, services: Services, mailer: Recorder, recipient: Recipient, authority: Authority
+def test_staff_send_a_failed_delivery_again_p_rgt_4(
+    client: TestClient, services: Services, mailer: Recorder, tmp_path: Path, make_token: MakeToken
 ) -> None:
+    """The recipient was down past the last try: the privacy office sends it once more (requests:decide)."""
+    authority = make_authority(tmp_path / "tls")
+    with running_recipient(authority) as recipient:
+        recipient.answers = [503, 503, 503]  # every try of the person's send fails
+        public_id = _push_from_the_page(client, services, mailer, recipient, authority, expect=502)
+        officer = {"Authorization": f"Bearer {make_token(Role.PRIVACY_OFFICER)}"}
+        analyst = {"Authorization": f"Bearer {make_token(Role.ANALYST)}"}
+        assert client.post(f"/api/v1/requests/{public_id}/copy/push", headers=analyst).status_code == 403
+        again = client.post(f"/api/v1/requests/{public_id}/copy/push", headers=officer)
+        assert again.status_code == 200, again.text
+        assert again.json()["delivery"]["status"] == "sent" and again.json()["delivery"]["attempts"] == 1
+        assert recipient.received[-1]["headers"]["X-Charter-Request"] == public_id
+        twice = client.post(f"/api/v1/requests/{public_id}/copy/push", headers=officer)
+        assert twice.status_code == 409 and twice.json()["type"].endswith("/no_copy")
+
+
+def _push_from_the_page(
+    client: TestClient,
+    services: Services,
+    mailer: Recorder,
+    recipient: Recipient,
+    authority: Authority,
+    *,
+    expect: int = 200,
+) -> str:
     services.settings.delivery = DeliverySettings(
         ca_bundle=authority.ca_pem, allow_private_recipients=True, retry_base=0.01, retry_max=0.02
     )
@@ -224,5 +249,8 @@ def _push_from_the_page(
     done = client.post(
         f"{BASE}/{public_id}/copy", data={"challenge": challenge, "code": mailer.code(), "csrf_token": _csrf(form.text)}
     )
-    assert done.status_code == 200 and "Your copy was sent" in done.text
-    assert len(recipient.received) == 1 and recipient.received[0]["headers"]["X-Charter-Request"] == public_id
+    assert done.status_code == expect, done.text
+    if expect == 200:
+        assert "Your copy was sent" in done.text
+        assert len(recipient.received) == 1 and recipient.received[0]["headers"]["X-Charter-Request"] == public_id
+    return public_id

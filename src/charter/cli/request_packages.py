@@ -1,4 +1,5 @@
-"""``charter requests package ID --out FILE``: the privacy office's copy of what was disclosed (P-RGT-1, P-RGT-4).
+"""``charter requests package ID --out FILE``: the privacy office's copy of what was disclosed (P-RGT-1, P-RGT-4);
+``charter requests push ID``: send a portability copy whose delivery failed once more.
 
 Writes the zip of a completed access or portability request, checked against
 the SHA-256 its run recorded, and audits it (actor ``cli``). The file is
@@ -18,6 +19,7 @@ import typer
 
 from charter.cli.context import services
 from charter.cli.output import command, console, emit_json
+from charter.delivery import push
 from charter.delivery import service as delivery
 from charter.errors import InvalidInput
 
@@ -70,3 +72,25 @@ def package(
         highlight=False,
         soft_wrap=True,
     )
+
+
+@command
+def push_again(
+    public_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Send a portability copy whose delivery to the third party failed once more (exit 1 if it fails again)."""
+    with services() as built:
+        delivery_id = push.retry(built.database, public_id, actor=ACTOR, via="cli")
+        outcome = push.send(built.database, delivery_id, vault=built.vault, settings=built.settings)
+    if as_json:
+        emit_json(outcome.as_dict())
+    else:
+        console.print(
+            f"delivery {outcome.delivery}: {outcome.status} after {outcome.attempts} tries"
+            + (f" ({outcome.error})" if outcome.error else ""),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    push.require_sent(outcome)

@@ -17,6 +17,7 @@ from charter.cli.consent import split_identity
 from charter.cli.context import services
 from charter.cli.output import command, console, emit_json
 from charter.cli.request_packages import package as package_command
+from charter.cli.request_packages import push_again
 from charter.db.base import utcnow
 from charter.delivery import retention
 from charter.errors import InvalidInput
@@ -297,6 +298,7 @@ def certificate(public_id: str, as_json: JsonOpt = False) -> None:
 
 
 app.command("package")(package_command)  # the copy of an access/portability request (charter.delivery)
+app.command("push")(push_again)  # a failed delivery to a third party, sent once more
 
 
 @holds_app.command("add")

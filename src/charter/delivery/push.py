@@ -1,5 +1,7 @@
 """Sending a portability package over HTTPS to the third party the person named (P-RGT-4).
 
+:func:`retry` lets the privacy office send a failed delivery once more (audited).
+
 :func:`send` takes a confirmed delivery (``pending``), claims it with a
 conditional update (two senders cannot both send it), and POSTs the zip:
 
@@ -43,10 +45,11 @@ from charter import audit
 from charter.db import Database
 from charter.db.base import rowcount, utcnow
 from charter.delivery import addresses
-from charter.delivery.errors import DeliveryFailed
+from charter.delivery.errors import DeliveryFailed, NoCopy
 from charter.delivery.models import PackageDelivery
 from charter.errors import CharterError, NotFound
 from charter.execution import package
+from charter.execution.models import ExecutionRun
 from charter.requests.models import PrivacyRequest
 from charter.requests.sealing import details_of
 from charter.settings import DeliverySettings, Settings
@@ -256,6 +259,43 @@ def send(
         )
         delivery = session.get_one(PackageDelivery, internal_id, populate_existing=True)
         return _outcome(delivery)
+
+
+def retry(database: Database, request_id: str, *, actor: str, via: str) -> str:
+    """Make the request's last failed delivery pending again, for the privacy office to send it once more (the
+    recipient was down past the last try, its certificate is fixed); its id. Audited. NoCopy when there is no
+    failed delivery to retry, or the copy was deleted since (charter.delivery.retention)."""
+    with database.session() as session:
+        row = session.scalar(select(PrivacyRequest).where(PrivacyRequest.public_id == request_id[:32]))
+        if row is None:
+            raise NotFound("no request has this id; `charter requests list` shows them")
+        failed = session.scalar(
+            select(PackageDelivery)
+            .where(PackageDelivery.request_id == row.id, PackageDelivery.status == FAILED)
+            .order_by(PackageDelivery.id.desc())
+            .limit(1)
+        )
+        if failed is None:
+            raise NoCopy(f"request {row.public_id} has no failed delivery to send again")
+        run = session.scalar(select(ExecutionRun).where(ExecutionRun.request_id == row.id))
+        if run is None or not run.package:
+            raise NoCopy(f"the copy of request {row.public_id} no longer exists; a new request makes a new one")
+        reset = session.execute(
+            update(PackageDelivery)
+            .where(PackageDelivery.id == failed.id, PackageDelivery.status == FAILED)
+            .values(status=PENDING, attempts=0, http_status=None, error=None)
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(reset) != 1:
+            raise NoCopy(f"the delivery of request {row.public_id} is being sent again already")
+        audit.record(
+            session,
+            actor=actor,
+            action="package.delivery_retried",
+            target=f"request:{row.public_id}",
+            data={"delivery": failed.public_id, "via": via, "previous_error": (failed.error or "")[:200]},
+        )
+        return failed.public_id
 
 
 def _outcome(delivery: PackageDelivery) -> Outcome:

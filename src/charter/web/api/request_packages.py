@@ -17,6 +17,8 @@ Staff:
   proof of what was disclosed; checked against the run's SHA-256 and
   audited. ``requests:decide`` rather than ``requests:read``: the zip holds
   the person's data, and analysts and auditors read the queue without it.
+* ``POST /api/v1/requests/{id}/copy/push`` (``requests:decide``) — send a
+  portability copy whose delivery failed once more (audited).
 """
 
 from __future__ import annotations
@@ -74,6 +76,19 @@ def copy(request: Request, public_id: str, body: CopyIn) -> dict[str, object]:
     outcome = push.send(services.database, given.delivery, vault=services.vault, settings=services.settings)
     push.require_sent(outcome)
     return {"delivery": outcome.as_dict(), "recipient": given.host}
+
+
+@router.post("/requests/{public_id}/copy/push")
+def push_again(
+    request: Request, public_id: str, principal: Principal = requires(Permission.REQUESTS_DECIDE)
+) -> dict[str, object]:
+    """Send a portability copy whose delivery failed to its third party once more; the outcome (502 if it
+    failed again, 409 when there is no failed delivery or the copy was deleted)."""
+    services = services_of(request)
+    delivery_id = push.retry(services.database, public_id, actor=principal.actor, via="api")
+    outcome = push.send(services.database, delivery_id, vault=services.vault, settings=services.settings)
+    push.require_sent(outcome)
+    return {"delivery": outcome.as_dict()}
 
 
 @router.get("/requests/{public_id}/package")
