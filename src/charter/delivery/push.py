@@ -40,6 +40,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from charter import audit
 from charter.db import Database
@@ -199,13 +200,7 @@ def send(
         delivery = session.scalar(select(PackageDelivery).where(PackageDelivery.public_id == delivery_id[:32]))
         if delivery is None:
             raise NotFound("no delivery has this id")
-        claimed = session.execute(
-            update(PackageDelivery)
-            .where(PackageDelivery.id == delivery.id, PackageDelivery.status == PENDING)
-            .values(status=SENDING)
-            .execution_options(synchronize_session=False)
-        )
-        if rowcount(claimed) != 1:
+        if not _move(session, delivery.id, PENDING, status=SENDING):
             session.refresh(delivery)
             return _outcome(delivery)
         row = session.get_one(PrivacyRequest, delivery.request_id)
@@ -280,13 +275,7 @@ def retry(database: Database, request_id: str, *, actor: str, via: str) -> str:
         run = session.scalar(select(ExecutionRun).where(ExecutionRun.request_id == row.id))
         if run is None or not run.package:
             raise NoCopy(f"the copy of request {row.public_id} no longer exists; a new request makes a new one")
-        reset = session.execute(
-            update(PackageDelivery)
-            .where(PackageDelivery.id == failed.id, PackageDelivery.status == FAILED)
-            .values(status=PENDING, attempts=0, http_status=None, error=None)
-            .execution_options(synchronize_session=False)
-        )
-        if rowcount(reset) != 1:
+        if not _move(session, failed.id, FAILED, status=PENDING, attempts=0, http_status=None, error=None):
             raise NoCopy(f"the delivery of request {row.public_id} is being sent again already")
         audit.record(
             session,
@@ -296,6 +285,17 @@ def retry(database: Database, request_id: str, *, actor: str, via: str) -> str:
             data={"delivery": failed.public_id, "via": via, "previous_error": (failed.error or "")[:200]},
         )
         return failed.public_id
+
+
+def _move(session: Session, delivery_id: int, current: str, **values: object) -> bool:
+    """Change the delivery only if it is still ``current`` (of two callers at once, one wins)."""
+    changed = session.execute(
+        update(PackageDelivery)
+        .where(PackageDelivery.id == delivery_id, PackageDelivery.status == current)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(changed) == 1
 
 
 def _outcome(delivery: PackageDelivery) -> Outcome:
