@@ -53,14 +53,13 @@ from charter.datamap.model import DataMap
 from charter.db import Database, PinnedDatabase
 from charter.db.base import utcnow
 from charter.errors import CharterError, Conflict, Unavailable
-from charter.execution import actions, aftercare, certificate, claims, package
+from charter.execution import actions, claims, ending
 from charter.execution import service as planning
 from charter.execution.actions import Found, StepContext
 from charter.execution.batches import Done, Failed, Lost, audit_data, batch_of, correction_ref, dependencies
 from charter.execution.erasure import Strategies
 from charter.execution.guards import refuse_held
 from charter.execution.lease import LeaseKeeper
-from charter.execution.models import ExecutionRun
 from charter.execution.steps import Action, Plan, Step
 from charter.requests import review
 from charter.requests.errors import IllegalTransition
@@ -70,7 +69,7 @@ from charter.requests.sealing import details_of, identity_of
 from charter.settings import Settings
 from charter.subjects.service import Vault
 
-ACTOR = "executor"
+ACTOR = ending.ACTOR
 #: (where, step): where is "before" (claimed, nothing done) or "after" (the store changed, our outcome not stored)
 Fault = Callable[[str, Step], None]
 Progress = Callable[[Step, str], None]
@@ -448,40 +447,10 @@ class Runner:
         return True
 
     def _fail_run(self, session: Session, row: PrivacyRequest, run_id: int, why: str) -> None:
-        if claims.close_run(session, run_id, Status.FAILED.value, now=self.clock(), error=why[: claims.MAX_ERROR]):
-            claims.forget_outcomes(session, run_id)  # a failed request is final: its sealed rows are not kept
-            review.fail(session, row, actor=ACTOR, why=why, now=self.clock())
+        ending.fail(session, row, run_id, why, now=self.clock())
 
     def _finish(self, plan: Plan, run_id: int, context: StepContext) -> bool:
-        """Write the package or the certificate, close the run and complete the request: one transaction.
-        False if another worker completed it a moment before."""
-        kind = RequestKind(plan.kind)
-        now = self.clock()
-        with self.database.session(durable=True) as session:
-            row = review.get(session, plan.request)
-            run = session.get_one(ExecutionRun, run_id)
-            values: dict[str, Any] = {}
-            data: dict[str, object] = {"steps": len(plan.steps)}
-            if kind in (RequestKind.ACCESS, RequestKind.PORTABILITY):
-                rows = {s.collection: (s.system, context.found(s.id).rows) for s in plan.of(Action.FETCH)}
-                # the last step's time, not now: two workers finishing at once write the same zip (same SHA-256)
-                last = claims.last_finished(session, run_id) or run.started_at
-                written = package.write(self.settings.home, self.vault.keys, plan, rows, now=last)
-                values = {"package": written.name, "package_sha256": written.sha256}
-                data.update(package_sha256=written.sha256, collections=written.collections, rows=written.rows)
-            if kind == RequestKind.DELETION:
-                steps = claims.steps_of(session, run_id)
-                document = certificate.build(session, plan, steps, started_at=run.started_at, now=now)
-                values["certificate"] = document
-                data["certificate_sha256"] = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
-            if not claims.close_run(session, run_id, claims.COMPLETED, now=now, **values):
-                return False  # another worker finished it a moment ago
-            claims.forget_outcomes(session, run_id)
-            if kind == RequestKind.DELETION:  # P-RGT-3: ledger tombstoned, identities forgotten, hashes suppressed
-                data.update(aftercare.after_erasure(session, vault=self.vault, request_row=row, now=now))
-            audit.record(session, actor=ACTOR, action="execution.finished", target=f"request:{plan.request}", data=data)
-            review.complete(session, row, actor=ACTOR, now=now)
-        return True
+        return ending.complete(self.database, self.settings, self.vault, plan, run_id, context, now=self.clock())
 
     def _closed(self, outcome: Outcome) -> Outcome:
         with self.database.session() as session:

@@ -1,0 +1,76 @@
+"""How a run ends: completed with its package or certificate, or failed — each in one transaction.
+
+Completing writes the access/portability package (dated by the last step, so two workers finishing at once
+write the same bytes) or builds the deletion's certificate, closes the run (of two workers, one wins), drops the
+sealed fetch outcomes, does a deletion's aftercare (P-RGT-3), audits ``execution.finished`` and completes the
+request. Failing closes the run with the reason and fails the request; a failed request keeps no sealed rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from charter import audit
+from charter.db import PinnedDatabase
+from charter.execution import aftercare, certificate, claims, package
+from charter.execution.actions import StepContext
+from charter.execution.models import ExecutionRun
+from charter.execution.steps import Action, Plan
+from charter.requests import review
+from charter.requests.kinds import RequestKind, Status
+from charter.requests.models import PrivacyRequest
+from charter.settings import Settings
+from charter.subjects.service import Vault
+
+ACTOR = "executor"
+
+
+def complete(
+    database: PinnedDatabase,
+    settings: Settings,
+    vault: Vault,
+    plan: Plan,
+    run_id: int,
+    context: StepContext,
+    *,
+    now: datetime,
+) -> bool:
+    """Write the package or the certificate, close the run and complete the request: one transaction.
+    False if another worker completed it a moment before."""
+    kind = RequestKind(plan.kind)
+    with database.session(durable=True) as session:
+        row = review.get(session, plan.request)
+        run = session.get_one(ExecutionRun, run_id)
+        values: dict[str, Any] = {}
+        data: dict[str, object] = {"steps": len(plan.steps)}
+        if kind in (RequestKind.ACCESS, RequestKind.PORTABILITY):
+            rows = {s.collection: (s.system, context.found(s.id).rows) for s in plan.of(Action.FETCH)}
+            last = claims.last_finished(session, run_id) or run.started_at
+            written = package.write(settings.home, vault.keys, plan, rows, now=last)
+            values = {"package": written.name, "package_sha256": written.sha256}
+            data.update(package_sha256=written.sha256, collections=written.collections, rows=written.rows)
+        if kind == RequestKind.DELETION:
+            steps = claims.steps_of(session, run_id)
+            document = certificate.build(session, plan, steps, started_at=run.started_at, now=now)
+            values["certificate"] = document
+            data["certificate_sha256"] = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+        if not claims.close_run(session, run_id, claims.COMPLETED, now=now, **values):
+            return False  # another worker finished it a moment ago
+        claims.forget_outcomes(session, run_id)
+        if kind == RequestKind.DELETION:  # P-RGT-3: ledger tombstoned, identities forgotten, hashes suppressed
+            data.update(aftercare.after_erasure(session, vault=vault, request_row=row, now=now))
+        audit.record(session, actor=ACTOR, action="execution.finished", target=f"request:{plan.request}", data=data)
+        review.complete(session, row, actor=ACTOR, now=now)
+    return True
+
+
+def fail(session: Session, row: PrivacyRequest, run_id: int, why: str, *, now: datetime) -> None:
+    """Fail the run and the request with ``why`` (in the caller's transaction), unless the run is closed."""
+    if claims.close_run(session, run_id, Status.FAILED.value, now=now, error=why[: claims.MAX_ERROR]):
+        claims.forget_outcomes(session, run_id)  # a failed request is final: its sealed rows are not kept
+        review.fail(session, row, actor=ACTOR, why=why, now=now)
