@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from charter.audit.models import AuditEntry
 from charter.db import Database
+from charter.db.base import utcnow
 from charter.decisions.model import DecisionRequest
 from charter.decisions.service import PersonRef, Question, decide_many
 from charter.errors import InvalidInput, NotFound, Unavailable
@@ -33,7 +34,7 @@ from charter.requests.errors import (
     InvalidRequest,
 )
 from charter.requests.kinds import DenialReason, RequestKind, Status
-from charter.requests.models import PrivacyRequest, RequestDocument
+from charter.requests.models import PrivacyRequest, RequestDocument, RequestNotice
 from charter.settings import Settings
 from charter.subjects import service as subjects
 from charter.subjects.models import Person
@@ -475,3 +476,36 @@ def test_many_pending_notices_go_out_in_batches_and_failures_are_tried_once(
     assert delivery == notices.Delivery(sent=flaky.tried - refused, pending=refused)
     again = notices.deliver(db, Recorder(), vault=vault, settings=config)
     assert again == notices.Delivery(sent=refused, pending=0)
+
+
+def test_a_notice_being_sent_is_not_taken_by_a_second_deliverer(
+    db: Database, mailer: Recorder, vault: Vault, config: Settings
+) -> None:
+    """Two deliverers at once (two servers sweeping, `charter requests notify` beside a worker): while one is
+    sending a notice, the other leaves it alone — the requester is e-mailed once; a claim whose deliverer died
+    lapses after CLAIM_LEASE and the notice goes out then."""
+    received = submit(db, mailer, vault, config)
+    with db.session() as session:
+        notices.queue(session, review.get(session, received.public_id), notices.APPROVED)
+
+    second: list[notices.Delivery] = []
+
+    class Meanwhile(Recorder):
+        def send(self, message: EmailMessage) -> str:
+            second.append(notices.deliver(db, Recorder(), vault=vault, settings=config, public_id=received.public_id))
+            return super().send(message)
+
+    first = Meanwhile()
+    assert notices.deliver(db, first, vault=vault, settings=config, public_id=received.public_id).sent == 1
+    assert second == [notices.Delivery(sent=0, pending=0)] and len(first.messages) == 1
+
+    with db.session() as session:  # a deliverer that died mid-send: its claim is old
+        notices.queue(session, review.get(session, received.public_id), notices.APPROVED)
+        session.flush()
+        session.execute(
+            update(RequestNotice)
+            .where(RequestNotice.sent_at.is_(None))
+            .values(claimed_at=utcnow() - notices.CLAIM_LEASE - timedelta(seconds=1), attempts=1)
+        )
+    late = Recorder()
+    assert notices.deliver(db, late, vault=vault, settings=config).sent == 1 and len(late.messages) == 1

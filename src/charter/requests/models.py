@@ -89,6 +89,8 @@ class RequestNotice(Base):
     sent_at: Mapped[datetime | None] = mapped_column(index=True, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(200), default=None)
+    #: taken by a deliverer sending it; others skip it until ``notices.CLAIM_LEASE`` has passed
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class LegalHold(Base):

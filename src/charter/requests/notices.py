@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from charter.db import Database
@@ -147,10 +148,13 @@ def pending(session: Session, *, request_id: int | None = None) -> list[RequestN
 
 
 CLAIM_BATCH = 50
+#: how long a notice taken by a deliverer is left to it (a deliverer that died lets go after this)
+CLAIM_LEASE = timedelta(minutes=10)
+_FREE = or_(RequestNotice.claimed_at.is_(None), RequestNotice.claimed_at < bindparam("stale"))
 _CLAIM = (
     update(RequestNotice)
-    .where(RequestNotice.id == bindparam("notice"), RequestNotice.attempts == bindparam("seen"))
-    .values(attempts=RequestNotice.attempts + 1)
+    .where(RequestNotice.id == bindparam("notice"), RequestNotice.attempts == bindparam("seen"), _FREE)
+    .values(attempts=RequestNotice.attempts + 1, claimed_at=bindparam("now"))
 )
 
 
@@ -167,8 +171,9 @@ def deliver(
     never raises.
 
     Notices are claimed a batch at a time, their messages built in that one transaction; then each is sent and
-    marked sent on its own, so a crash sends again at most the one it was sending. Claiming is conditional on
-    the attempt count read: of two deliverers at once, one sends each notice."""
+    marked sent on its own, so a crash sends again at most the one it was sending. A claim is a lease
+    (``CLAIM_LEASE``): of two deliverers at once, one sends each notice, and the other does not take it while
+    it is being sent; a failed send lets go of it at once."""
     sent = failed = 0
     after = 0
     while after >= 0:
@@ -184,7 +189,9 @@ def deliver(
                 log.warning("a request notice could not be sent: %s", exc.title)
                 with database.session() as session:
                     session.execute(
-                        update(RequestNotice).where(RequestNotice.id == notice_id).values(last_error=exc.title[:200])
+                        update(RequestNotice)
+                        .where(RequestNotice.id == notice_id)
+                        .values(last_error=exc.title[:200], claimed_at=None)
                     )
                 failed += 1
                 continue
@@ -207,22 +214,27 @@ def _claim(
     statement = (
         select(RequestNotice, PrivacyRequest)
         .join(PrivacyRequest, PrivacyRequest.id == RequestNotice.request_id)
-        .where(RequestNotice.sent_at.is_(None), RequestNotice.attempts < MAX_ATTEMPTS, RequestNotice.id > after)
+        .where(RequestNotice.sent_at.is_(None), RequestNotice.attempts < MAX_ATTEMPTS, RequestNotice.id > after, _FREE)
     )
     if request_id is not None:
         statement = statement.where(RequestNotice.request_id == request_id)
     if public_id is not None:
         statement = statement.where(PrivacyRequest.public_id == public_id[:32])
-    found = session.execute(statement.order_by(RequestNotice.id).limit(CLAIM_BATCH)).all()
+    now = utcnow()
+    stale = now - CLAIM_LEASE
+    found = session.execute(statement.order_by(RequestNotice.id).limit(CLAIM_BATCH), {"stale": stale}).all()
     claimed: list[tuple[int, EmailMessage | None]] = []
     for notice, row in found:
-        taken = session.connection().execute(_CLAIM, {"notice": notice.id, "seen": notice.attempts})
+        taken = session.connection().execute(
+            _CLAIM, {"notice": notice.id, "seen": notice.attempts, "stale": stale, "now": now}
+        )
         if rowcount(taken) != 1:
             continue  # another deliverer has it
         try:
             claimed.append((notice.id, message(session, notice, row, vault, settings)))
         except CharterError as exc:
             notice.last_error = exc.title[:200]
+            notice.claimed_at = None
             claimed.append((notice.id, None))
     cursor = found[-1][0].id if len(found) == CLAIM_BATCH else -1
     return cursor, claimed
