@@ -53,7 +53,8 @@ def test_a_failed_transaction_rolls_back_and_the_next_one_works(database: Databa
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 def test_relaxed_commits_are_durable_where_asked_and_never_leak_to_the_pool(database: Database) -> None:
     """Progress records skip the WAL flush; the durable ones (a request's state, its certificate) do not; the
-    connection goes back to the pool with the server's default."""
+    relaxed connections are a pool of their own (born relaxed, nothing set per run), so the shared pool's
+    connections keep the server's default."""
     pinned = PinnedDatabase(database, relaxed=True)
     try:
         with pinned.session() as session:
@@ -64,8 +65,9 @@ def test_relaxed_commits_are_durable_where_asked_and_never_leak_to_the_pool(data
             assert session.execute(text("SHOW synchronous_commit")).scalar() == "off"
     finally:
         pinned.release()
-    with database.engine.connect() as conn:  # the pool's connection (the same one, given back)
+    with database.engine.connect() as conn:  # the shared pool's connection
         assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    assert pinned.engine is database.relaxed_engine() is not database.engine
 
 
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from charter.errors import InvalidInput, Unavailable
@@ -42,6 +43,24 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo=echo)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._relaxed_pool: Engine | None = None
+        self._relaxed_lock = threading.Lock()
+
+    def relaxed_engine(self) -> Engine:
+        """On PostgreSQL, a second engine (pool) whose connections are born with ``synchronous_commit = off``
+        (see :class:`PinnedDatabase`): no setting to change and change back on every run. Elsewhere the
+        engine itself. Disposed with this database."""
+        if self.engine.dialect.name != "postgresql":
+            return self.engine
+        with self._relaxed_lock:
+            if self._relaxed_pool is None:
+                self._relaxed_pool = create_engine(
+                    self.url,
+                    echo=self.engine.echo,
+                    pool_pre_ping=True,
+                    connect_args={"options": "-c synchronous_commit=off"},
+                )
+            return self._relaxed_pool
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -51,6 +70,10 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        with self._relaxed_lock:
+            relaxed, self._relaxed_pool = self._relaxed_pool, None
+        if relaxed is not None:
+            relaxed.dispose()
 
 
 @contextmanager
@@ -87,22 +110,23 @@ class PinnedDatabase(Database):
     (``synchronous_commit = off``) except in ``session(durable=True)``. For
     records whose loss in a crash of the database server only means redoing
     idempotent work (a step's progress); a durable commit also makes every
-    earlier one durable. The setting is reset before the connection goes back
-    to the pool.
+    earlier one durable. Its connections come from the database's relaxed
+    engine (:meth:`Database.relaxed_engine`), never from the shared pool.
     """
 
     def __init__(self, database: Database, *, relaxed: bool = False) -> None:
         self.url = database.url
-        self.engine = database.engine
+        self._database = database
+        self._relaxed = relaxed and database.engine.dialect.name == "postgresql"
+        self.engine = database.relaxed_engine() if self._relaxed else database.engine
         self.sessions = database.sessions
-        self._relaxed = relaxed and self.engine.dialect.name == "postgresql"
         self._connection: Connection | None = None
         self._busy = False
 
     @contextmanager
     def session(self, *, durable: bool = False) -> Iterator[Session]:
         if self._busy:
-            with super().session() as session:
+            with self._database.session() as session:
                 yield session
             return
         connection = self._connect()
@@ -124,11 +148,6 @@ class PinnedDatabase(Database):
         if self._connection is None or self._connection.invalidated or self._connection.closed:
             try:
                 self._connection = self.engine.connect()
-                if self._relaxed:  # the session's setting, in autocommit: one round trip
-                    autocommit = self._connection.execution_options(isolation_level="AUTOCOMMIT")
-                    autocommit.exec_driver_sql("SET synchronous_commit TO off")
-                    autocommit.commit()  # nothing to commit: ends SQLAlchemy's own transaction, no round trip
-                    self._connection.execution_options(isolation_level=self.engine.dialect.default_isolation_level)
             except OperationalError as exc:
                 self.release()
                 raise Unavailable("the database did not answer; nothing was changed") from exc
@@ -136,20 +155,14 @@ class PinnedDatabase(Database):
 
     def release(self) -> None:
         connection, self._connection = self._connection, None
-        if connection is None:
-            return
-        if self._relaxed and not connection.invalidated and not connection.closed:
-            try:
-                if connection.in_transaction():
-                    connection.rollback()
-                # in autocommit: one round trip, not BEGIN, RESET and COMMIT
-                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("RESET synchronous_commit")
-            except SQLAlchemyError:
-                connection.invalidate()  # never hand a relaxed connection to the next user of the pool
-        connection.close()
+        if connection is not None:
+            connection.close()
+
+    def relaxed_engine(self) -> Engine:
+        return self._database.relaxed_engine()
 
     def dispose(self) -> None:
-        self.release()  # the engine is the shared one: never disposed from here
+        self.release()  # the engines are the database's: never disposed from here
 
 
 def alembic_config(url: str) -> Config:

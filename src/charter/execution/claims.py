@@ -203,7 +203,10 @@ _FAIL = (
 )
 _OPEN_RUN = insert(ExecutionRun).returning(ExecutionRun.id)
 _STEP_ROWS = insert(ExecutionStep)
-_LAST_FINISHED = select(func.max(ExecutionStep.finished_at)).where(ExecutionStep.run_id == bindparam("run"))
+_RUN_TIMES = select(
+    ExecutionRun.started_at,
+    select(func.max(ExecutionStep.finished_at)).where(ExecutionStep.run_id == ExecutionRun.id).scalar_subquery(),
+).where(ExecutionRun.id == bindparam("run"))
 _FORGET = update(ExecutionStep).where(ExecutionStep.run_id == bindparam("run")).values(sealed=None)
 
 
@@ -325,9 +328,10 @@ def close_run(session: Session, run_id: int, status: str, *, now: datetime, **va
     return rowcount(session.connection().execute(statement)) == 1
 
 
-def last_finished(session: Session, run_id: int) -> datetime | None:
-    """When the run's last step finished (None if none has)."""
-    return session.connection().execute(_LAST_FINISHED, {"run": run_id}).scalar()
+def run_times(session: Session, run_id: int) -> tuple[datetime, datetime | None]:
+    """When the run started, and when its last step finished (None if none has): one read."""
+    started, last = session.connection().execute(_RUN_TIMES, {"run": run_id}).one()
+    return started, last
 
 
 def forget_outcomes(session: Session, run_id: int) -> None:

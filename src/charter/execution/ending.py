@@ -19,7 +19,6 @@ from charter import audit
 from charter.db import PinnedDatabase
 from charter.execution import aftercare, certificate, claims, package
 from charter.execution.actions import StepContext
-from charter.execution.models import ExecutionRun
 from charter.execution.steps import Action, Plan
 from charter.requests import review
 from charter.requests.kinds import RequestKind, Status
@@ -45,18 +44,17 @@ def complete(
     kind = RequestKind(plan.kind)
     with database.session(durable=True) as session:
         row = review.get(session, plan.request)
-        run = session.get_one(ExecutionRun, run_id)
+        started, last = claims.run_times(session, run_id)
         values: dict[str, Any] = {}
         data: dict[str, object] = {"steps": len(plan.steps)}
         if kind in (RequestKind.ACCESS, RequestKind.PORTABILITY):
             rows = {s.collection: (s.system, context.found(s.id).rows) for s in plan.of(Action.FETCH)}
-            last = claims.last_finished(session, run_id) or run.started_at
-            written = package.write(settings.home, vault.keys, plan, rows, now=last)
+            written = package.write(settings.home, vault.keys, plan, rows, now=last or started)
             values = {"package": written.name, "package_sha256": written.sha256}
             data.update(package_sha256=written.sha256, collections=written.collections, rows=written.rows)
         if kind == RequestKind.DELETION:
             steps = claims.steps_of(session, run_id)
-            document = certificate.build(session, plan, steps, started_at=run.started_at, now=now)
+            document = certificate.build(session, plan, steps, started_at=started, now=now)
             values["certificate"] = document
             data["certificate_sha256"] = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
         if not claims.close_run(session, run_id, claims.COMPLETED, now=now, **values):
