@@ -1,4 +1,4 @@
-"""Which third-party addresses Charter posts a person's data to: the SSRF guard (P-RGT-4, P-SEC-1)."""
+"""Which third-party addresses Charter posts a person's data to: the SSRF guard (P-RGT-5, P-SEC-1)."""
 
 from __future__ import annotations
 

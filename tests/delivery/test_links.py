@@ -1,4 +1,4 @@
-"""The person's copy: a fresh code, then a one-time expiring link (P-RGT-1, P-RGT-4, P-RGT-7, P-SEC-1)."""
+"""The person's copy: a fresh code, then a one-time expiring link (P-RGT-1, P-RGT-5, P-RGT-7, P-SEC-1)."""
 
 from __future__ import annotations
 

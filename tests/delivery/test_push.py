@@ -1,4 +1,4 @@
-"""Sending a portability copy to the third party the person named, over real HTTPS (P-RGT-4, P-RGT-7, P-SEC-1).
+"""Sending a portability copy to the third party the person named, over real HTTPS (P-RGT-5, P-RGT-7, P-SEC-1).
 
 The recipient is a threaded ``http.server`` behind TLS on 127.0.0.1 with a certificate signed by a CA made
 in the test (``CHARTER_DELIVERY_CA_BUNDLE``); ``CHARTER_DELIVERY_ALLOW_PRIVATE_RECIPIENTS`` lets it be local.
@@ -57,10 +57,10 @@ def _send(database: Database, config: Settings, vault: Vault, delivery_id: str) 
     return outcome
 
 
-def test_the_copy_is_posted_to_the_named_third_party_p_rgt_4(
+def test_the_copy_is_posted_to_the_named_third_party_p_rgt_5(
     database: Database, config: Settings, vault: Vault, datamap: DataMap, home: Path, recipient: Recipient
 ) -> None:
-    """P-RGT-4: after the person's fresh code, the zip goes over HTTPS to the URL they named, checkable."""
+    """P-RGT-5: after the person's fresh code, the zip goes over HTTPS to the URL they named, checkable."""
     public_id, given = _confirmed(database, config, vault, datamap, recipient)
     assert given.host == f"127.0.0.1:{recipient.port}"
     outcome = _send(database, config, vault, given.delivery)

@@ -25,7 +25,7 @@ from charter.errors import InvalidInput, NotFound, Unavailable
 from charter.preferences import service as preferences
 from charter.preferences.errors import ChallengeExpired, ChallengeInvalid, WrongCode
 from charter.requests import holds, intake, notices, review
-from charter.requests.details import Agent, Document
+from charter.requests.details import PARENT, Agent, Document
 from charter.requests.errors import (
     AlreadyExtended,
     GroundNotAllowed,
@@ -411,6 +411,35 @@ def test_an_agent_needs_proof_in_2023_and_is_not_provided_for_in_2019(
     verified(db, mailer, vault, config, received, AT_2024)
     row = row_of(db, received.public_id)
     assert row.by_agent and row.status == Status.IN_REVIEW
+
+
+def test_a_parent_can_have_a_childs_data_removed_where_the_statement_says_so_p_col_2(
+    db: Database, mailer: Recorder, vault: Vault, config: Settings
+) -> None:
+    """P-COL-2 (2019: "a parent can have a child's data removed"): a parent or guardian asks for the deletion of
+    the child's data, even though that statement has no authorized agents; the code goes to the child's address,
+    which names the parent; the 2023 statement does not provide for it, and a parent asks for deletion only."""
+    parent = Agent("Paula Parent", "paula@family.example", PARENT)
+    received = submit(
+        db, mailer, vault, config, RequestKind.DELETION, email="kid@example.org", at=AT_2020, agent=parent
+    )
+    assert mailer.messages[-1]["To"] == "kid@example.org"
+    assert "parent or guardian" in mailer.texts()[-1] and "Paula Parent" in mailer.texts()[-1]
+    row = row_of(db, received.public_id)
+    assert row.by_agent
+    from charter.requests.sealing import details_of
+
+    assert details_of(vault, row)["agent"] == {
+        "name": "Paula Parent",
+        "email": "paula@family.example",
+        "relationship": "parent",
+    }
+    with pytest.raises(InvalidRequest, match="deleted"):
+        submit(db, mailer, vault, config, RequestKind.ACCESS, email="kid@example.org", at=AT_2020, agent=parent)
+    with pytest.raises(InvalidRequest, match="does not provide for a parent's request"):
+        submit(db, mailer, vault, config, RequestKind.DELETION, email="kid@example.org", agent=parent)
+    with pytest.raises(InvalidRequest, match="relationship must be"):
+        submit(db, mailer, vault, config, RequestKind.DELETION, agent=Agent("X", "x@example.org", "uncle"))
 
 
 def test_more_verification_goes_back_to_review(db: Database, mailer: Recorder, vault: Vault, config: Settings) -> None:

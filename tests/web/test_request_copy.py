@@ -1,6 +1,6 @@
 """The person's copy over the web: "Get my copy", a fresh code, a one-time link; the staff's copy.
 
-Promises: P-RGT-1 (the person gets their data), P-RGT-4 (portability: a machine-readable zip),
+Promises: P-RGT-1 (the person gets their data), P-RGT-5 (portability: a machine-readable zip),
 P-RGT-7 (a fresh e-mailed code before anything is handed over; the same answers whether or not a
 request exists), P-SEC-1 (the staff copy needs requests:decide; nothing personal in URLs kept or logs).
 """
@@ -92,7 +92,7 @@ def _link_from_page(client: TestClient, mailer: Recorder, public_id: str) -> str
 def test_get_my_copy_from_the_status_page_then_download_once(
     client: TestClient, services: Services, mailer: Recorder
 ) -> None:
-    """P-RGT-1 / P-RGT-4 / P-RGT-7: the status page offers the copy; a fresh code; the zip once, then 410."""
+    """P-RGT-1 / P-RGT-5 / P-RGT-7: the status page offers the copy; a fresh code; the zip once, then 410."""
     public_id = _completed(services)
     _signed_in(client, services, public_id)
     link = _link_from_page(client, mailer, public_id)
@@ -192,13 +192,13 @@ def test_an_http_recipient_is_refused_at_intake_naming_the_field(client: TestCli
 def test_a_portability_copy_is_sent_to_the_named_third_party_from_the_page(
     client: TestClient, services: Services, mailer: Recorder, tmp_path: Path
 ) -> None:
-    """P-RGT-4: the person's fresh code sends the copy over HTTPS to the company they named; the page says so."""
+    """P-RGT-5: the person's fresh code sends the copy over HTTPS to the company they named; the page says so."""
     authority = make_authority(tmp_path / "tls")
     with running_recipient(authority) as recipient:
         _push_from_the_page(client, services, mailer, recipient, authority)
 
 
-def test_staff_send_a_failed_delivery_again_p_rgt_4(
+def test_staff_send_a_failed_delivery_again_p_rgt_5(
     client: TestClient, services: Services, mailer: Recorder, tmp_path: Path, make_token: MakeToken
 ) -> None:
     """The recipient was down past the last try: the privacy office sends it once more (requests:decide)."""

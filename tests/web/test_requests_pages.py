@@ -27,6 +27,7 @@ from sqlalchemy import select, update
 from charter.auth.roles import Role
 from charter.db.base import utcnow
 from charter.mail import SmtpMailer
+from charter.policy import service as policy
 from charter.preferences.models import EmailChallenge
 from charter.requests import intake
 from charter.requests.kinds import RequestKind, Status
@@ -34,6 +35,7 @@ from charter.requests.models import PrivacyRequest
 from charter.services import Services
 from charter.settings import RequestSettings
 from charter.subjects import service as subjects
+from tests.conftest import EXAMPLES
 from tests.mail.smtpd import SmtpServer, running_smtpd
 from tests.web.conftest import MakeSession
 
@@ -261,6 +263,37 @@ def test_an_agents_proof_too_large_is_a_413_page(center: TestClient, services: S
     fine = center.post(BASE, data=fields, files={"proof": ("proof.pdf", b"%PDF-1.4 small", "application/pdf")})
     request_id_of(fine)
     assert "Ada Agent" in smtpd.messages[-1].get_content()  # the person is asked to confirm the agent
+
+
+def test_a_parent_asks_for_a_childs_deletion_from_the_form_p_col_2(
+    client: TestClient,
+    app: FastAPI,
+    services: Services,
+    smtpd: SmtpServer,
+    make_session: MakeSession,
+) -> None:
+    """P-COL-2 under the 2019 statement (no authorized agents, but "a parent can have a child's data removed"):
+    the form offers it, the child's address gets the code naming the parent, the office sees who asked."""
+    loaded, raw = policy.read_file(EXAMPLES / "statement-2019.yaml", limits=services.settings.policy)
+    with services.database.session() as session:
+        policy.publish(session, loaded, raw, actor="test")
+    form = client.get(BASE)
+    assert 'value="parent"' in form.text and "authorized agent acting" not in form.text
+    fields = {
+        "type": "deletion",
+        "email": "kid@example.org",
+        "agent": "parent",
+        "agent_name": "Paula Parent",
+        "agent_email": "paula@family.example",
+        "csrf_token": csrf_of(form),
+    }
+    public_id = request_id_of(client.post(BASE, data=fields))
+    assert smtpd.messages[-1]["To"] == "kid@example.org"
+    assert "Paula Parent" in smtpd.messages[-1].get_content()
+    refused = client.post(BASE, data={**fields, "type": "access", "csrf_token": csrf_of(client.get(BASE))})
+    assert refused.status_code == 422 and "deleted" in refused.text
+    office, _csrf = console_client(app, make_session, Role.PRIVACY_OFFICER)
+    assert "by a parent or guardian" in office.get(f"/console/requests/{public_id}").text
 
 
 # -- the console ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""``charter requests package ID --out FILE``: the privacy office's copy of what was disclosed (P-RGT-1, P-RGT-4);
+"""``charter requests package ID --out FILE``: the privacy office's copy of what was disclosed (P-RGT-1, P-RGT-5);
 ``charter requests push ID``: send a portability copy whose delivery failed once more.
 
 Writes the zip of a completed access or portability request, checked against

@@ -1,4 +1,4 @@
-"""Sending a portability package over HTTPS to the third party the person named (P-RGT-4).
+"""Sending a portability package over HTTPS to the third party the person named (P-RGT-5).
 
 :func:`retry` lets the privacy office send a failed delivery once more (audited).
 

@@ -1,4 +1,4 @@
-"""Giving the person their copy, after they prove again that the address is theirs (P-RGT-1, P-RGT-4, P-RGT-7).
+"""Giving the person their copy, after they prove again that the address is theirs (P-RGT-1, P-RGT-5, P-RGT-7).
 
 A completed access or portability request has a sealed package (written by
 the runner). The person gets it only after a *fresh* e-mailed code: the

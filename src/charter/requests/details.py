@@ -31,10 +31,18 @@ DOCUMENT_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg"})
 PURPOSE_KINDS = frozenset({RequestKind.RESTRICTION, RequestKind.OBJECTION, RequestKind.WITHDRAW_CONSENT})
 
 
+AGENT = "agent"
+PARENT = "parent"  # P-COL-2: a parent or guardian asking for a child's data to be removed
+
+
 @dataclass(frozen=True)
 class Agent:
+    """Someone asking for the person: an authorized agent (P-RGT-7) or, where the statement lets a parent
+    have a child's data removed, the child's parent or guardian (P-COL-2)."""
+
     name: str = field(repr=False)
     email: str = field(repr=False)
+    relationship: str = AGENT
 
 
 @dataclass(frozen=True)
@@ -108,23 +116,34 @@ def _purposes(kind: RequestKind, given: object, statement: Statement) -> dict[st
     return {"purposes": sorted(set(given))}
 
 
-def check_agent(agent: Agent | None, proof: Document | None, statement: Statement, *, max_bytes: int) -> Agent | None:
-    """An authorized agent, where the statement provides for them, with proof where it asks for it."""
+def check_agent(
+    agent: Agent | None, proof: Document | None, statement: Statement, *, max_bytes: int, kind: RequestKind
+) -> Agent | None:
+    """An authorized agent, where the statement provides for them, with proof where it asks for it; or a parent
+    or guardian asking for a child's data to be removed, where the statement says a parent can (P-COL-2)."""
     if agent is None:
         if proof is not None:
             raise InvalidRequest("a proof document is only for requests made by an authorized agent")
         return None
-    if not statement.rights.authorized_agents:
+    if agent.relationship == PARENT:
+        age = statement.collection.minimum_age
+        if age is None or not age.parent_can_request_removal:
+            raise InvalidRequest(f"statement {statement.version} does not provide for a parent's request")
+        if kind != RequestKind.DELETION:
+            raise InvalidRequest("agent.relationship: a parent or guardian can ask for a child's data to be deleted")
+    elif agent.relationship != AGENT:
+        raise InvalidRequest(f"agent.relationship must be '{AGENT}' or '{PARENT}'")
+    elif not statement.rights.authorized_agents:
         raise InvalidRequest(f"statement {statement.version} does not provide for authorized agents")
     name = agent.name.strip()
     if not name or len(name) > MAX_NAME or any(ord(char) < 32 for char in name):
         raise InvalidRequest(f"agent.name is required (at most {MAX_NAME} characters)")
     _kind, email = normalize(IdentityKind.EMAIL, agent.email)
-    if statement.rights.agent_proof_required and proof is None:
+    if agent.relationship == AGENT and statement.rights.agent_proof_required and proof is None:
         raise InvalidRequest("an authorized agent must send proof of agency (a PDF, PNG or JPEG document)")
     if proof is not None:
         if proof.content_type not in DOCUMENT_TYPES:
             raise InvalidRequest("the proof of agency must be a PDF, PNG or JPEG document")
         if not proof.data or len(proof.data) > max_bytes:
             raise InvalidRequest(f"the proof of agency must be 1 to {max_bytes:,} bytes")
-    return Agent(name=name, email=email)
+    return Agent(name=name, email=email, relationship=agent.relationship)

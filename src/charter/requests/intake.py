@@ -95,7 +95,11 @@ def _record(
         submission.kind, submission.details, statement, allow_private=settings.delivery.allow_private_recipients
     )
     agent = details.check_agent(
-        submission.agent, submission.proof, statement, max_bytes=settings.requests.max_document_bytes
+        submission.agent,
+        submission.proof,
+        statement,
+        max_bytes=settings.requests.max_document_bytes,
+        kind=submission.kind,
     )
     holidays = settings.requests.holiday_dates()
     due = deadlines.add(now, found.deadline, holidays)
@@ -121,7 +125,7 @@ def _record(
     )
     row.sealed_identity = seal_identity(vault, row.public_id, normalized)
     if agent is not None:
-        cleaned = {**cleaned, "agent": {"name": agent.name, "email": agent.email}}
+        cleaned = {**cleaned, "agent": {"name": agent.name, "email": agent.email, "relationship": agent.relationship}}
     row.sealed_details = seal_details(vault, row.public_id, cleaned)
     session.add(row)
     session.flush()
@@ -150,6 +154,7 @@ def _record(
             "deadline": str(found.deadline),
             "verification": found.verification,
             "by_agent": agent is not None,
+            "agent_relationship": None if agent is None else agent.relationship,
             "proof": submission.proof is not None,
         },
     )
@@ -224,7 +229,14 @@ def acknowledgement(
     label = RequestKind(row.kind).label
     minutes = settings.preferences.code_minutes
     lines = ["Hello,", ""]
-    if agent is not None:
+    if agent is not None and agent.relationship == details.PARENT:
+        lines += [
+            f"{agent.name} ({agent.email}) told us they are the parent or guardian of the person this address",
+            "belongs to, and asked us to delete that child's data. Only if this is right, confirm it with the",
+            "code below; if not, ignore this e-mail and nothing will be done.",
+            "",
+        ]
+    elif agent is not None:
         lines += [
             f"{agent.name} ({agent.email}) told us they act for you as your authorized agent and made this",
             "privacy request in your name. Only if you agree, confirm it with the code below; if you do not",

@@ -1,4 +1,4 @@
-"""The copy of an access/portability request over HTTP (P-RGT-1, P-RGT-4, P-RGT-7).
+"""The copy of an access/portability request over HTTP (P-RGT-1, P-RGT-5, P-RGT-7).
 
 Public (rate-limited, the same buckets as the other public request routes):
 

@@ -58,6 +58,11 @@ class AgentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     email: str = Field(min_length=3, max_length=320)
+    relationship: Literal["agent", "parent"] = Field(
+        default="agent",
+        description="`agent`: an authorized agent (where the statement provides for them); `parent`: the parent "
+        "or guardian of a child asking for the child's data to be deleted (P-COL-2, where the statement says so).",
+    )
 
 
 class ProofIn(BaseModel):
@@ -141,7 +146,7 @@ def submit(body: RequestIn, request: Request) -> ReceivedOut:
         identity=body.identity.value,
         jurisdiction=body.jurisdiction,
         details=body.details,
-        agent=None if body.agent is None else Agent(body.agent.name, body.agent.email),
+        agent=None if body.agent is None else Agent(body.agent.name, body.agent.email, body.agent.relationship),
         proof=_proof(body),
     )
     received = intake.submit(

@@ -29,6 +29,7 @@ from charter.auth.roles import Permission
 from charter.errors import CharterError, InvalidInput
 from charter.execution import jobs
 from charter.requests import factcheck, holds, notices, queue, review, terms
+from charter.requests.details import PARENT
 from charter.requests.kinds import CLOSED, DENIAL_TEXT, RequestKind, Status
 from charter.requests.models import PrivacyRequest
 from charter.requests.sealing import details_of, identity_of
@@ -88,6 +89,7 @@ def _request_page(
         may_decide = principal.can(Permission.REQUESTS_DECIDE)
         held = details_of(services.vault, row) if may_decide and row.sealed_identity else {}
         given = held.get("more_verification")
+        agent = held.get("agent")
         return render(
             request,
             "console/request.html",
@@ -98,6 +100,7 @@ def _request_page(
             status_label=Status(row.status).label,
             identity=mask_email(identity_of(services.vault, row)) if row.sealed_identity else None,
             more_information=given if isinstance(given, list) else [],
+            by_parent=isinstance(agent, dict) and agent.get("relationship") == PARENT,  # P-COL-2
             may_decide=may_decide,
             forms=_forms(session, row),
             facts_level=factcheck.describe(factcheck.state_of(session, row)),  # issue 4: facts matching

@@ -1,4 +1,4 @@
-"""Giving the person their copy from the privacy center: step 5 (P-RGT-1, P-RGT-4, P-RGT-7).
+"""Giving the person their copy from the privacy center: step 5 (P-RGT-1, P-RGT-5, P-RGT-7).
 
 1. ``POST /privacy/requests/{id}/copy/code`` — the "Get my copy" button of the
    status page (and of the e-mail's page): a fresh code to the request's own

@@ -13,7 +13,7 @@ from charter.errors import InputTooLarge, InvalidInput, NotFound, RateLimited, U
 from charter.policy.schema import Statement
 from charter.preferences.errors import ChallengeError, ChallengeInvalid, WrongCode
 from charter.requests import intake, terms
-from charter.requests.details import DOCUMENT_TYPES, Agent, Document
+from charter.requests.details import AGENT, DOCUMENT_TYPES, PARENT, Agent, Document
 from charter.requests.kinds import RequestKind
 from charter.services import Services
 from charter.web.pages import preference_tokens as tokens
@@ -77,6 +77,8 @@ def _form(
         jurisdictions=terms.jurisdictions(statement),
         chosen_jurisdiction=values.get("jurisdiction") or default,
         agents=statement.rights.authorized_agents,
+        # P-COL-2: where the statement says so, a parent or guardian can have a child's data removed
+        parents=bool(statement.collection.minimum_age and statement.collection.minimum_age.parent_can_request_removal),
         proof_required=statement.rights.agent_proof_required,
         max_document_mb=services.settings.requests.max_document_bytes / 1_000_000,
         values=values,
@@ -229,8 +231,9 @@ def _submit(
     if kind is None or problems:
         return _form(request, statement, status_code=422, values=shown, problems=problems, chosen_purposes=purposes)
     agent = None
-    if fields.get("agent") == "yes":
-        agent = Agent(_text(fields, "agent_name"), _text(fields, "agent_email", MAX_EMAIL))
+    if fields.get("agent") in ("yes", "parent"):
+        relationship = PARENT if fields.get("agent") == "parent" else AGENT
+        agent = Agent(_text(fields, "agent_name"), _text(fields, "agent_email", MAX_EMAIL), relationship)
     submission = intake.Submission(
         kind=kind,
         identity_kind="email",
