@@ -358,6 +358,32 @@ def test_an_approved_restriction_is_recorded_and_the_engine_then_denies(
     assert "It is done." in mailer.texts()[-1]
 
 
+def test_an_approved_opt_out_of_sale_and_sharing_is_recorded_and_the_engine_then_denies_p_rgt_6(
+    db: Database, mailer: Recorder, vault: Vault, config: Settings
+) -> None:
+    """P-RGT-6 (limit use and disclosure; CCPA): approving the opt-out writes sale_sharing.opted_out; cross-site
+    tracking (a sharing use) is refused from then on."""
+    received = submit(
+        db, mailer, vault, config, RequestKind.OPT_OUT_SALE_SHARING, email="dee@example.org", jurisdiction="california"
+    )
+    verified(db, mailer, vault, config, received, AT_2024)
+    question = Question(
+        DecisionRequest(
+            purpose="cross_site_tracking", categories=("user.device.cookie_id",), at=AT_2024 + timedelta(hours=1)
+        ),
+        PersonRef(identity_kind="email", identity_value="dee@example.org"),
+    )
+    with db.session() as session:
+        [before] = decide_many(session, [question], vault=vault, sample_rate=0)
+    with db.session() as session:
+        row = review.approve(session, review.get(session, received.public_id), actor="user:po", vault=vault)
+        assert row.status == Status.COMPLETED
+    with db.session() as session:
+        [after] = decide_many(session, [question], vault=vault, sample_rate=0)
+    assert before.allowed and not after.allowed
+    assert any("opted out" in reason.message for reason in after.reasons), after.reasons
+
+
 def test_withdrawal_names_consent_purposes_only(db: Database, mailer: Recorder, vault: Vault, config: Settings) -> None:
     with pytest.raises(InvalidRequest, match="rest on consent"):
         submit(db, mailer, vault, config, RequestKind.WITHDRAW_CONSENT, details={"purposes": ["provide_services"]})
