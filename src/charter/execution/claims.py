@@ -140,26 +140,6 @@ _OUTCOMES = select(ExecutionStep.step_id, ExecutionStep.sealed).where(
 )
 _THIS_STEP = (ExecutionStep.run_id == bindparam("run")) & (ExecutionStep.step_id == bindparam("step"))
 _MINE = _THIS_STEP & (ExecutionStep.status == CLAIMED) & (ExecutionStep.claimed_by == bindparam("worker"))
-_CLAIM = (
-    update(ExecutionStep)
-    .where(
-        _THIS_STEP,
-        ExecutionStep.run_id.in_(
-            select(ExecutionRun.id).where(ExecutionRun.id == bindparam("run"), ExecutionRun.status == RUNNING)
-        ),
-        or_(
-            ExecutionStep.status == PENDING,
-            (ExecutionStep.status == CLAIMED) & (ExecutionStep.lease_until < bindparam("now")),
-        ),
-    )
-    .values(
-        status=CLAIMED,
-        claimed_by=bindparam("worker"),
-        lease_until=bindparam("until"),
-        attempts=ExecutionStep.attempts + 1,
-        started_at=bindparam("now"),
-    )
-)
 _CLAIM_MANY = (
     update(ExecutionStep)
     .where(
@@ -232,17 +212,15 @@ def outcomes_of(session: Session, run_id: int, *, besides: set[str]) -> dict[str
 
 def claim(session: Session, run_id: int, step_id: str, *, worker: str, now: datetime, lease: timedelta) -> bool:
     """Take the step if it is pending or its lease ran out (and the run is running); True if it is now ours."""
-    params = {"run": run_id, "step": step_id, "worker": worker, "now": now, "until": now + lease}
-    return rowcount(session.connection().execute(_CLAIM, params)) == 1
+    return step_id in claim_many(session, run_id, [step_id], worker=worker, now=now, lease=lease)
 
 
 def claim_many(
     session: Session, run_id: int, step_ids: Sequence[str], *, worker: str, now: datetime, lease: timedelta
 ) -> set[str]:
-    """Take every step of ``step_ids`` that is still claimable, in one statement; the ids now ours.
-
-    The same conditions as :func:`claim` per row; ``RETURNING`` says which rows the
-    UPDATE changed, so a step another worker took meanwhile is simply not in the answer.
+    """Take every step of ``step_ids`` that is still claimable (pending, or its lease ran out, and the run
+    running), in one statement; the ids now ours. ``RETURNING`` says which rows the UPDATE changed, so a step
+    another worker took meanwhile is simply not in the answer.
     """
     if not step_ids:
         return set()
