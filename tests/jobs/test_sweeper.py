@@ -33,7 +33,7 @@ from charter.jobs.sweeper import GRACE, Chore, chores, sweep
 from charter.requests import notices, review
 from charter.requests.kinds import RequestKind
 from charter.services import Services
-from tests.requests.conftest import datamap_services, verified_request
+from tests.requests.conftest import approved_request, datamap_services
 from tests.subjects.factories import publish_examples
 
 ANA = "ana@example.org"
@@ -65,12 +65,7 @@ def services(database: Database, tmp_path: Path) -> Iterator[Services]:
 
 
 def approved(services: Services, email: str = ANA, kind: RequestKind = RequestKind.DELETION) -> str:
-    public_id = verified_request(services, kind, email)
-    with services.database.session() as session:
-        review.approve(
-            session, review.get(session, public_id), actor="test", vault=services.vault, identity_checked=True
-        )
-    return public_id
+    return approved_request(services, kind, email)
 
 
 def outbox(services: Services) -> list[Path]:

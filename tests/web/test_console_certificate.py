@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,15 +18,11 @@ from fastapi.testclient import TestClient
 
 from charter.auth.roles import Role
 from charter.db import Database
-from charter.db.base import utcnow
 from charter.demo import stores
 from charter.execution import jobs
-from charter.requests import intake, review
 from charter.requests.kinds import RequestKind
 from charter.services import Services
-from charter.settings import DatabaseSettings, DatamapSettings, Settings
-from tests.conftest import EXAMPLES
-from tests.requests.conftest import Recorder
+from tests.requests.conftest import Recorder, approved_request, datamap_services
 from tests.web.conftest import MakeSession
 
 ANA = "ana@example.org"
@@ -36,38 +31,15 @@ HTML = {"accept": "text/html"}
 
 @pytest.fixture
 def services(database: Database, tmp_path: Path) -> Iterator[Services]:
-    home = tmp_path / "home"
-    stores.create(home, count=20)
-    built = Services(
-        Settings.load(
-            env="test",
-            home=home,
-            database=DatabaseSettings(url=database.url),
-            datamap=DatamapSettings(path=EXAMPLES / "datamap"),
-        )
-    )
+    stores.create(tmp_path / "home", count=20)
+    built = datamap_services(database, tmp_path / "home")
     built.mailer = Recorder()
     yield built
     built.close()
 
 
 def approved(services: Services, kind: RequestKind, email: str = ANA) -> str:
-    mailer = Recorder()
-    now = utcnow()
-    submission = intake.Submission(kind=kind, identity_kind="email", identity=email, jurisdiction="eu")
-    done = intake.submit(services.database, mailer, submission, vault=services.vault, settings=services.settings)
-    intake.verify_code(
-        services.database,
-        done.public_id,
-        mailer.code(),
-        vault=services.vault,
-        settings=services.settings,
-        now=now + timedelta(seconds=1),
-    )
-    with services.database.session() as session:
-        row = review.get(session, done.public_id)
-        review.approve(session, row, actor="test", vault=services.vault, identity_checked=True)
-    return done.public_id
+    return approved_request(services, kind, email)
 
 
 @pytest.fixture

@@ -27,9 +27,8 @@ from charter.demo import stores
 from charter.requests import factcheck
 from charter.requests.kinds import Status
 from charter.services import Services
-from charter.settings import DatabaseSettings, DatamapSettings, Settings
 from tests.conftest import EXAMPLES
-from tests.requests.conftest import Recorder
+from tests.requests.conftest import Recorder, datamap_services
 from tests.requests.test_facts import ana_row
 from tests.web.conftest import MakeSession
 
@@ -42,16 +41,8 @@ DEAD_SHOP = "postgresql+psycopg://charter@127.0.0.1:1/shop"
 @pytest.fixture
 def services(database: Database, tmp_path: Path) -> Iterator[Services]:
     """Services with the example data map over the demo stores in home, and a recording mailer."""
-    home = tmp_path / "home"
-    stores.create(home, count=20)
-    built = Services(
-        Settings.load(
-            env="test",
-            home=home,
-            database=DatabaseSettings(url=database.url),
-            datamap=DatamapSettings(path=EXAMPLES / "datamap"),
-        )
-    )
+    stores.create(tmp_path / "home", count=20)
+    built = datamap_services(database, tmp_path / "home")
     built.mailer = Recorder()
     yield built
     built.close()

@@ -22,7 +22,7 @@ from charter.demo import stores
 from charter.requests import intake, review
 from charter.requests.kinds import RequestKind
 from charter.services import Services
-from tests.requests.conftest import Recorder, datamap_services, verified_request
+from tests.requests.conftest import Recorder, approved_request, datamap_services
 from tests.web.conftest import MakeToken
 
 EMAIL = "ben@example.org"
@@ -37,11 +37,7 @@ def services(database: Database, tmp_path: Path) -> Iterator[Services]:
 
 
 def approved(services: Services, kind: RequestKind) -> str:
-    public_id = verified_request(services, kind, EMAIL)
-    with services.database.session() as session:
-        row = review.get(session, public_id)
-        review.approve(session, row, actor="test", vault=services.vault, identity_checked=True)
-    return public_id
+    return approved_request(services, kind, EMAIL)
 
 
 def _join_run(public_id: str) -> None:
