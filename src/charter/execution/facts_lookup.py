@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from charter.connectors import Connector, connector_for
 from charter.datamap.live import resolve_url
@@ -28,9 +28,13 @@ from charter.execution import actions, plan
 from charter.execution.actions import Found, StepContext
 from charter.execution.erasure import Strategies
 from charter.execution.steps import Action, Plan, Step
+from charter.requests import factcheck
 from charter.requests.facts import KINDS, kinds_of
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
+
+if TYPE_CHECKING:
+    from charter.services import Services
 
 PLACEHOLDER = "facts@example.invalid"
 """Planning is pure and masks values; the kinds offered do not depend on who asks."""
@@ -148,6 +152,18 @@ class DataMapUnavailable:
 
     def held(self, identity_kind: str, identity: str, kinds: Collection[str]) -> dict[str, list[str]]:
         raise Unavailable("the data map could not be loaded, so no store was read")
+
+
+def check_against_stores(services: Services, public_id: str, given: Mapping[str, str]) -> None:
+    """The requester's facts compared with what the data map's stores hold (:func:`factcheck.check`)."""
+    factcheck.check(
+        services.database,
+        public_id,
+        given,
+        lookup=lookup_for(services.settings),
+        vault=services.vault,
+        settings=services.settings.requests,
+    )
 
 
 def lookup_for(settings: Settings) -> StoreLookup | DataMapUnavailable:

@@ -18,8 +18,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from charter.errors import InvalidInput
-from charter.execution.facts_lookup import lookup_for
+from charter.execution.facts_lookup import check_against_stores
 from charter.requests import factcheck, facts, intake, notices
+from charter.services import Services
 from charter.web.security import public, services_of
 
 router = APIRouter()
@@ -57,22 +58,22 @@ def verify_facts(body: VerifyFactsIn, request: Request) -> VerifyFactsOut:
     except ValueError as exc:
         kind = facts.KINDS[str(exc)]
         raise InvalidInput(f"facts.{kind.id} is not well formed: {kind.hint}") from None
-    if body.token:
-        public_id = intake.verify_link(services.database, body.token, vault=services.vault, settings=services.settings)
-    elif body.id and body.code:
+    public_id = confirmed(services, body.id, body.code, body.token)
+    if cleaned:
+        check_against_stores(services, public_id, cleaned)
+    return VerifyFactsOut(id=public_id)
+
+
+def confirmed(services: Services, public_id: str | None, code: str | None, token: str | None) -> str:
+    """Confirm a request by its link's token, or its id and e-mailed code (``POST /requests/verify`` and
+    ``/requests/verify-facts``); its id. The e-mails the confirmation queued go out."""
+    if token:
+        public_id = intake.verify_link(services.database, token, vault=services.vault, settings=services.settings)
+    elif public_id and code:
         public_id = intake.verify_code(
-            services.database, body.id, body.code, vault=services.vault, settings=services.settings
+            services.database, public_id, code, vault=services.vault, settings=services.settings
         )
     else:
         raise InvalidInput("send the request id and the code, or the link's token")
     notices.deliver(services.database, services.mailer, vault=services.vault, settings=services.settings)
-    if cleaned:
-        factcheck.check(
-            services.database,
-            public_id,
-            cleaned,
-            lookup=lookup_for(services.settings),
-            vault=services.vault,
-            settings=services.settings.requests,
-        )
-    return VerifyFactsOut(id=public_id)
+    return public_id

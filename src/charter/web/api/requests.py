@@ -158,16 +158,7 @@ def submit(body: RequestIn, request: Request) -> ReceivedOut:
 @router.post("/requests/verify", dependencies=[VERIFY])
 def verify(body: VerifyIn, request: Request) -> dict[str, str]:
     """Redeem the e-mailed code (with the request id) or the link's token."""
-    services = services_of(request)
-    if body.token:
-        public_id = intake.verify_link(services.database, body.token, vault=services.vault, settings=services.settings)
-    elif body.id and body.code:
-        public_id = intake.verify_code(
-            services.database, body.id, body.code, vault=services.vault, settings=services.settings
-        )
-    else:
-        raise InvalidInput("send the request id and the code, or the link's token")
-    deliver(services)
+    public_id = request_facts.confirmed(services_of(request), body.id, body.code, body.token)
     return {"id": public_id, "status": "in_review"}
 
 

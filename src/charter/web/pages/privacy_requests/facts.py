@@ -16,8 +16,8 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from charter.execution.facts_lookup import lookup_for
-from charter.requests import factcheck, facts, review
+from charter.execution.facts_lookup import check_against_stores
+from charter.requests import facts, review
 from charter.services import Services
 from charter.web.pages import preference_tokens as tokens
 from charter.web.pages.privacy_requests import facts_form
@@ -56,14 +56,7 @@ def _send(request: Request, services: Services, public_id: str, fields: dict[str
         return _again(request, services, public_id, given, f"{kind.label}: {kind.hint}", field=kind.id)
     if not cleaned:
         return _again(request, services, public_id, given, "Fill in at least one of the facts.", field=None)
-    factcheck.check(
-        services.database,
-        public_id,
-        cleaned,
-        lookup=lookup_for(services.settings),
-        vault=services.vault,
-        settings=services.settings.requests,
-    )
+    check_against_stores(services, public_id, cleaned)
     return RedirectResponse(f"{BASE}/{public_id}?facts=1", status_code=303)
 
 
