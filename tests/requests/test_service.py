@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from charter.audit.models import AuditEntry
 from charter.db import Database
 from charter.db.base import utcnow
-from charter.decisions.model import DecisionRequest
+from charter.decisions.model import Decision, DecisionRequest
 from charter.decisions.service import PersonRef, Question, decide_many
 from charter.errors import InvalidInput, NotFound, Unavailable
 from charter.preferences import service as preferences
@@ -332,25 +332,34 @@ def test_legal_hold_is_a_ground_only_with_an_active_hold(
         review.deny(session, review.get(session, received.public_id), reason="legal_hold", actor="user:po")
 
 
+def _decided_around_approval(
+    db: Database, vault: Vault, public_id: str, email: str, purpose: str, category: str
+) -> tuple[Decision, Decision]:
+    """The engine's answer for ``email`` and ``purpose`` before and after the office approves the request (which
+    completes at once: a ledger kind)."""
+    question = Question(
+        DecisionRequest(purpose=purpose, categories=(category,), at=AT_2024 + timedelta(hours=1)),
+        PersonRef(identity_kind="email", identity_value=email),
+    )
+    with db.session() as session:
+        [before] = decide_many(session, [question], vault=vault, sample_rate=0)
+    with db.session() as session:
+        row = review.approve(session, review.get(session, public_id), actor="user:po", vault=vault)
+        assert row.status == Status.COMPLETED
+    with db.session() as session:
+        [after] = decide_many(session, [question], vault=vault, sample_rate=0)
+    return before, after
+
+
 def test_an_approved_restriction_is_recorded_and_the_engine_then_denies(
     db: Database, mailer: Recorder, vault: Vault, config: Settings
 ) -> None:
     """P-RGT-4: approval writes processing.restricted (written) for an unknown requester too; uses are refused."""
     received = submit(db, mailer, vault, config, RequestKind.RESTRICTION, email="cy@example.org")
     verified(db, mailer, vault, config, received, AT_2024)
-    question = Question(
-        DecisionRequest(
-            purpose="marketing_new_services", categories=("user.contact.email",), at=AT_2024 + timedelta(hours=1)
-        ),
-        PersonRef(identity_kind="email", identity_value="cy@example.org"),
+    before, after = _decided_around_approval(
+        db, vault, received.public_id, "cy@example.org", "marketing_new_services", "user.contact.email"
     )
-    with db.session() as session:
-        [before] = decide_many(session, [question], vault=vault, sample_rate=0)
-    with db.session() as session:
-        row = review.approve(session, review.get(session, received.public_id), actor="user:po", vault=vault)
-        assert row.status == Status.COMPLETED
-    with db.session() as session:
-        [after] = decide_many(session, [question], vault=vault, sample_rate=0)
     assert before.allowed
     assert not after.allowed
     assert any("restricted" in reason.message for reason in after.reasons)
@@ -367,19 +376,9 @@ def test_an_approved_opt_out_of_sale_and_sharing_is_recorded_and_the_engine_then
         db, mailer, vault, config, RequestKind.OPT_OUT_SALE_SHARING, email="dee@example.org", jurisdiction="california"
     )
     verified(db, mailer, vault, config, received, AT_2024)
-    question = Question(
-        DecisionRequest(
-            purpose="cross_site_tracking", categories=("user.device.cookie_id",), at=AT_2024 + timedelta(hours=1)
-        ),
-        PersonRef(identity_kind="email", identity_value="dee@example.org"),
+    before, after = _decided_around_approval(
+        db, vault, received.public_id, "dee@example.org", "cross_site_tracking", "user.device.cookie_id"
     )
-    with db.session() as session:
-        [before] = decide_many(session, [question], vault=vault, sample_rate=0)
-    with db.session() as session:
-        row = review.approve(session, review.get(session, received.public_id), actor="user:po", vault=vault)
-        assert row.status == Status.COMPLETED
-    with db.session() as session:
-        [after] = decide_many(session, [question], vault=vault, sample_rate=0)
     assert before.allowed and not after.allowed
     assert any("opted out" in reason.message for reason in after.reasons), after.reasons
 
