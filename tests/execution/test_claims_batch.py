@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from charter.db import Database
 from charter.db.base import utcnow
 from charter.execution import claims, service
+from charter.execution.steps import Plan
 from charter.requests import review
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
@@ -17,16 +18,21 @@ from tests.execution.conftest import approved
 LEASE = timedelta(seconds=60)
 
 
+def _opened_run(database: Database, config: Settings, vault: Vault, datamap: Any, now: datetime) -> tuple[int, Plan]:
+    """An approved access request's run, opened with every step pending; its id and plan."""
+    public_id = approved(database, config, vault, RequestKind.ACCESS)
+    with database.session() as session:
+        row = review.get(session, public_id)
+        plan = service.plan_request(session, public_id, datamap, vault=vault)
+        return claims.open_run(session, row.id, plan, "digest", now=now), plan
+
+
 def test_a_batch_claim_takes_only_what_is_claimable_and_says_which(
     database: Database, config: Settings, vault: Vault, datamap: Any
 ) -> None:
     """Two workers on one run never hold the same step (P-RGT-3): RETURNING names the rows a claim changed."""
-    public_id = approved(database, config, vault, RequestKind.ACCESS)
     now = utcnow()
-    with database.session() as session:
-        row = review.get(session, public_id)
-        plan = service.plan_request(session, public_id, datamap, vault=vault)
-        run_id = claims.open_run(session, row.id, plan, "digest", now=now)
+    run_id, plan = _opened_run(database, config, vault, datamap, now)
     first, second, third = (s.id for s in plan.steps[:3])
     with database.session() as session:
         assert claims.claim(session, run_id, first, worker="b", now=now, lease=LEASE)
@@ -42,12 +48,8 @@ def test_a_batch_finish_stores_only_the_steps_still_held(
     database: Database, config: Settings, vault: Vault, datamap: Any
 ) -> None:
     """A worker whose lease ran out on one step of its batch cannot overwrite the worker that took it over."""
-    public_id = approved(database, config, vault, RequestKind.ACCESS)
     now = utcnow()
-    with database.session() as session:
-        row = review.get(session, public_id)
-        plan = service.plan_request(session, public_id, datamap, vault=vault)
-        run_id = claims.open_run(session, row.id, plan, "digest", now=now)
+    run_id, plan = _opened_run(database, config, vault, datamap, now)
     first, second = (s.id for s in plan.steps[:2])
     with database.session() as session:
         assert claims.claim_many(session, run_id, [first, second], worker="a", now=now, lease=LEASE) == {
