@@ -9,6 +9,7 @@ import pytest
 
 from charter.datamap import graph
 from charter.datamap.check import erase_order
+from charter.datamap.errors import DatamapInvalid
 from tests.datamap.conftest import BASE, Check, rendered
 
 Write = Callable[[str, str], Path]
@@ -130,15 +131,17 @@ def test_duplicates_and_unknown_datasets_of_systems(write: Write, check: Check) 
     assert any("dataset 'shopp' is not defined in any file; did you mean 'shop'?" in line for line in lines)
 
 
-def test_a_fides_masking_strategy_charter_lacks_is_a_warning(write: Write, check: Check) -> None:
+def test_a_fides_masking_strategy_charter_refuses_is_an_error_naming_why(write: Write, check: Check) -> None:
+    """P-RGT-3: a strategy that does not erase (reversible encryption) is refused, never silently skipped."""
     text = BASE.replace(
         "fides_meta: {identity: email}",
         "fides_meta: {identity: email, masking_strategy_override: {strategy: aes_encrypt}}",
     )
-    report = check(write("shop.yaml", text))
-    assert rendered(report) == []
-    [line] = rendered(report, "warning")
-    assert "warning: Charter does not implement Fides' masking strategy 'aes_encrypt'" in line
+    with pytest.raises(DatamapInvalid) as raised:
+        check(write("shop.yaml", text))
+    [problem] = raised.value.problems
+    assert "masking_strategy_override" in problem.render()
+    assert "aes_encrypt is reversible" in problem.message and "use hash or random_string_rewrite" in problem.message
 
 
 def test_redis_collections_need_a_key_pattern_naming_their_fields(write: Write, check: Check) -> None:

@@ -116,7 +116,7 @@ def test_deletion_erases_children_first_keeps_orders_and_verifies() -> None:
         assert verify.inputs == fetch_of[verify.collection].inputs
         assert set(verify.depends_on) == {s.id for s in result.of(Action.ERASE)}
     assert [k.collection for k in result.kept] == ["west_shop.order_items", "west_shop.orders"]
-    assert "kept for the tax retention period" in result.kept[1].reason.lower()
+    assert "tax records, kept 10 years (p-ret-2)" in result.kept[1].reason.lower()
 
 
 def test_correction_updates_the_named_field_and_reads_only_what_leads_there() -> None:
@@ -283,7 +283,8 @@ def test_random_reference_graphs(drawn: tuple[str, dict[int, list[int]], set[int
     assert sorted(fetched) == sorted(expected) and len(fetched) == len(set(fetched))  # each exactly once
     assert {n.collection for n in result.not_searched} == {f"d.c{i}" for i in range(len(parents))} - expected
     position = {s.collection: n for n, s in enumerate(result.of(Action.ERASE))}
-    assert set(position) == {f"d.c{i}" for i in erased} & expected
+    # erased: delete_row, else the identity field by the default erasure policy (P-RGT-3, issue 11 finding 1)
+    assert set(position) == {f"d.c{i}" for i in erased | with_identity} & expected
     for child, ps in parents.items():
         for parent in ps:
             a, b = f"d.c{child}", f"d.c{parent}"

@@ -14,10 +14,11 @@ import re
 from dataclasses import dataclass
 
 from charter.datamap import graph
+from charter.datamap.erasure_policy import Ambiguous, Resolver, collection_strategy, own_strategy, personal
 from charter.datamap.findings import Finding, error, warning
 from charter.datamap.loader import Where
-from charter.datamap.model import CollectionEntry, DataMap, FieldEntry
-from charter.datamap.schema import FIDES_STRATEGIES, Erasure
+from charter.datamap.model import DataMap, FieldEntry
+from charter.datamap.schema import Erasure
 from charter.subjects.normalize import IdentityKind
 from charter.taxonomy import Kind, Taxonomy
 
@@ -50,32 +51,18 @@ def _suggest(name: str, known: list[str]) -> str:
 
 
 def strategy_of(field: FieldEntry) -> tuple[Erasure | None, Finding | None]:
-    """The field's own strategy: ``charter.erasure``, else a Fides masking override Charter implements."""
-    if field.model.charter and field.model.charter.erasure:
-        return field.model.charter.erasure, None
-    override = field.model.meta.masking_strategy_override
-    if override is None:
-        return None, None
-    ours = FIDES_STRATEGIES.get(override.strategy)
-    if ours is None:
-        return None, warning(
-            field.where.problem(
-                f"Charter does not implement Fides' masking strategy '{override.strategy}'; set charter.erasure "
-                f"to one of Charter's strategies or this field is not erased",
-                "fides_meta",
-                "masking_strategy_override",
-            )
-        )
-    return Erasure(strategy=ours), None
+    """The field's own strategy (``charter.erasure``, else a Fides masking override); a strategy Charter
+    cannot honour is refused when the file is read, so there is no finding left to give here."""
+    return own_strategy(field), None
 
 
-def collection_strategy(collection: CollectionEntry) -> Erasure | None:
-    if collection.erasure is not None:
-        return collection.erasure
-    override = collection.model.meta.masking_strategy_override
-    if override is not None and FIDES_STRATEGIES.get(override.strategy) == "delete_row":
-        return Erasure(strategy="delete_row")
-    return None
+def _strategy_key(model: object) -> tuple[str, ...]:
+    """Where a field's or collection's own strategy is written, for the finding's line."""
+    if getattr(model, "charter", None) is not None:
+        return ("charter", "erasure")
+    if getattr(model, "fides_meta", None) is not None:
+        return ("fides_meta", "masking_strategy_override")
+    return ("name",)
 
 
 class Checker:
@@ -262,21 +249,65 @@ class Checker:
     # -- erasure strategies ----------------------------------------------
     def _strategies(self) -> None:
         referenced = {e.source.key for e in self.edges} | {e.target.key for e in self.edges}
+        resolver = Resolver(self.map)
+        self._policy_terms()
+        erased_somewhere = False
         for collection in self.map.collections():
             whole = collection_strategy(collection)
-            if collection.erasure and collection.erasure.strategy == "generalize_date":
+            if whole is not None and whole.strategy == "generalize_date":
                 message = "generalize_date applies to one date field; set it on the field"
-                self.findings.append(error(collection.where.problem(message, "charter", "erasure")))
+                self.findings.append(error(collection.where.problem(message, *_strategy_key(collection.model))))
+            if whole is not None and whole.strategy == "delete_row":
+                erased_somewhere = True
+            untouched: list[str] = []
             for field in collection.fields.values():
-                erasure, note = strategy_of(field)
-                if note is not None:
-                    self.findings.append(note)
-                if erasure is None:
+                own = own_strategy(field)
+                try:
+                    decided = resolver.field(collection, field, referenced)
+                except Ambiguous as exc:
+                    self.findings.append(error(field.where.problem(str(exc), "data_categories")))
                     continue
-                problem = self._field_strategy_problem(field, erasure, whole, referenced)
-                if problem:
-                    key = ("charter", "erasure") if field.model.charter else ("fides_meta", "masking_strategy_override")
-                    self.findings.append(error(field.where.problem(problem, *key)))
+                checked = own if own is not None else decided.erasure if decided.erased else None
+                if checked is not None and checked.strategy != "keep" and (own or checked.strategy != "delete_row"):
+                    problem = self._field_strategy_problem(field, checked, whole, referenced)
+                    if problem:
+                        if own is None:
+                            problem = f"{problem} ({decided.why}); set charter.erasure on the field"
+                        self.findings.append(error(field.where.problem(problem, *_strategy_key(field.model))))
+                if decided.erased:
+                    erased_somewhere = True
+                elif decided.erasure is None and personal(field) and not decided.linking:
+                    untouched.append(f"{field.name} ({decided.why})")
+            if untouched and not collection.model.meta.skip_processing:
+                message = (
+                    "a deletion leaves personal data here untouched: "
+                    + "; ".join(untouched)
+                    + ". Give these fields a strategy, delete the rows (delete_row), or keep them with a reason"
+                )
+                self.findings.append(warning(collection.where.problem(message, "name")))
+        held = [c for c in self.map.collections() if c.dataset in self.map.holder]
+        if held and not erased_somewhere:
+            message = (
+                "under this data map a deletion erases nothing at all: no field has a strategy and no "
+                f"rule of {resolver.source} covers a field's categories; add data categories (user.*) to the "
+                "fields or an erasure_policy"
+            )
+            where = self.map.policy_where or next(iter(self.map.datasets.values())).where
+            self.findings.append(error(where.problem(message)))
+
+    def _policy_terms(self) -> None:
+        policy, where = self.map.policy, self.map.policy_where
+        if policy is None or where is None:
+            return
+        for r_index, rule in enumerate(policy.rules):
+            for t_index, target in enumerate(rule.targets):
+                value = target.data_category
+                if (Kind.DATA_CATEGORY, value) in self.taxonomy:
+                    continue
+                close = self.taxonomy.suggest(Kind.DATA_CATEGORY, value)
+                hint = f"; did you mean '{close}'?" if close else ""
+                at = where.at("rules", r_index, "targets", t_index)
+                self.findings.append(error(at.problem(f"unknown data category '{value}'{hint}", "data_category")))
 
     @staticmethod
     def _field_strategy_problem(

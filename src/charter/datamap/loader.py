@@ -72,10 +72,12 @@ def read_text(data: bytes | str, *, source: str, limits: Limits) -> Doc:
     except ValidationError as exc:
         problems = problems_of(DatamapFile, exc, positions, source=source)
         raise DatamapInvalid(f"{source} has {len(problems)} problem(s)", problems=problems) from None
-    if content.dataset is None and content.systems is None:
+    if content.dataset is None and content.systems is None and content.erasure_policy is None:
         raise DatamapInvalid(
             f"{source} holds no datasets or systems",
-            problems=[where.problem("expected a 'dataset' list (Fides datasets) and/or a 'systems' list")],
+            problems=[
+                where.problem("expected a 'dataset' list (Fides datasets), a 'systems' list and/or an 'erasure_policy'")
+            ],
         )
     return Doc(content, where)
 

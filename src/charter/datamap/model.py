@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from charter.datamap.loader import Doc, Where
-from charter.datamap.schema import Dataset, DatasetCollection, DatasetField, Erasure, System
+from charter.datamap.schema import Dataset, DatasetCollection, DatasetField, Erasure, ErasurePolicy, System
 from charter.errors import Problem
 
 
@@ -82,6 +82,9 @@ class DataMap:
     systems: dict[str, SystemEntry] = field(default_factory=dict)
     #: dataset key → id of the system holding it
     holder: dict[str, str] = field(default_factory=dict)
+    #: the map's erasure policy (``erasure_policy:`` in one file), else Charter's default applies
+    policy: ErasurePolicy | None = None
+    policy_where: Where | None = None
 
     def collections(self) -> Iterator[CollectionEntry]:
         for dataset in self.datasets.values():
@@ -137,6 +140,16 @@ def build(docs: list[Doc]) -> tuple[DataMap, list[Problem]]:
                         dataset.fides_key, collection.name, collection.fields, c_where.at("fields"), "", c_entry.fields
                     )
                 )
+    for doc in docs:
+        policy = doc.content.erasure_policy
+        if policy is None:
+            continue
+        where = doc.where.at("erasure_policy")
+        if datamap.policy_where is not None:
+            first = datamap.policy_where.source
+            problems.append(where.problem(f"a second erasure policy (the first is in {first}); keep one"))
+            continue
+        datamap.policy, datamap.policy_where = policy, where
     for doc in docs:
         for index, system in enumerate(doc.content.systems or []):
             where = doc.where.at("systems", index)

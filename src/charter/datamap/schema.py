@@ -21,14 +21,25 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-STRATEGIES = ("delete_row", "set_null", "keyed_hash", "random_token", "redact_text", "generalize_date")
-#: Fides' masking strategies that mean the same as one of ours (``masking_strategy_override``).
+STRATEGIES = ("delete_row", "set_null", "keyed_hash", "random_token", "redact_text", "generalize_date", "keep")
+#: Fides' masking strategies that mean the same as one of ours (``masking_strategy_override``, policy rules).
 FIDES_STRATEGIES = {
     "delete": "delete_row",
     "null_rewrite": "set_null",
     "hash": "keyed_hash",
+    "hmac": "keyed_hash",
     "random_string_rewrite": "random_token",
+    "string_rewrite": "redact_text",
 }
+#: Fides' strategies Charter refuses, and why (named in the error, with what to use instead).
+FIDES_REFUSED = {
+    "aes_encrypt": (
+        "aes_encrypt is reversible by whoever holds the key: it pseudonymizes, it does not erase; "
+        "use hash or random_string_rewrite"
+    ),
+}
+#: random_token's length when none is set, and the longest one (its HMAC-SHA256 in hex).
+TOKEN_LENGTH, TOKEN_MAX = 24, 64
 #: fideslang's DATA_TYPE_NAMES; ``[]`` after a name marks an array.
 DATA_TYPES = ("string", "integer", "float", "boolean", "object_id", "object")
 FIDES_KEY = re.compile(r"^[a-zA-Z0-9_.<>-]+$")
@@ -52,17 +63,29 @@ def _fides_key(value: str) -> str:
 
 
 class Erasure(_Strict):
-    """How a field (or every personal field of a collection) is erased."""
+    """How a field (or every personal field of a collection) is erased; ``keep`` keeps it, with a reason."""
 
     strategy: str
     to: Literal["year", "month"] | None = Field(default=None, description="generalize_date: keep only this much.")
     replacement: str | None = Field(default=None, max_length=200, description="redact_text: the text put instead.")
+    length: int | None = Field(
+        default=None, ge=8, le=TOKEN_MAX, description="random_token: its length (default 24, at most 64)."
+    )
+    reason: str | None = Field(
+        default=None, max_length=300, description="keep: why the data is kept (shown in plans and certificates)."
+    )
 
-    @field_validator("strategy")
+    @field_validator("strategy", mode="before")
     @classmethod
-    def _known(cls, value: str) -> str:
+    def _known(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        if value in FIDES_REFUSED:
+            raise ValueError(FIDES_REFUSED[value])
+        value = FIDES_STRATEGIES.get(value, value)
         if value not in STRATEGIES:
-            raise ValueError(_did_you_mean(value, STRATEGIES, "erasure strategy"))
+            known = (*STRATEGIES, *FIDES_STRATEGIES)
+            raise ValueError(_did_you_mean(value, known, "erasure strategy"))
         return value
 
     @model_validator(mode="after")
@@ -71,7 +94,42 @@ class Erasure(_Strict):
             raise ValueError("'to' applies only to generalize_date")
         if self.replacement is not None and self.strategy != "redact_text":
             raise ValueError("'replacement' applies only to redact_text")
+        if self.length is not None and self.strategy != "random_token":
+            raise ValueError("'length' applies only to random_token")
+        if self.reason is not None and self.strategy != "keep":
+            raise ValueError("'reason' applies only to keep")
+        if self.strategy == "keep" and not (self.reason or "").strip():
+            raise ValueError("keep needs a reason, e.g. {strategy: keep, reason: 'tax records, 10 years (P-RET-2)'}")
         return self
+
+
+def fides_erasure(strategy: str, configuration: dict[str, Any] | None) -> Erasure:
+    """A Fides masking strategy and its configuration as Charter's :class:`Erasure`.
+
+    Each configuration key is honoured or refused by name (ValueError naming it
+    and the fix): a silently ignored ``algorithm: SHA-512`` would leave people
+    believing their data was masked in a way it was not.
+    """
+    config = dict(configuration or {})
+    ours = FIDES_STRATEGIES.get(strategy, strategy)
+    options: dict[str, Any] = {}
+    if "format_preservation" in config:
+        raise ValueError(f"{strategy}: configuration 'format_preservation' is not supported by Charter; remove it")
+    if ours == "redact_text" and "rewrite_value" in config:
+        options["replacement"] = config.pop("rewrite_value")
+    if ours == "random_token" and "length" in config:
+        options["length"] = config.pop("length")
+    if ours == "keyed_hash" and "algorithm" in config:
+        algorithm = str(config.pop("algorithm"))
+        if algorithm.upper().replace("_", "-") != "SHA-256":
+            raise ValueError(
+                f"{strategy}: algorithm '{algorithm}' is not supported; Charter's hash is HMAC-SHA-256 under the "
+                "installation's secret key (set algorithm: SHA-256 or remove it)"
+            )
+    if config:
+        names = ", ".join(sorted(config))
+        raise ValueError(f"{strategy}: configuration {names} is not supported by Charter; remove it")
+    return Erasure(strategy=strategy, **options)
 
 
 def _erasure_shorthand(value: Any) -> Any:
@@ -105,8 +163,19 @@ class Reference(_Strict):
 
 
 class MaskingOverride(_Strict):
+    """Fides' ``masking_strategy_override`` (and a policy rule's ``masking_strategy``): a Fides strategy name."""
+
     strategy: str
     configuration: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _understood(self) -> MaskingOverride:
+        fides_erasure(self.strategy, self.configuration)  # refused by name here, at load, with its line
+        return self
+
+    @property
+    def erasure(self) -> Erasure:
+        return fides_erasure(self.strategy, self.configuration)
 
 
 class FieldMeta(_Strict):
@@ -242,11 +311,67 @@ class System(_Strict):
         return self
 
 
+class RuleTarget(_Strict):
+    """A rule applies to fields of this data category and every category below it in the taxonomy."""
+
+    data_category: str
+    name: str | None = None
+    key: str | None = None
+
+
+class PolicyRule(_Strict):
+    """One rule of a Fides DSR policy: Charter uses the erasure rules; access rules are accepted and ignored."""
+
+    name: str | None = None
+    key: str | None = None
+    action_type: Literal["erasure", "access", "consent", "update"] = "erasure"
+    masking_strategy: MaskingOverride | None = None
+    targets: list[RuleTarget] = Field(default_factory=list)
+    storage_destination: Any = None  # Fides' access rules; not Charter's business
+
+    @model_validator(mode="after")
+    def _erasure_has_strategy(self) -> PolicyRule:
+        if self.action_type == "erasure" and self.masking_strategy is None:
+            raise ValueError("an erasure rule needs masking_strategy, e.g. {strategy: null_rewrite}")
+        if self.action_type == "erasure" and not self.targets:
+            raise ValueError("an erasure rule needs targets, e.g. [{data_category: user.contact}]")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.key or self.name or "(unnamed rule)"
+
+
+class ErasurePolicy(_Strict):
+    """Which data categories a deletion erases, and how: Fides' erasure policy, in a data-map file.
+
+    ``identities`` is Charter's: how an identity field is erased when no rule
+    covers its categories (an e-mail filed under ``system.operations`` still
+    names the person). Without a policy in the map, Charter's default applies
+    (``charter.datamap.erasure_policy.DEFAULT``).
+    """
+
+    key: str | None = None
+    fides_key: str | None = None
+    name: str | None = None
+    description: str | None = None
+    identities: MaskingOverride | None = None
+    rules: list[PolicyRule] = Field(min_length=1)
+    execution_timeframe: int | None = None  # Fides'; Charter's deadlines come from the statement
+    drp_action: str | None = None
+    client_id: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.key or self.fides_key or self.name or "erasure policy"
+
+
 class DatamapFile(_Strict):
-    """One YAML file: datasets (Fides' ``dataset`` key), systems, or both."""
+    """One YAML file: datasets (Fides' ``dataset`` key), systems, an erasure policy, or any of them."""
 
     dataset: list[Dataset] | None = None
     systems: list[System] | None = None
+    erasure_policy: ErasurePolicy | None = None
     # Other Fides resource types may share a manifest file; they are not the data map's business.
     system: Any = None
     organization: Any = None

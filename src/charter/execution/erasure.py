@@ -10,7 +10,7 @@ what each erased field must now hold:
   (32 hex characters): the same person gets the same pseudonym in every store,
   and without the secret key nobody can test a guess;
 * ``random_token`` → a token unlinkable to the value: HMAC under another derived key
-  of (request, collection, field, primary key), 24 hex characters. Random to anyone
+  of (request, collection, field, primary key), 24 hex characters (``length``: 8 to 64). Random to anyone
   without the secret key, yet stable, so a re-run writes the same token.
 
 Values travel as JSON (dates as ISO text, :func:`plain`); the connector turns
@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from charter.crypto import derive
+from charter.datamap.schema import TOKEN_LENGTH
 from charter.errors import InvalidInput
 from charter.execution.steps import FieldErasure
 
@@ -60,8 +61,9 @@ class Strategies:
         return hmac.new(self._hash_key, str(value).encode(), hashlib.sha256).hexdigest()[:32]
 
     def token(self, *parts: object) -> str:
+        """64 hex characters; a field takes the first ``length`` (24 unless the map says otherwise)."""
         message = "\x00".join(str(p) for p in parts).encode()
-        return hmac.new(self._token_key, message, hashlib.sha256).hexdigest()[:24]
+        return hmac.new(self._token_key, message, hashlib.sha256).hexdigest()
 
     def new_value(self, erasure: FieldErasure, original: Any, *, where: tuple[str, str, Any]) -> Any:
         """What the field holding ``original`` becomes; ``where`` is (request, collection, primary key)."""
@@ -75,7 +77,7 @@ class Strategies:
         if strategy == "keyed_hash":
             return self.keyed_hash(original)
         if strategy == "random_token":
-            return self.token(*where, erasure.field)
+            return self.token(*where, erasure.field)[: erasure.length or TOKEN_LENGTH]
         if strategy == "generalize_date":
             return generalize(original, erasure.to or "year")
         raise InvalidInput(f"erasure strategy '{strategy}' cannot rewrite a field")

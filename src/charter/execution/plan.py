@@ -28,7 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from charter.datamap import graph
-from charter.datamap.check import collection_strategy, erase_before, identity_kind, references, strategy_of
+from charter.datamap.check import erase_before, identity_kind, references
+from charter.datamap.erasure_policy import Resolver, collection_strategy, personal
 from charter.datamap.model import CollectionEntry, DataMap, FieldEntry
 from charter.errors import InvalidInput, shown
 from charter.execution.actions import primary_key
@@ -98,10 +99,6 @@ def _kinds(datamap: DataMap, identities: Mapping[str, Sequence[str]]) -> dict[st
     return out
 
 
-def _personal(entry: FieldEntry) -> bool:
-    return any(c.startswith("user.") for c in entry.model.data_categories or [])
-
-
 class Planner:
     def __init__(self, datamap: DataMap, wanted: PlanRequest) -> None:
         self.map = datamap
@@ -133,6 +130,9 @@ class Planner:
         self.traversal = graph.adjacency(self.usable, pairs)
         self.depth: dict[str, int] = {}
         self.fetch_ids: dict[str, str] = {}
+        self.resolver = Resolver(datamap)
+        self.through = {e.source.key for e in self.edges} | {e.target.key for e in self.edges}
+        self.untouched: list[NotSearched] = []
 
     def _id(self, key: str, action: Action) -> str:
         return step_id(self.wanted.id, self.system[key], key, action)
@@ -187,19 +187,25 @@ class Planner:
 
     # -- deletion --------------------------------------------------------
     def _erasure(self, collection: CollectionEntry) -> tuple[str | None, tuple[FieldErasure, ...]]:
+        """The collection's ``delete_row``, else each field's strategy as the erasure policy decides
+        (``charter.datamap.erasure_policy``); personal fields it leaves alone go to ``untouched``."""
         whole = collection_strategy(collection)
         if whole is not None and whole.strategy == "delete_row":
             return "delete_row", ()
-        through = {e.source.key for e in self.edges} | {e.target.key for e in self.edges}
+        if whole is not None and whole.strategy == "keep":
+            return None, ()
         fields = []
         for entry in collection.fields.values():
-            erasure, _note = strategy_of(entry)
-            meta = entry.model.meta
-            eligible = not (meta.primary_key or meta.read_only or entry.key in through)
-            if erasure is None and whole is not None and _personal(entry) and eligible:
-                erasure = whole
-            if erasure is not None:
-                fields.append(FieldErasure(entry.name, erasure.strategy, erasure.to, erasure.replacement))
+            decided = self.resolver.field(collection, entry, self.through)
+            erasure = decided.erasure
+            if decided.erased and erasure is not None:
+                fields.append(
+                    FieldErasure(
+                        entry.name, erasure.strategy, erasure.to, erasure.replacement, erasure.length, decided.why
+                    )
+                )
+            elif personal(entry):
+                self.untouched.append(NotSearched(entry.key, decided.why, self.system[collection.key]))
         return None, tuple(sorted(fields, key=lambda f: f.field))
 
     def _by_rows(self, key: str, fetch: Step) -> tuple[Input, ...]:
@@ -216,9 +222,12 @@ class Planner:
         for key in by_key:
             strategy, fields = self._erasure(self.usable[key])
             if strategy is None and not fields:
-                reason = "no erasure strategy in the data map: its rows are kept"
-                description = self.usable[key].model.description
-                kept.append(NotSearched(key, f"{reason} ({description})" if description else reason, self.system[key]))
+                whole = collection_strategy(self.usable[key])
+                if whole is not None and whole.strategy == "keep":
+                    reason = f"kept: {whole.reason}"
+                else:
+                    reason = "nothing here to erase: no field has a strategy or a personal (user.*) category"
+                kept.append(NotSearched(key, reason, self.system[key]))
                 continue
             planned[key] = (strategy, fields)
         before = erase_before(self.map)
@@ -304,7 +313,10 @@ class Planner:
             notes.append("the request's identities reach no collection of the data map; nothing would be searched")
         not_searched = tuple(sorted(self.not_searched, key=lambda n: n.collection))
         kept_sorted = tuple(sorted(kept, key=lambda n: n.collection))
-        return Plan(self.wanted.id, kind.value, shown_ids, tuple(steps), not_searched, kept_sorted, tuple(notes))
+        untouched = tuple(sorted(self.untouched, key=lambda n: n.collection))
+        return Plan(
+            self.wanted.id, kind.value, shown_ids, tuple(steps), not_searched, kept_sorted, tuple(notes), untouched
+        )
 
 
 def _owner(entry: FieldEntry) -> str:

@@ -57,12 +57,15 @@ class Input:
 
 @dataclass(frozen=True)
 class FieldErasure:
-    """One field's strategy (``to``: generalize_date's precision; ``replacement``: redact_text's text)."""
+    """One field's strategy (``to``: generalize_date's precision; ``replacement``: redact_text's text;
+    ``length``: random_token's length) and why it applies (the field's own, a policy rule, an identity)."""
 
     field: str
     strategy: str
     to: str | None = None
     replacement: str | None = None
+    length: int | None = None
+    why: str = ""
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"field": self.field, "strategy": self.strategy}
@@ -70,6 +73,10 @@ class FieldErasure:
             out["to"] = self.to
         if self.replacement is not None:
             out["replacement"] = self.replacement
+        if self.length is not None:
+            out["length"] = self.length
+        if self.why:
+            out["why"] = self.why
         return out
 
     def render(self) -> str:
@@ -140,9 +147,11 @@ class Plan:
     identities: tuple[ShownIdentity, ...]
     steps: tuple[Step, ...]
     not_searched: tuple[NotSearched, ...] = ()
-    #: discovered collections a deletion keeps (no erasure strategy in the map)
+    #: discovered collections a deletion keeps (``keep`` in the map, or nothing in them to erase)
     kept: tuple[NotSearched, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    #: personal fields of erased collections a deletion leaves as they are, and why (``collection`` is the field)
+    untouched: tuple[NotSearched, ...] = ()
 
     def step(self, step_id: str) -> Step:
         return next(s for s in self.steps if s.id == step_id)
@@ -158,6 +167,7 @@ class Plan:
             "steps": [s.as_dict() for s in self.steps],
             "not_searched": [n.as_dict() for n in self.not_searched],
             "kept": [k.as_dict() for k in self.kept],
+            "untouched": [u.as_dict() for u in self.untouched],
             "notes": list(self.notes),
         }
 
