@@ -68,3 +68,17 @@ def test_a_long_chain_does_not_exhaust_the_stack() -> None:
 def test_self_loops_are_not_cycles() -> None:
     assert graph.find_cycle(graph.adjacency([1, 2], [(1, 1), (1, 2)])) is None
     assert graph.layers(graph.adjacency([1, 2], [(1, 1), (1, 2)])) == [[1], [2]]
+
+
+@given(EDGES)
+def test_components_are_the_mutually_reachable_sets_in_topological_order(edges: list[tuple[int, int]]) -> None:
+    """Discovery's order (issue 11, finding 6): every edge between two components goes forward."""
+    nodes = {n for e in edges for n in e} | {0}
+    found = graph.components(graph.adjacency(nodes, edges))
+    assert sorted(n for c in found for n in c) == sorted(nodes)  # a partition
+    of = {n: i for i, c in enumerate(found) for n in c}
+    for a, b in edges:
+        assert of[a] <= of[b]
+    for a, b in itertools.product(nodes, repeat=2):
+        mutual = b in closure(nodes, edges, {a}) and a in closure(nodes, edges, {b})
+        assert mutual == (of[a] == of[b])

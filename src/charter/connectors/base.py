@@ -14,11 +14,36 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from charter.errors import Conflict, Unavailable
 
 Row = dict[str, Any]
+#: How values compare to a field: as they are, or as an identity of that kind is matched (case-insensitive
+#: e-mail, phone by its digits), so ``Eduardo@Example.com`` is found for ``eduardo@example.com`` on every store.
+Match = Literal["exact", "email", "phone"]
+#: What a phone number may be written with besides its digits.
+PHONE_MARKS = (" ", "-", "(", ")", ".", "+", "/")
+
+
+def matching(match: Match, values: Sequence[Any]) -> list[Any]:
+    """The values folded as :func:`compared` folds the column (a value that folds to nothing is dropped)."""
+    if match == "exact":
+        return list(values)
+    if match == "email":
+        folded = [str(v).strip().lower() for v in values]
+    else:
+        folded = ["".join(ch for ch in str(v) if ch not in PHONE_MARKS) for v in values]
+    return [v for v in folded if v]
+
+
+def match_for(identity_kind: str | None) -> Match:
+    """The way values of an identity kind compare (``exact`` for ids, and for values a reference carries)."""
+    if identity_kind == "email":
+        return "email"
+    if identity_kind == "phone":
+        return "phone"
+    return "exact"
 
 
 @dataclass(frozen=True)
@@ -63,9 +88,10 @@ class Connector(Protocol):
         """What the store holds now (in ``schema``, for SQL stores that have several)."""
 
     def fetch(
-        self, collection: str, field: str, values: Sequence[Any], *, schema: str | None = None
+        self, collection: str, field: str, values: Sequence[Any], *, schema: str | None = None, match: Match = "exact"
     ) -> Iterator[list[Row]]:
-        """Rows of ``collection`` whose ``field`` is one of ``values``, a chunk of rows per query."""
+        """Rows of ``collection`` whose ``field`` is one of ``values``, a chunk of rows per query; ``match``
+        says how an identity compares (``email``: case and surrounding spaces ignored; ``phone``: digits)."""
 
     def close(self) -> None:
         """Release connections."""
@@ -79,8 +105,10 @@ class Writer(Protocol):
     rows (never one per row), values always bound as parameters.
     """
 
-    def delete(self, collection: str, field: str, values: Sequence[Any], *, schema: str | None = None) -> int:
-        """Delete the rows whose ``field`` is one of ``values``; return how many went."""
+    def delete(
+        self, collection: str, field: str, values: Sequence[Any], *, schema: str | None = None, match: Match = "exact"
+    ) -> int:
+        """Delete the rows whose ``field`` is one of ``values`` (compared as ``match`` says); return how many."""
 
     def rewrite(
         self, collection: str, key: str, changes: Sequence[tuple[Any, Mapping[str, Any]]], *, schema: str | None = None

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import redis
 from redis.exceptions import RedisError
 
-from charter.connectors.base import LiveCollection, LiveColumn, LiveSchema, Row, unavailable
+from charter.connectors.base import LiveCollection, LiveColumn, LiveSchema, Match, Row, unavailable
 from charter.connectors.redis_keys import KEY, PLACEHOLDER, shape_of
 from charter.errors import InvalidInput, Misconfigured
 
@@ -86,11 +86,11 @@ class RedisConnector:
         return LiveSchema(self.system_id, {name: LiveCollection(name, cols) for name, cols in shapes.items()})
 
     def fetch(
-        self, collection: str, field: str, values: Sequence[Any], *, schema: str | None = None
+        self, collection: str, field: str, values: Sequence[Any], *, schema: str | None = None, match: Match = "exact"
     ) -> Iterator[list[Row]]:
-        """Hashes under the key pattern ``collection`` whose ``field`` is one of ``values``."""
+        """Hashes under the key pattern ``collection`` whose ``field`` is one of ``values`` (see :func:`_wanted`)."""
         names = PLACEHOLDER.findall(collection)
-        wanted = [str(v) for v in dict.fromkeys(values)]
+        wanted = _wanted(values, match)
         try:
             if names == [field]:
                 yield from self._by_key(collection, field, wanted)
@@ -143,9 +143,11 @@ class RedisConnector:
             raise InvalidInput(f"key pattern of system '{self.system_id}' names {names}, not only '{field}'")
         return [row[KEY] for chunk in self._by_scan(pattern, field, set(values)) for row in chunk]
 
-    def delete(self, collection: str, field: str, values: Sequence[Any], *, schema: str | None = None) -> int:
+    def delete(
+        self, collection: str, field: str, values: Sequence[Any], *, schema: str | None = None, match: Match = "exact"
+    ) -> int:
         """DEL the matching keys: one DEL per chunk of keys, all in one MULTI/EXEC."""
-        wanted = [str(v) for v in dict.fromkeys(values)]
+        wanted = _wanted(values, match)
         try:
             keys = self._keys(collection, field, wanted)
             if not keys:
@@ -181,3 +183,13 @@ class RedisConnector:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _wanted(values: Sequence[Any], match: Match) -> list[str]:
+    """The values to look for. Redis compares bytes: an e-mail is looked for as given and in its normalized
+    (trimmed, lower-case) form, the form Charter itself writes keys in; a key spelt another way is not found,
+    which the data-map guide says (keep keys normalized)."""
+    given = [str(v) for v in values]
+    if match == "email":
+        given += [v.strip().lower() for v in given]
+    return list(dict.fromkeys(v for v in given if v))

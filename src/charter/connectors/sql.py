@@ -22,12 +22,14 @@ from sqlalchemy import (
     Connection,
     Engine,
     MetaData,
+    String,
     Table,
     any_,
     bindparam,
     create_engine,
     delete,
     event,
+    func,
     inspect,
     select,
     update,
@@ -42,7 +44,17 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 
-from charter.connectors.base import LiveCollection, LiveColumn, LiveSchema, Row, refused, unavailable
+from charter.connectors.base import (
+    PHONE_MARKS,
+    LiveCollection,
+    LiveColumn,
+    LiveSchema,
+    Match,
+    Row,
+    matching,
+    refused,
+    unavailable,
+)
 from charter.errors import InvalidInput, Misconfigured, NotFound
 
 
@@ -83,6 +95,18 @@ def _mysql_statement_timeout(seconds: float) -> Callable[[Any, Any], None]:
     return on_connect
 
 
+def _mysql_strict(dbapi_connection: Any, _record: Any) -> None:
+    """Strict mode for every statement Charter sends to a MySQL/MariaDB store: a non-strict session silently
+    cuts a value to fit its column (a 32-character keyed hash into ``varchar(24)``) or turns a bad value into
+    a zero, and the erase "succeeds" with something other than its erasure. Strict, the store refuses it
+    (``StoreRefused``), and the check names the width needed before anything runs."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES')")
+    finally:
+        cursor.close()
+
+
 _EngineKey = tuple[str, float, float]
 _engines: OrderedDict[_EngineKey, Engine] = OrderedDict()
 _engines_lock = threading.Lock()
@@ -101,6 +125,8 @@ def _shared_engine(url: URL, connect_timeout: float, statement_timeout: float) -
             _engines.move_to_end(key)
             return engine
     engine = create_engine(url, connect_args=_connect_args(url, connect_timeout, statement_timeout), pool_pre_ping=True)
+    if url.get_backend_name() in ("mysql", "mariadb"):
+        event.listen(engine, "connect", _mysql_strict)
     if statement_timeout > 0 and url.get_backend_name() in ("mysql", "mariadb"):
         event.listen(engine, "connect", _mysql_statement_timeout(statement_timeout))
     with _engines_lock:
@@ -284,14 +310,23 @@ class SqlConnector:
         return table
 
     def fetch(
-        self, collection: str, field: str, values: Sequence[Any], *, schema: str | None = None
+        self,
+        collection: str,
+        field: str,
+        values: Sequence[Any],
+        *,
+        schema: str | None = None,
+        match: Match = "exact",
     ) -> Iterator[list[Row]]:
-        """Rows whose ``field`` is one of ``values``: one parameterized query per chunk of values."""
+        """Rows whose ``field`` is one of ``values``: one parameterized query per chunk of values.
+
+        ``match`` compares as people expect an identity to match (:func:`matching`): ``email`` ignores case
+        and surrounding spaces, ``phone`` compares digits only, whatever the dialect's collation says."""
         table = self._table(collection, schema)
         if field not in table.c:
             raise InvalidInput(f"table '{collection}' of system '{self.system_id}' has no column '{field}'")
-        statement = _by_values(table, field, self.engine.dialect.name, select)
-        distinct = list(dict.fromkeys(values))
+        statement = _by_values(table, field, self.engine.dialect.name, select, match)
+        distinct = list(dict.fromkeys(matching(match, values)))
         for start in range(0, len(distinct), self.chunk_size):
             chunk = distinct[start : start + self.chunk_size]
             with self._reading() as conn:
@@ -303,13 +338,21 @@ class SqlConnector:
             raise InvalidInput(f"table '{table.name}' of system '{self.system_id}' has no column '{name}'")
         return table.c[name]
 
-    def delete(self, collection: str, field: str, values: Sequence[Any], *, schema: str | None = None) -> int:
+    def delete(
+        self,
+        collection: str,
+        field: str,
+        values: Sequence[Any],
+        *,
+        schema: str | None = None,
+        match: Match = "exact",
+    ) -> int:
         """``DELETE … WHERE field IN (chunk)``, one statement per chunk, all in one transaction (no transaction
-        when there is only one statement)."""
+        when there is only one statement); ``match`` as for :meth:`fetch`."""
         table = self._table(collection, schema)
         column = self._column(table, field)
-        statement = _by_values(table, column.name, self.engine.dialect.name, delete)
-        distinct = list(dict.fromkeys(values))
+        statement = _by_values(table, column.name, self.engine.dialect.name, delete, match)
+        distinct = list(dict.fromkeys(matching(match, values)))
         chunks = [distinct[start : start + self.chunk_size] for start in range(0, len(distinct), self.chunk_size)]
         # one statement is atomic by itself: no transaction around it (its BEGIN and COMMIT are round trips)
         with self._reading() if len(chunks) == 1 else self._transaction() as conn:
@@ -352,24 +395,42 @@ class SqlConnector:
             self.engine.dispose()
 
 
-def _by_values(table: Table, field: str, dialect: str, verb: Callable[[Table], Any]) -> Any:
+def _by_values(table: Table, field: str, dialect: str, verb: Callable[[Table], Any], match: Match = "exact") -> Any:
     """``SELECT``/``DELETE … WHERE field IN (:values)``, built once per reflected table, verb and field (kept
     in the table's ``info``, so it lives as long as the schema cache keeps the table). On PostgreSQL the
     values go as one array, ``field = ANY(:values)``: the same SQL text whatever their number, so psycopg
     prepares it once per connection instead of the server parsing and planning every statement."""
-    built: dict[tuple[str, str], Any] = table.info.setdefault("charter.by_values", {})
-    key = (verb.__name__, field)
+    built: dict[tuple[str, str, str], Any] = table.info.setdefault("charter.by_values", {})
+    key = (verb.__name__, field, match)
     statement = built.get(key)
     if statement is None:
-        statement = built[key] = verb(table).where(_among(table.c[field], dialect))
+        statement = built[key] = verb(table).where(_among(table.c[field], dialect, match))
     return statement
 
 
-def _among(column: Column[Any], dialect: str) -> ColumnElement[bool]:
-    """``column`` is one of the bound list ``:values``."""
+def _among(column: Column[Any], dialect: str, match: Match = "exact") -> ColumnElement[bool]:
+    """``column`` (as :func:`compared` makes it) is one of the bound list ``:values``."""
+    left = compared(column, match)
     if dialect == "postgresql":
-        return column == any_(bindparam("values", type_=ARRAY(column.type)))
-    return column.in_(bindparam("values", expanding=True))
+        kind = column.type if match == "exact" else String()
+        return left == any_(bindparam("values", type_=ARRAY(kind)))
+    return left.in_(bindparam("values", expanding=True))
+
+
+def compared(column: ColumnElement[Any], match: Match) -> ColumnElement[Any]:
+    """The column as an identity of kind ``match`` is compared: ``lower(trim(c))`` for e-mail, the digits
+    alone for a phone (spaces, dashes, dots, brackets and ``+`` removed, nested REPLACE: every dialect has it,
+    where a regular expression replace is not in SQLite). Both sides get the same folding (:func:`matching`).
+    An index on the bare column does not serve these: ``charter datamap check --live`` names the functional
+    index to create where a store lacks one."""
+    if match == "email":
+        return func.lower(func.trim(column))
+    if match == "phone":
+        folded: ColumnElement[Any] = column
+        for mark in PHONE_MARKS:
+            folded = func.replace(folded, mark, "")
+        return folded
+    return column
 
 
 def _retryable(exc: DBAPIError) -> bool:

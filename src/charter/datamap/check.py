@@ -276,6 +276,15 @@ class Checker:
                         self.findings.append(error(field.where.problem(problem, *_strategy_key(field.model))))
                 if decided.erased:
                     erased_somewhere = True
+                elif field.model.meta.identity and field.top and decided.erasure is None:
+                    # verification searches every identity field for the person's values: left as it is, this
+                    # one would fail every deletion that finds the person, after the other steps had erased
+                    message = (
+                        f"identity field '{field.name}' would keep the person's {field.model.meta.identity} after a "
+                        f"deletion ({decided.why}); delete the rows (delete_row on the collection) or keep it "
+                        "with a reason ({strategy: keep, reason: ...})"
+                    )
+                    self.findings.append(error(field.where.problem(message, "fides_meta", "identity")))
                 elif decided.erasure is None and personal(field) and not decided.linking:
                     untouched.append(f"{field.name} ({decided.why})")
             if untouched and not collection.model.meta.skip_processing:

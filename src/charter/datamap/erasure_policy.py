@@ -10,14 +10,14 @@ console all ask here, so they can never disagree):
 2. the collection's ``delete_row`` (the row goes) or ``keep`` (with its reason);
 3. a field nothing may rewrite: a primary key, a ``read_only`` field, a field
    references go through (unless it is an identity: its value names the person);
-4. the collection's own strategy, for personal (``user.*``) fields;
-5. the policy rule with the most specific category target matching one of the
+4. an identity field, whatever its category: the policy's ``identities``
+   strategy (default ``random_string_rewrite``: unique, unlinkable, and it fits
+   the ``NOT NULL UNIQUE`` column an e-mail usually is, where a null would not);
+5. the collection's own strategy, for personal (``user.*``) fields;
+6. the policy rule with the most specific category target matching one of the
    field's categories (``user.contact`` covers ``user.contact.email``); two
    rules equally specific with different strategies are *ambiguous*: an error
-   at check, never a silent pick;
-6. an identity field, whatever its category: the policy's ``identities``
-   strategy (default ``random_string_rewrite``: unique, unlinkable, fits a
-   ``NOT NULL UNIQUE`` column).
+   at check, never a silent pick.
 
 Without an ``erasure_policy`` in the map, :data:`DEFAULT` applies: every
 ``user.*`` field is nulled and identity fields get a random token. So a Fides
@@ -149,13 +149,13 @@ class Resolver:
             return Decided(
                 None, "references go through it: rewriting it would cut the path to other data", linking=True
             )
+        if identity:
+            return Decided(self.identity, f"identity field ({meta.identity}): {self.source}")
         if whole is not None and personal(entry):
             return Decided(whole, "the collection's strategy for its personal fields")
         ruled = self.rule_for(entry)
         if ruled is not None:
             return Decided(*ruled)
-        if identity:
-            return Decided(self.identity, f"identity field ({meta.identity}): {self.source}")
         if personal(entry):
             return Decided(None, f"no rule of {self.source} covers its categories")
         return Decided(None, "not personal data (no user.* category)")

@@ -130,3 +130,55 @@ def layers(graph: Adjacency[N]) -> list[list[N]]:
         cycle = find_cycle(graph)
         raise CycleError(list(cycle or []))
     return result
+
+
+def components(graph: Adjacency[N]) -> list[list[N]]:
+    """The strongly connected components, in a topological order of the graph they condense to: every
+    component comes after each one with an edge into it (Tarjan's algorithm, iterative: a map may be deep).
+
+    Discovery uses it: across components values flow along every reference (a collection is searched with
+    the values of every collection before it, whatever their distance from the identities); within one,
+    whose references loop back, only outward from the identities.
+    """
+    index: dict[N, int] = {}
+    low: dict[N, int] = {}
+    on_stack: set[N] = set()
+    stack: list[N] = []
+    found: list[list[N]] = []
+    counter = 0
+    for root in sorted(graph, key=str):
+        if root in index:
+            continue
+        work: list[tuple[N, list[N]]] = [(root, sorted(set(graph.get(root, ())), key=str))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, pending = work[-1]
+            if pending:
+                successor = pending.pop(0)
+                if successor not in index:
+                    index[successor] = low[successor] = counter
+                    counter += 1
+                    stack.append(successor)
+                    on_stack.add(successor)
+                    work.append((successor, sorted(set(graph.get(successor, ())), key=str)))
+                elif successor in on_stack:
+                    low[node] = min(low[node], index[successor])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component: list[N] = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                found.append(sorted(component, key=str))
+    found.reverse()  # Tarjan finds sinks first
+    return found

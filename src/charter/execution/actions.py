@@ -14,23 +14,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from charter.connectors.base import Connector, Writer
+from charter.connectors.base import Connector, Match, Writer, match_for
 from charter.connectors.redis_keys import KEY
+from charter.datamap.check import identity_kind
 from charter.datamap.model import CollectionEntry, DataMap
-from charter.errors import CharterError, InvalidInput, Misconfigured
+from charter.errors import InvalidInput, Misconfigured
 from charter.execution.corrections import before_after
-from charter.execution.erasure import Strategies, plain, plain_row
+from charter.execution.erasure import Strategies, plain_row
 from charter.execution.steps import Action, Input, Plan, Step
+from charter.execution.verification import VerificationFailed, Verifier
+
+__all__ = ["PERFORM", "Found", "Result", "StepContext", "VerificationFailed", "primary_key", "values_of"]
 
 Rows = list[dict[str, Any]]
-
-
-class VerificationFailed(CharterError):
-    """After erasure, a store still holds rows or values that identify the requester."""
-
-    code = "verification_failed"
-    status = 409
-    title = "Erasure could not be verified"
 
 
 @dataclass
@@ -100,6 +96,17 @@ def values_of(source_input: Input, ctx: StepContext) -> list[Any]:
     return list(dict.fromkeys(row[source.field] for row in rows if row.get(source.field) is not None))
 
 
+def input_match(ctx: StepContext, step: Step, wanted: Input) -> Match:
+    """How an input's values compare: as an identity when they are one (the request's e-mail, or a value
+    looked up in a field the map marks as an identity), so case and spacing never hide a row; else exactly."""
+    if wanted.source.identity is not None:
+        return match_for(wanted.source.identity)
+    collection = ctx.datamap.collection(step.collection)
+    entry = collection.fields.get(wanted.field) if collection else None
+    identity = entry.model.meta.identity if entry else None
+    return match_for(identity_kind(identity)) if identity else "exact"
+
+
 def _read(step: Step, ctx: StepContext, connector: Connector) -> Found:
     key, table, schema = _where(ctx.datamap, step)
     seen: dict[str, dict[str, Any]] = {}
@@ -107,7 +114,8 @@ def _read(step: Step, ctx: StepContext, connector: Connector) -> Found:
         values = values_of(wanted, ctx)
         if not values:
             continue
-        for chunk in connector.fetch(table, wanted.field, values, schema=schema):
+        match = input_match(ctx, step, wanted)
+        for chunk in connector.fetch(table, wanted.field, values, schema=schema, match=match):
             for row in chunk:
                 clean = plain_row(row)
                 identity = json.dumps(clean.get(key) if key else clean, sort_keys=True, default=str)
@@ -141,7 +149,8 @@ def erase(step: Step, ctx: StepContext, connector: Connector) -> Result:
         for wanted in step.inputs:  # by the primary key when the collection has one, else the fetch's inputs
             values = values_of(wanted, ctx)
             if values:
-                affected += writer.delete(table, wanted.field, values, schema=schema)
+                match = input_match(ctx, step, wanted)
+                affected += writer.delete(table, wanted.field, values, schema=schema, match=match)
         return Result({"rows": affected, "matched": len(original.rows), "strategy": "delete_row"})
     if key is None:
         raise InvalidInput(f"collection '{step.collection}' needs exactly one primary key to rewrite fields")
@@ -155,39 +164,9 @@ def erase(step: Step, ctx: StepContext, connector: Connector) -> Result:
 
 
 def verify(step: Step, ctx: StepContext, connector: Connector) -> Result:
-    """Re-run the discovery: no row may remain after delete_row, no erased field may hold anything but its erasure."""
-    now = _read(step, ctx, connector)
-    erased = next(s for s in ctx.plan.of(Action.ERASE) if s.collection == step.collection)
-    remaining = 0
-    if erased.strategy == "delete_row":
-        remaining = len(now.rows)
-    else:
-        key = now.key
-        if key is None:
-            raise InvalidInput(f"collection '{step.collection}' needs exactly one primary key to verify fields")
-        before = {json.dumps(r.get(key), default=str): r for r in ctx.found(_fetch_of(step, ctx).id).rows}
-        for row in now.rows:
-            pk = row.get(key)
-            original = before.get(json.dumps(pk, default=str))
-            if original is None:
-                remaining += 1  # a row matching the requester that discovery did not see
-                continue
-            expected = ctx.strategies.changes(erased.fields, original, where=(ctx.request, step.collection, pk))
-            if any(not _holds(row.get(f.field), expected[f.field], f.strategy) for f in erased.fields):
-                remaining += 1
-    if remaining:
-        raise VerificationFailed(
-            f"{remaining} row(s) of {step.collection} in system '{step.system}' still identify the requester"
-        )
-    return Result({"rows": len(now.rows), "remaining": 0})
-
-
-def _holds(actual: Any, expected: Any, strategy: str) -> bool:
-    """Does the field now hold its erasure? A generalized date matches whatever the store's form of it is."""
-    value = plain(actual)
-    if strategy == "generalize_date" and isinstance(value, str) and isinstance(expected, str):
-        return value[:10] == expected[:10] and value[11:19] in ("", "00:00:00")
-    return bool(value == expected)
+    """Prove the erasure against the store (``verification.Verifier``): every touched row by its key, the
+    discovery's search again, and every identity value discovery found."""
+    return Result(Verifier(step, ctx, connector, _where(ctx.datamap, step)).run())
 
 
 def correct(step: Step, ctx: StepContext, connector: Connector) -> Result:

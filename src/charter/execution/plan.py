@@ -9,9 +9,15 @@ correction): a ``fetch`` step per collection reachable from the request's
 identities. The starts are the collections with an identity field of a
 kind the request has; from there values flow along the references
 (``graph.reachable``, breadth-first). A collection's inputs are its
-matching identity fields and every reference from a collection one level
-closer to the identities, so the steps form a DAG and every collection is
-fetched once, with the union of its inputs.
+matching identity fields and every reference into it from a collection
+searched before it: the reached collections are ordered by the strongly
+connected components of the references between them (``graph.components``),
+so an address is searched with the ids from the customer *and* from the
+orders and payment cards that point at it, whatever their distance from the
+identities (issue 11, finding 6). Only where references loop back (a
+component of several collections) do values flow outward alone, from the
+collections closer to the identities. The steps form a DAG and every
+collection is fetched once, with the union of its inputs.
 
 Deletion adds an ``erase`` step per discovered collection that has a
 strategy, children before parents (the data map's erase-before order), all
@@ -129,6 +135,8 @@ class Planner:
         pairs = [(_owner(a), _owner(b)) for a, b in self.flows if _owner(a) != _owner(b)]
         self.traversal = graph.adjacency(self.usable, pairs)
         self.depth: dict[str, int] = {}
+        #: discovery's order of the reached collections' strongly connected components (graph.components)
+        self.component: dict[str, int] = {}
         self.fetch_ids: dict[str, str] = {}
         self.resolver = Resolver(datamap)
         self.through = {e.source.key for e in self.edges} | {e.target.key for e in self.edges}
@@ -149,7 +157,8 @@ class Planner:
         kinds = {k for k, v in self.kinds.items() if v}
         came_from = graph.reachable(self.traversal, self._starts(kinds))
         self.depth = {key: len(graph.path_to(came_from, key)) - 1 for key in came_from}
-        order = sorted(came_from, key=lambda k: (self.depth[k], k))
+        self.component = self._components(came_from)
+        order = sorted(came_from, key=lambda k: (self.component[k], self.depth[k], k))
         self.fetch_ids = {key: self._id(key, Action.FETCH) for key in order}
         steps = []
         for key in order:
@@ -157,6 +166,25 @@ class Planner:
             steps.append(Step(self.fetch_ids[key], Action.FETCH, self.system[key], key, inputs, upstream))
         self._unreached(came_from, kinds)
         return steps
+
+    def _components(self, came_from: Mapping[str, object]) -> dict[str, int]:
+        """Each reached collection's component's place in discovery: a topological order of the components
+        (graph.components), nearest the identities first where the references leave the choice, so the plan
+        reads as before wherever no reference comes from further away."""
+        reached = {key: [n for n in self.traversal.get(key, ()) if n in came_from] for key in came_from}
+        members = graph.components(reached)
+        of = {key: n for n, group in enumerate(members) for key in group}
+        into: dict[int, set[int]] = {n: set() for n in range(len(members))}
+        for key, successors in reached.items():
+            for successor in successors:
+                if of[successor] != of[key]:
+                    into[of[successor]].add(of[key])
+        rank = {n: (min(self.depth[k] for k in group), min(group)) for n, group in enumerate(members)}
+        placed: dict[int, int] = {}
+        while len(placed) < len(members):
+            ready = [n for n in into if n not in placed and into[n] <= set(placed)]
+            placed[min(ready, key=rank.__getitem__)] = len(placed)
+        return {key: placed[n] for key, n in of.items()}
 
     def _inputs(self, key: str, kinds: set[str]) -> tuple[tuple[Input, ...], tuple[str, ...]]:
         inputs: set[Input] = set()
@@ -166,7 +194,11 @@ class Planner:
                 inputs.add(Input(entry.name, Source(identity=kind)))
         for source, target in self.flows:
             origin = _owner(source)
-            if _owner(target) == key and origin in self.depth and self.depth[origin] < self.depth[key]:
+            if _owner(target) != key or origin not in self.depth or origin == key:
+                continue
+            if self.component[origin] < self.component[key] or (
+                self.component[origin] == self.component[key] and self.depth[origin] < self.depth[key]
+            ):
                 inputs.add(Input(target.name, Source(step=self.fetch_ids[origin], field=source.name)))
         ordered = tuple(sorted(inputs, key=lambda i: (i.source.step or "", i.field, i.source.render())))
         upstream = tuple(sorted({i.source.step for i in ordered if i.source.step is not None}))

@@ -40,6 +40,8 @@ APPROVED = "approved"
 DENIED = "denied"
 COMPLETED = "completed"
 FAILED = "failed"
+#: the note of a COMPLETED notice when no store held anything about the person (not "It is done")
+NOTHING_FOUND = "nothing_found"
 
 SUBJECTS = {
     VERIFIED: "We have confirmed your privacy request",
@@ -57,6 +59,16 @@ def queue(session: Session, row: PrivacyRequest, kind: str, *, note: str | None 
     session.add(notice)
     session.flush()
     return notice
+
+
+def nothing_found(session: Session, row: PrivacyRequest) -> bool:
+    """Was the request completed with no record of the person in any store? (Its completion notice says so.)"""
+    found = session.scalar(
+        select(RequestNotice.id).where(
+            RequestNotice.request_id == row.id, RequestNotice.kind == COMPLETED, RequestNotice.note == NOTHING_FOUND
+        )
+    )
+    return found is not None
 
 
 def status_url(settings: Settings, public_id: str) -> str:
@@ -103,6 +115,13 @@ def body(session: Session, row: PrivacyRequest, kind: str, note: str | None, set
         if row.decision_note:
             lines += ["", row.decision_note]
         lines += ["", "You may complain to your data protection authority if you disagree."]
+    elif kind == COMPLETED and note == NOTHING_FOUND:
+        lines += [
+            "We searched every system in which we keep personal information, and found none about you",
+            "under the details you gave us. There is nothing for us to "
+            + ("delete." if row.kind == RequestKind.DELETION.value else "give you.")
+            + " If you used another e-mail address or phone number with us, you may ask again with it.",
+        ]
     elif kind == COMPLETED:
         lines.append("It is done.")
         # -- delivery: the copy of an access/portability request (charter.delivery) --

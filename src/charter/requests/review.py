@@ -302,9 +302,13 @@ def start(session: Session, row: PrivacyRequest, *, actor: str, now: datetime | 
     return row
 
 
-def complete(session: Session, row: PrivacyRequest, *, actor: str, now: datetime | None = None) -> PrivacyRequest:
-    move(session, row, Status.COMPLETED, actor=actor, now=now or utcnow())
-    notices.queue(session, row, notices.COMPLETED)
+def complete(
+    session: Session, row: PrivacyRequest, *, actor: str, now: datetime | None = None, nothing_found: bool = False
+) -> PrivacyRequest:
+    """Complete the request and tell the person; ``nothing_found``: every store was searched and none holds
+    anything about them, which the notice says in those words (never "It is done")."""
+    move(session, row, Status.COMPLETED, actor=actor, now=now or utcnow(), data={"found": not nothing_found})
+    notices.queue(session, row, notices.COMPLETED, note=notices.NOTHING_FOUND if nothing_found else None)
     return row
 
 

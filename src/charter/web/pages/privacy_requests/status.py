@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 
 from charter.delivery import service as delivery
 from charter.errors import CharterError, NotFound, RateLimited, Unavailable
-from charter.requests import review, status_access
+from charter.requests import notices, review, status_access
 from charter.requests.kinds import CLOSED, RequestKind, Status
 from charter.requests.models import PrivacyRequest
 from charter.services import Services
@@ -45,10 +45,18 @@ STATUS_TEXT: dict[Status, str] = {
     Status.DENIED: "We could not do what you asked. We e-mailed you the reason.",
     Status.IN_PROGRESS: "We are carrying out your request now.",
     Status.COMPLETED: "Your request is complete.",
+    # (a completed request whose search found nothing says NOTHING_FOUND_TEXT instead)
     Status.FAILED: "Something went wrong while carrying out your request. Our privacy office will contact you.",
     Status.EXPIRED: "The request was never confirmed with the code we e-mailed, so it expired. Make it again "
     "if you still want it.",
 }
+
+
+NOTHING_FOUND_TEXT = (
+    "We searched every system in which we keep personal information and found none about you under the "
+    "details you gave. There was nothing to act on. If you used another e-mail address or phone number with us, "
+    "you may ask again with it."
+)
 
 
 # -- the status page ------------------------------------------------------------------
@@ -135,7 +143,8 @@ def _status_page(
     status = Status(row.status)
     # -- delivery: "Get my copy" for a completed access/portability request (charter.delivery) --
     with services.database.session() as session:
-        extra.setdefault("copy", delivery.offer(session, row, vault=services.vault))
+        nothing = status == Status.COMPLETED and notices.nothing_found(session, row)
+        extra.setdefault("copy", None if nothing else delivery.offer(session, row, vault=services.vault))
     # -- end delivery --
     # -- facts matching: the facts form of a high-risk request (P-RGT-7; charter.requests.factcheck) --
     with services.database.session() as session:
@@ -149,7 +158,8 @@ def _status_page(
         row=row,
         label=RequestKind(row.kind).label,
         status=status,
-        status_text=STATUS_TEXT[status],
+        # issue 11, finding 8: "no record found" is its own outcome, never "complete" as if work was done
+        status_text=NOTHING_FOUND_TEXT if nothing else STATUS_TEXT[status],
         closed=status in CLOSED,
         **extra,
     )

@@ -1,0 +1,198 @@
+"""Proving an erasure against the store, not inferring it from the absence of an error.
+
+The first verification re-ran the discovery with the requested identity. Once
+an erase step had rewritten the identity column, that search found nothing,
+and passed, whatever the rows now held (issue 11, finding 3): a hash a
+non-strict MariaDB session had cut to fit, an e-mail a table-level strategy
+had skipped. A ``verify`` step now checks three things, each by reading the
+store again:
+
+1. **every row the erase step touched, by its key** (the map's primary key,
+   all its columns when it is composite; a Redis hash's key): a deleted row
+   must be gone; a rewritten row must hold *exactly* what its strategy writes
+   in every erased field (recomputed from the stored original: every strategy
+   is deterministic), so a truncation or a skipped field fails;
+2. **the discovery's own search again** (its inputs): a ``delete_row``
+   collection must now have no row matching; a rewritten one only rows it
+   touched, as checked in 1;
+3. **every identity value discovery found anywhere** (not only the one
+   requested: the e-mail on the support ticket, the phone on the account),
+   in each identity field of the collection, compared as identities are
+   (case-insensitive e-mail, phone by its digits): nothing may be found but
+   rows checked in 1.
+
+The summary counts what was checked (``rows_checked``, ``identity_values``);
+the certificate lists it. Any failure is :class:`VerificationFailed`: no
+certificate, the run fails with the collection named.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from charter.connectors.base import Connector, match_for, matching
+from charter.datamap.check import identity_kind
+from charter.datamap.model import CollectionEntry
+from charter.errors import CharterError, Misconfigured
+from charter.execution.erasure import plain, plain_row
+from charter.execution.steps import Action, Step
+
+
+class VerificationFailed(CharterError):
+    """After erasure, a store still holds rows or values that identify the requester."""
+
+    code = "verification_failed"
+    status = 409
+    title = "Erasure could not be verified"
+
+
+def row_key(collection: CollectionEntry, kind: str) -> list[str]:
+    """The fields that name a row: a Redis hash's key, else every primary key field the map declares."""
+    from charter.connectors.redis_keys import KEY
+
+    if kind == "redis":
+        return [KEY]
+    return [f.name for f in collection.fields.values() if f.top and f.model.meta.primary_key]
+
+
+def _identity(row: dict[str, Any], key: list[str]) -> str:
+    return json.dumps([row.get(k) for k in key] if key else row, sort_keys=True, default=str)
+
+
+def holds(actual: Any, expected: Any, strategy: str) -> bool:
+    """Does the field now hold its erasure? A generalized date matches whatever the store's form of it is."""
+    value = plain(actual)
+    if strategy == "generalize_date" and isinstance(value, str) and isinstance(expected, str):
+        return value[:10] == expected[:10] and value[11:19] in ("", "00:00:00")
+    return bool(value == expected)
+
+
+class Verifier:
+    """One ``verify`` step: ``ctx`` is the runner's StepContext (typed loosely to avoid an import cycle)."""
+
+    def __init__(self, step: Step, ctx: Any, connector: Connector, where: tuple[str | None, str, str | None]) -> None:
+        self.step = step
+        self.ctx = ctx
+        self.connector = connector
+        _, self.table, self.schema = where
+        collection = ctx.datamap.collection(step.collection)
+        if collection is None:
+            raise Misconfigured(f"the data map has no collection '{step.collection}'")
+        self.collection: CollectionEntry = collection
+        self.kind = ctx.datamap.systems[step.system].model.kind
+        self.key = row_key(collection, self.kind)
+        self.erased = next(s for s in ctx.plan.of(Action.ERASE) if s.collection == step.collection)
+        fetch = next(s for s in ctx.plan.of(Action.FETCH) if s.collection == step.collection)
+        self.touched = {_identity(r, self.key): r for r in ctx.found(fetch.id).rows}
+        self.problems: list[str] = []
+        self.checked = 0
+
+    def _read(self, field: str, values: list[Any], match: str = "exact") -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        if not values:
+            return rows
+        for chunk in self.connector.fetch(self.table, field, values, schema=self.schema, match=match):  # type: ignore[arg-type]
+            rows.extend(plain_row(r) for r in chunk)
+        return rows
+
+    def _judge(self, row: dict[str, Any], how: str) -> None:
+        """A row found now that matches the person: only an erased, touched row may be there."""
+        ident = _identity(row, self.key)
+        original = self.touched.get(ident) if self.key else None
+        if self.erased.strategy == "delete_row":
+            self.problems.append(f"a row deleted by the erase step is still there ({how})")
+            return
+        if original is None:
+            self.problems.append(f"a row discovery did not see matches the person ({how})")
+            return
+        pk = original.get(self.key[0]) if len(self.key) == 1 else tuple(original.get(k) for k in self.key)
+        expected = self.ctx.strategies.changes(
+            self.erased.fields, original, where=(self.ctx.request, self.step.collection, pk)
+        )
+        wrong = sorted(
+            f.field for f in self.erased.fields if not holds(row.get(f.field), expected[f.field], f.strategy)
+        )
+        if wrong:
+            self.problems.append(f"field(s) {', '.join(wrong)} do not hold their erasure ({how})")
+
+    def by_key(self) -> None:
+        """1: every touched row, re-read by its key."""
+        if not self.key or self.kind == "redis":
+            return  # no key to read by: 2 and 3 still search by value (delete_row by the discovery's inputs)
+        first = self.key[0]
+        wanted = set(self.touched)
+        values = list(dict.fromkeys(r.get(first) for r in self.touched.values() if r.get(first) is not None))
+        seen: set[str] = set()
+        for row in self._read(first, values):
+            ident = _identity(row, self.key)
+            if ident not in wanted or ident in seen:
+                continue
+            seen.add(ident)
+            self.checked += 1
+            self._judge(row, "re-read by its key")
+        if self.erased.strategy != "delete_row":
+            self.checked += len(wanted - seen)  # gone since: nothing of the person is left in it
+
+    def by_inputs(self) -> None:
+        """2: the discovery's own search again."""
+        from charter.execution.actions import input_match, values_of
+
+        for wanted in self.step.inputs:
+            for row in self._read(wanted.field, values_of(wanted, self.ctx), input_match(self.ctx, self.step, wanted)):
+                if self.erased.strategy == "delete_row" or _identity(row, self.key) not in self.touched:
+                    self._judge(row, f"found again by {wanted.field}")
+
+    def by_identities(self) -> int:
+        """3: every identity value discovery found, searched in each identity field here."""
+        known = self.found_identities()
+        searched = 0
+        for entry in self.collection.identities():
+            if not entry.top or self._kept(entry):
+                continue
+            kind = identity_kind(entry.model.meta.identity or "")
+            values = sorted(known.get(kind, set()))
+            searched += len(values)
+            for _row in self._read(entry.name, values, match_for(kind)):
+                self.problems.append(f"{entry.name} still holds the person's {kind}")
+        return searched
+
+    def _kept(self, entry: Any) -> bool:
+        """An identity field the map keeps on purpose (``keep`` with a reason) is not expected to change."""
+        from charter.datamap.erasure_policy import own_strategy
+
+        own = own_strategy(entry)
+        return own is not None and own.strategy == "keep"
+
+    def found_identities(self) -> dict[str, set[str]]:
+        """The request's identity values and every identity field's value in the rows discovery found."""
+        known: dict[str, set[str]] = {}
+        for kind, values in self.ctx.identities.items():
+            known.setdefault(identity_kind(kind), set()).update(
+                str(v) for v in matching(match_for(identity_kind(kind)), values)
+            )
+        for fetch in self.ctx.plan.of(Action.FETCH):
+            collection = self.ctx.datamap.collection(fetch.collection)
+            if collection is None:
+                continue
+            fields = [(f.name, identity_kind(f.model.meta.identity or "")) for f in collection.identities() if f.top]
+            if not fields:
+                continue
+            for row in self.ctx.found(fetch.id).rows:
+                for name, kind in fields:
+                    value = row.get(name)
+                    if value is not None and value != "":
+                        known.setdefault(kind, set()).update(str(v) for v in matching(match_for(kind), [value]))
+        return known
+
+    def run(self) -> dict[str, Any]:
+        self.by_key()
+        self.by_inputs()
+        searched = self.by_identities()
+        if self.problems:
+            unique = sorted(set(self.problems))
+            raise VerificationFailed(
+                f"{self.step.collection} in system '{self.step.system}' still identifies the requester: "
+                + "; ".join(unique)
+            )
+        return {"rows": len(self.touched), "rows_checked": self.checked, "identity_values": searched, "remaining": 0}

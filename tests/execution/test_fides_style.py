@@ -1,0 +1,203 @@
+"""Requests on a store nobody on the project designed for: Fides-style datasets, mixed-case e-mails, three dialects.
+
+Issue 11. Each test here failed before its fix; results are checked with plain
+SQL against the store (``Store.snapshot``), never with Charter's own reading.
+Promises: P-RGT-1 (access: every row of the person), P-RGT-3 (deletion: every
+identifying value gone, every other row untouched, and a certificate only when
+that holds).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, update
+
+from charter.db import Database
+from charter.execution import package, service
+from charter.execution.certificate import certificate_of
+from charter.execution.runner import Runner
+from charter.execution.steps import Action, Step
+from charter.requests import notices
+from charter.requests.kinds import RequestKind
+from charter.requests.models import RequestNotice
+from charter.settings import Settings
+from charter.subjects.service import Vault
+from tests.execution import fides_style
+from tests.execution.conftest import approved
+
+pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[fides_style.Store]:
+    admin = None
+    if request.param == "postgresql":
+        admin = request.getfixturevalue("postgres_url")
+    elif request.param == "mariadb":
+        admin = request.getfixturevalue("mariadb_url")
+    with fides_style.store(request.param, tmp_path, admin_url=admin) as made:
+        yield made
+
+
+def _runner(database: Database, config: Settings, vault: Vault, store: fides_style.Store, folder: Path) -> Runner:
+    datamap = service.load_datamap(config, fides_style.write_map(folder, store.schema))
+    return Runner(database, config, vault, datamap, env={"FIDES_STYLE_URL": store.url}, sleep=lambda _s: None)
+
+
+def _anas(snapshot: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Ana's rows by independent reading: her customer row by e-mail in any case, and what points at it."""
+    [me] = [r for r in snapshot["customer"] if r["email"].strip().lower() == fides_style.ANA]
+    return {
+        "customer": [me],
+        "address": [r for r in snapshot["address"] if r["id"] in {me["address_id"], 201, 301}],
+        "payment_card": [r for r in snapshot["payment_card"] if r["customer_id"] == me["id"]],
+        "orders": [r for r in snapshot["orders"] if r["customer_id"] == me["id"]],
+        "login": [r for r in snapshot["login"] if r["customer_id"] == me["id"]],
+        "visit": [r for r in snapshot["visit"] if r["email"].strip().lower() == fides_style.ANA],
+    }
+
+
+def _values(rows: dict[str, list[dict[str, Any]]], *names: str) -> set[str]:
+    return {str(r[n]).strip().lower() for table in rows.values() for r in table for n in names if r.get(n)}
+
+
+def test_a_fides_style_map_checks_clean_against_the_live_store(
+    config: Settings, store: fides_style.Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from charter.datamap import service as datamaps
+
+    monkeypatch.setenv("FIDES_STYLE_URL", store.url)
+    report = datamaps.check_path(fides_style.write_map(tmp_path / "map", store.schema), config, live=True)
+    assert [f.render() for f in report.findings if f.severity in ("error", "drift")] == []
+
+
+def test_deletion_by_category_erases_the_person_and_nothing_else(
+    database: Database, config: Settings, vault: Vault, store: fides_style.Store, tmp_path: Path
+) -> None:
+    """Finding 1: no charter: keys, categories only. Before: nothing changed, yet "verified" (P-RGT-3)."""
+    before = store.snapshot()
+    mine = _anas(before)
+    identifying = _values(mine, "email", "name", "street", "ccn") | {fides_style.ANA}
+    public_id = approved(database, config, vault, RequestKind.DELETION, email=fides_style.ANA)
+    outcome = _runner(database, config, vault, store, tmp_path / "map").run(public_id)
+    assert outcome.status == "completed", outcome.error
+    after = store.snapshot()
+    # no identifying value of hers is left in any text column of any table (independent SQL reading)
+    for table, found in after.items():
+        for row in found:
+            held = {str(v).strip().lower() for v in row.values() if isinstance(v, str)}
+            assert not held & identifying, (table, held & identifying)
+    # her rows: the visit log rows (any case) are deleted; her personal fields are null or a token
+    assert not [r for r in after["visit"] if r["email"].strip().lower() == fides_style.ANA]
+    [me] = [r for r in after["customer"] if r["id"] == fides_style.ANA_ID]
+    assert me["name"] is None and len(me["email"]) == 24 and me["created"] == mine["customer"][0]["created"]
+    assert all(r["name"] is None and r["ccn"] is None for r in after["payment_card"] if r["customer_id"] == 1)
+    # every other row is byte-identical
+    for table, found in before.items():
+        theirs = [r for r in found if r not in mine[table]]
+        assert all(r in after[table] for r in theirs), table
+    document = certificate_of(database, public_id)
+    assert document["outcome"] == "erased" and document["verified"] is True
+    erased = {c["collection"]: c for c in document["collections"]}
+    assert erased["fides_style_db.visit"]["strategy"] == "delete_row"
+    assert erased["fides_style_db.customer"]["fields"] == {"email": "random_token", "name": "set_null"}
+    assert erased["fides_style_db.customer"]["rows_checked"] == 1
+
+
+def test_access_finds_every_row_whatever_the_case_of_the_e_mail(
+    database: Database, config: Settings, vault: Vault, store: fides_style.Store, tmp_path: Path
+) -> None:
+    """Finding 2: PostgreSQL compared case-sensitively, so half of Ana's rows were missing (P-RGT-1)."""
+    mine = _anas(store.snapshot())
+    public_id = approved(database, config, vault, RequestKind.ACCESS, email=fides_style.ANA)
+    outcome = _runner(database, config, vault, store, tmp_path / "map").run(public_id)
+    assert outcome.status == "completed", outcome.error
+    archive = zipfile.ZipFile(io.BytesIO(package.read(config.home, vault.keys, public_id)))
+    found = {c["collection"]: c["rows"] for c in json.loads(archive.read("package.json"))["collections"]}
+    assert [r["id"] for r in found["fides_style_db.customer"]] == [fides_style.ANA_ID]
+    assert sorted(r["email"] for r in found["fides_style_db.visit"]) == sorted(r["email"] for r in mine["visit"])
+    assert len(mine["visit"]) == 2  # one in upper case, one as she typed it
+    assert sorted(r["id"] for r in found["fides_style_db.payment_card"]) == ["card-1-0", "card-1-1"]
+    # finding 6: the addresses only her second order and card point at are hers too
+    assert sorted(r["id"] for r in found["fides_style_db.address"]) == [101, 201, 301]
+
+
+def test_verification_reads_the_rows_again_by_key_and_catches_a_wrong_value(
+    database: Database, config: Settings, vault: Vault, store: fides_style.Store, tmp_path: Path
+) -> None:
+    """Finding 3: the old verify searched by the requested e-mail; once it was rewritten it found nothing and
+    passed whatever the row held. Here the e-mail is cut short after the erase (as a non-strict session would):
+    the row is read again by its key, the value is not the erasure, and no certificate is issued (P-RGT-3)."""
+
+    def truncate(where: str, step: Step) -> None:
+        if where == "after" and step.action == Action.ERASE and step.collection == "fides_style_db.customer":
+            table = fides_style.customer
+            with store.engine.begin() as conn:
+                conn.execute(update(table).where(table.c.id == 1).values(email=func.substr(table.c.email, 1, 12)))
+
+    public_id = approved(database, config, vault, RequestKind.DELETION, email=fides_style.ANA)
+    runner = _runner(database, config, vault, store, tmp_path / "map")
+    runner.fault = truncate
+    outcome = runner.run(public_id)
+    assert outcome.status == "failed"
+    assert outcome.error is not None and "email" in outcome.error and "do not hold their erasure" in outcome.error
+    with pytest.raises(Exception, match="no certificate"):
+        certificate_of(database, public_id)
+
+
+def test_verification_searches_every_identity_value_discovery_found(
+    database: Database, config: Settings, vault: Vault, store: fides_style.Store, tmp_path: Path
+) -> None:
+    """Finding 3: a visit row in yet another spelling of her e-mail arrives after the erase; the search by
+    every identity value (case-insensitive) finds it and the deletion is not certified (P-RGT-3)."""
+
+    def arrives(where: str, step: Step) -> None:
+        if where == "after" and step.action == Action.ERASE and step.collection == "fides_style_db.visit":
+            with store.engine.begin() as conn:
+                conn.execute(fides_style.visit.insert().values(email=" ANA.costa@example.com", last_visit=None))
+
+    public_id = approved(database, config, vault, RequestKind.DELETION, email=fides_style.ANA)
+    runner = _runner(database, config, vault, store, tmp_path / "map")
+    runner.fault = arrives
+    outcome = runner.run(public_id)
+    assert outcome.status == "failed" and outcome.error is not None
+    assert "still identifies the requester" in outcome.error
+
+
+def test_nobody_found_is_its_own_outcome_never_verified(
+    database: Database, config: Settings, vault: Vault, store: fides_style.Store, tmp_path: Path
+) -> None:
+    """Finding 8: 0 rows everywhere used to say "verified" and e-mail "It is done" (P-RGT-3, P-RGT-1)."""
+    before = store.snapshot()
+    public_id = approved(database, config, vault, RequestKind.DELETION, email="nobody@example.net")
+    outcome = _runner(database, config, vault, store, tmp_path / "map").run(public_id)
+    assert outcome.status == "completed", outcome.error
+    assert store.snapshot() == before
+    document = certificate_of(database, public_id)
+    assert document["outcome"] == "no_record_found" and document["verified"] is False
+    assert {s["rows_found"] for s in document["searched"]} == {0}
+    with database.session() as session:
+        [notice] = [
+            n
+            for n in session.query(RequestNotice).all()
+            if n.kind == notices.COMPLETED and n.request_id == _row_id(database, public_id)
+        ]
+        assert notice.note == notices.NOTHING_FOUND
+        from charter.requests import review
+
+        body = notices.body(session, review.get(session, public_id), notice.kind, notice.note, config)
+    assert "It is done" not in body and "found none about you" in body
+
+
+def _row_id(database: Database, public_id: str) -> int:
+    from charter.requests import review
+
+    with database.session() as session:
+        return review.get(session, public_id).id
