@@ -165,19 +165,13 @@ def test_a_map_under_which_a_deletion_erases_nothing_is_an_error(write: Write, c
 
 
 def test_an_identity_a_deletion_cannot_change_is_an_error(write: Write, check: Check) -> None:
-    text = BASE.replace(
-        "          - name: email\n            data_categories: [user.contact.email]\n            fides_meta: {identity: email}",
-        "          - name: email\n            data_categories: [user.contact.email]\n"
-        "            fides_meta: {identity: email, read_only: true}",
-    )
+    text = BASE.replace("fides_meta: {identity: email}", "fides_meta: {identity: email, read_only: true}")
     lines = rendered(check(write("shop.yaml", text)))
     assert any("identity field 'email' would keep the person's email after a deletion (read_only" in x for x in lines)
 
 
 def test_personal_data_left_untouched_is_a_warning(write: Write, check: Check) -> None:
-    text = PERSONAL.replace(
-        "          - name: nickname\n            data_categories: [user.name]\n",
-        "          - name: nickname\n            data_categories: [user.name]\n            fides_meta: {read_only: true}\n",
-    )
+    nickname = "          - name: nickname\n            data_categories: [user.name]\n"
+    text = PERSONAL.replace(nickname, nickname + "            fides_meta: {read_only: true}\n")
     [line] = rendered(check(write("shop.yaml", text)), "warning")
     assert "a deletion leaves personal data here untouched: nickname (read_only in the data map)" in line

@@ -291,8 +291,10 @@ def store(backend: str, tmp_path: Path, *, admin_url: str | None = None) -> Iter
 
 def write_map(folder: Path, schema: str | None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    dataset = DATASET.replace("SCHEMA", schema) if schema else DATASET.replace(
-        "    fides_meta: {namespace: {schema: SCHEMA}}\n", ""
+    dataset = (
+        DATASET.replace("SCHEMA", schema)
+        if schema
+        else DATASET.replace("    fides_meta: {namespace: {schema: SCHEMA}}\n", "")
     )
     (folder / "dataset.yml").write_text(dataset)
     (folder / "system.yml").write_text(SYSTEM)

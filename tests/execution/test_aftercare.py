@@ -175,7 +175,8 @@ def test_a_deletion_that_fails_verification_neither_tombstones_nor_suppresses(
 
     public_id = approved(database, config, vault, RequestKind.DELETION)
     outcome = make_runner(fault=reappear).run(public_id)
-    assert outcome.status == "failed" and outcome.error is not None and "still identifies the requester" in outcome.error
+    assert outcome.status == "failed" and outcome.error is not None
+    assert "still identifies the requester" in outcome.error
     with database.session() as session:
         person = subjects.by_public_id(session, public_person)
         assert person is not None
