@@ -84,3 +84,27 @@ def test_strict_makes_warnings_count(home: Path) -> None:
     result = invoke(home, WEST, "--live", "--strict")
     assert result.exit_code == 1
     assert "warning: unmapped data: table 'newsletter'" in result.stdout
+
+
+def _erasure(home: Path, *args: str) -> Result:
+    env = {"CHARTER_HOME": str(home), "CHARTER_DATABASE_URL": f"sqlite:///{home / 'unused.db'}"}
+    result = CliRunner().invoke(app, ["datamap", "erasure", *args], env=env)
+    assert "Traceback" not in result.output and "Traceback" not in result.stderr
+    return result
+
+
+def test_erasure_says_per_field_what_a_deletion_does_and_why(home: Path, tmp_path: Path) -> None:
+    """P-RGT-3, P-RET-2: the office sees, before any request, what is erased, what is kept and why."""
+    result = _erasure(home, WEST, "--personal")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "west_shop.customers.email: keyed_hash — set on the field" in lines
+    assert "west_shop.orders.placed_at: keep — kept with the collection: tax records, kept 10 years (P-RET-2)" in lines
+    payload = json.loads(_erasure(home, WEST, "--json").stdout)
+    fates = {(f["collection"], f["field"]): f for f in payload["fields"]}
+    assert fates[("west_shop.customers", "id")]["strategy"] is None
+    assert "primary key" in fates[("west_shop.customers", "id")]["why"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("dataset: [\n")
+    result = _erasure(home, str(bad))
+    assert result.exit_code == 2 and "bad.yaml" in result.stderr

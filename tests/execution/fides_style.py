@@ -50,6 +50,7 @@ customer = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("email", String(120), nullable=False, unique=True),
     Column("name", String(80)),
+    Column("phone", String(30)),
     Column("created", DateTime),
     Column("address_id", Integer, ForeignKey("address.id")),
 )
@@ -78,6 +79,14 @@ login = Table(
     Column("time", DateTime),
 )
 visit = Table("visit", metadata, Column("email", String(120)), Column("last_visit", DateTime))
+#: keyed on phone numbers, written in another format, with no reference to anything (finding 7)
+sms_optin = Table(
+    "sms_optin",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("msisdn", String(30), nullable=False),
+    Column("opted_in", DateTime),
+)
 
 DATASET = """\
 dataset:
@@ -112,6 +121,9 @@ dataset:
           - name: name
             data_categories: [user.name]
             fides_meta: {data_type: string, length: 80}
+          - name: phone
+            data_categories: [user.contact.phone_number]
+            fides_meta: {identity: phone_number}
           - name: created
             data_categories: [system.operations]
           - name: address_id
@@ -175,6 +187,16 @@ dataset:
             fides_meta: {identity: email}
           - name: last_visit
             data_categories: [system.operations]
+      - name: sms_optin
+        fields:
+          - name: id
+            data_categories: [system.operations]
+            fides_meta: {primary_key: true}
+          - name: msisdn
+            data_categories: [user.contact.phone_number]
+            fides_meta: {identity: phone_number}
+          - name: opted_in
+            data_categories: [system.operations]
 """
 
 SYSTEM = """\
@@ -191,14 +213,15 @@ class Person:
     id: int
     email: str  # as stored: mixed case, spaces
     name: str
+    phone: str  # as the shop writes it; the SMS system keeps the digits alone
 
 
 PEOPLE = [
-    Person(1, "Ana.Costa@Example.COM", "Ana Costa"),
-    Person(2, "ben@example.org", "Ben Brandt"),
-    Person(3, " bana.costa@example.com", "Bana Costa"),
-    Person(4, "ana.costa@example.co", "Ana Costa-Lima"),
-    Person(5, "Eduardo@Example.com", "Eduardo Reyes"),
+    Person(1, "Ana.Costa@Example.COM", "Ana Costa", "+1 (512) 555-0101"),
+    Person(2, "ben@example.org", "Ben Brandt", "+1 512 555 0102"),
+    Person(3, " bana.costa@example.com", "Bana Costa", "+1-512-555-0103"),
+    Person(4, "ana.costa@example.co", "Ana Costa-Lima", "+1 512 555 0104"),
+    Person(5, "Eduardo@Example.com", "Eduardo Reyes", "+1 512 555 0105"),
 ]
 ANA = "ana.costa@example.com"  # as she types it in the request form
 ANA_ID = 1
@@ -212,7 +235,11 @@ def rows() -> dict[Table, list[dict[str, Any]]]:
         out[address].append(
             {"id": 100 + p.id, "house": 10 + p.id, "street": f"{p.id} Elm St", "city": "Porto", "zip": f"40{p.id}"}
         )
-        out[customer].append({"id": p.id, "email": p.email, "name": p.name, "created": at, "address_id": 100 + p.id})
+        out[customer].append(
+            {"id": p.id, "email": p.email, "name": p.name, "phone": p.phone, "created": at, "address_id": 100 + p.id}
+        )
+        digits = "".join(ch for ch in p.phone if ch.isdigit())
+        out[sms_optin].append({"id": 500 + p.id, "msisdn": digits, "opted_in": at})
         if p.id == ANA_ID:
             for extra, street in ((201, "9 Billing Way"), (301, "7 Shipping Lane")):
                 out[address].append({"id": extra, "house": 7, "street": street, "city": "Braga", "zip": "4700"})

@@ -61,6 +61,7 @@ def _anas(snapshot: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str,
         "orders": [r for r in snapshot["orders"] if r["customer_id"] == me["id"]],
         "login": [r for r in snapshot["login"] if r["customer_id"] == me["id"]],
         "visit": [r for r in snapshot["visit"] if r["email"].strip().lower() == fides_style.ANA],
+        "sms_optin": [r for r in snapshot["sms_optin"] if r["msisdn"] == "15125550101"],
     }
 
 
@@ -84,7 +85,7 @@ def test_deletion_by_category_erases_the_person_and_nothing_else(
     """Finding 1: no charter: keys, categories only. Before: nothing changed, yet "verified" (P-RGT-3)."""
     before = store.snapshot()
     mine = _anas(before)
-    identifying = _values(mine, "email", "name", "street", "ccn") | {fides_style.ANA}
+    identifying = _values(mine, "email", "name", "street", "ccn", "phone", "msisdn") | {fides_style.ANA}
     public_id = approved(database, config, vault, RequestKind.DELETION, email=fides_style.ANA)
     outcome = _runner(database, config, vault, store, tmp_path / "map").run(public_id)
     assert outcome.status == "completed", outcome.error
@@ -107,7 +108,13 @@ def test_deletion_by_category_erases_the_person_and_nothing_else(
     assert document["outcome"] == "erased" and document["verified"] is True
     erased = {c["collection"]: c for c in document["collections"]}
     assert erased["fides_style_db.visit"]["strategy"] == "delete_row"
-    assert erased["fides_style_db.customer"]["fields"] == {"email": "random_token", "name": "set_null"}
+    assert erased["fides_style_db.customer"]["fields"] == {
+        "email": "random_token",
+        "name": "set_null",
+        "phone": "random_token",
+    }
+    # finding 7: the SMS system, keyed on her phone in another format and referenced by nothing
+    assert erased["fides_style_db.sms_optin"]["rows_matched"] == 1
     assert erased["fides_style_db.customer"]["rows_checked"] == 1
 
 
@@ -127,6 +134,8 @@ def test_access_finds_every_row_whatever_the_case_of_the_e_mail(
     assert sorted(r["id"] for r in found["fides_style_db.payment_card"]) == ["card-1-0", "card-1-1"]
     # finding 6: the addresses only her second order and card point at are hers too
     assert sorted(r["id"] for r in found["fides_style_db.address"]) == [101, 201, 301]
+    # finding 7: the phone on her own row finds the SMS opt-in kept under its digits alone
+    assert [r["id"] for r in found["fides_style_db.sms_optin"]] == [501]
 
 
 def test_verification_reads_the_rows_again_by_key_and_catches_a_wrong_value(

@@ -178,14 +178,18 @@ def test_identities_that_reach_nothing_give_an_honest_empty_plan() -> None:
     reasons = {n.collection: n.reason for n in result.not_searched}
     assert "(account_id)" in reasons["west_shop.orders"]
     assert "email, phone would reach it" in reasons["west_shop.orders"]
-    assert "email would reach it" in reasons["west_support.messages"]
+    assert "email, phone would reach it" in reasons["west_support.messages"]  # phone: via the e-mail on her row
     assert any("reach no collection" in note for note in result.notes)
 
 
-def test_phone_alone_does_not_reach_support_and_says_so() -> None:
+def test_phone_alone_reaches_support_through_the_e_mail_on_her_own_rows() -> None:
+    """Issue 11, finding 7: an identity found on the person's own rows is theirs (P-RGT-1)."""
     result = planned(RequestKind.ACCESS, {"phone": [PHONE]})
-    assert "west_support.tickets" not in keys(result, Action.FETCH)
-    assert {n.collection for n in result.not_searched} == {"west_support.messages", "west_support.tickets"}
+    fetches = {s.collection: s for s in result.of(Action.FETCH)}
+    assert "west_support.tickets" in fetches and result.not_searched == ()
+    customers = fetches["west_shop.customers"]
+    assert [i.render() for i in fetches["west_support.tickets"].inputs] == [f"email IN {customers.id}.email"]
+    assert [i.render() for i in customers.inputs] == ["phone IN identity:phone"]
 
 
 @pytest.mark.parametrize("kind", list(RequestKind))

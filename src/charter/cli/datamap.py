@@ -59,3 +59,31 @@ def check(
     verdict = {0: "ok", 1: "drift found", 2: "invalid"}[code]
     console.print(f"{target}: {verdict} — {scope}; {counts}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+@app.command("erasure")
+@command
+def erasure(
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A data-map folder or file (default: CHARTER_DATAMAP_PATH, 'datamap').", show_default=False
+        ),
+    ] = None,
+    personal_only: Annotated[
+        bool, typer.Option("--personal", help="Only fields with a personal (user.*) category.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """What a deletion does to each field, and why: the field's own strategy, the collection's, the erasure
+    policy's rule, or why it is left as it is. Exit 2 if the map is invalid."""
+    settings = Settings.load()
+    datamap = service.load(path or settings.datamap.path, settings)
+    fates = [f for f in service.erasure_table(datamap) if f.personal or not personal_only]
+    if as_json:
+        emit_json({"fields": [f.as_dict() for f in fates]})
+        return
+    for fate in fates:
+        what = fate.strategy or "left"
+        line = f"{fate.collection}.{fate.field}: {what} — {fate.why}"
+        console.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -25,7 +25,7 @@ from charter.execution import jobs
 from charter.execution import service as execution
 from charter.execution.certificate import certificate_of
 from charter.execution.runner import Runner
-from charter.execution.steps import Plan, Step
+from charter.execution.steps import Action, Plan, Step
 from charter.requests import expiry, notices, queue, review
 from charter.requests import holds as hold_service
 from charter.requests.kinds import DenialReason
@@ -207,6 +207,10 @@ def _plan_lines(plan: Plan) -> list[str]:
         tail = f"  strategy: {how}" if how else ""
         lines.append(f"{number:>3}. {step.id}  {step.action.value:<6} {step.system}/{step.collection}")
         lines.append(f"       where {where}{tail}")
+        if step.action == Action.ERASE:
+            lines.extend(f"       {f.field}: {f.why}" for f in step.fields if f.why)
+    for untouched in plan.untouched:
+        lines.append(f"left as it is: {untouched.collection}: {untouched.reason}")
     for kept in plan.kept:
         lines.append(f"kept: {kept.collection}: {kept.reason}")
     for skipped in plan.not_searched:
@@ -276,6 +280,14 @@ def run(
         raise typer.Exit(1)
 
 
+#: how the certificate's outcome reads on the command line (charter.execution.certificate)
+OUTCOMES = {
+    "erased": "erased and verified",
+    "no_record_found": "no record of this person was found in any collection searched; nothing was erased",
+    "kept": "nothing erased: the person's records are only where the data map keeps them",
+}
+
+
 @app.command("certificate")
 @command
 def certificate(public_id: str, as_json: JsonOpt = False) -> None:
@@ -285,12 +297,18 @@ def certificate(public_id: str, as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json(document)
         return
-    _say(f"deletion {document['request']}: verified, finished {document['finished_at'][:19]}")
+    outcome = OUTCOMES.get(str(document.get("outcome")), "verified")
+    _say(f"deletion {document['request']}: {outcome}, finished {document['finished_at'][:19]}")
     for entry in document["collections"]:
         how = entry.get("strategy") or ", ".join(f"{k}={v}" for k, v in entry["fields"].items())
+        checked = entry.get("rows_checked")
+        proof = f"; verified: {checked} rows re-read by key" if checked is not None else ""
+        if entry.get("identity_values_searched"):
+            proof += f", {entry['identity_values_searched']} identity values searched"
         _say(
             f"  {entry['system']}/{entry['collection']}: {how}; "
             f"{entry['rows_matched']} rows matched, {entry['rows_affected']} changed, at {entry['erased_at'][:19]}"
+            f"{proof}"
         )
     for kept in document["kept"]:
         _say(f"  kept {kept['collection']}: {kept['reason']}")

@@ -131,7 +131,9 @@ class Resolver:
         """What a deletion does to ``entry``; ``through`` holds the keys of fields references go through."""
         own = own_strategy(entry)
         if own is not None:
-            return Decided(own, "set on the field")
+            return Decided(
+                own, f"kept, set on the field: {own.reason}" if own.strategy == "keep" else "set on the field"
+            )
         whole = collection_strategy(collection)
         if whole is not None and whole.strategy == "delete_row":
             return Decided(whole, "the collection's rows are deleted")

@@ -128,3 +128,47 @@ def load(path: Path, settings: Settings) -> DataMap:
     report = check_path(path, settings)
     report.raise_if_invalid()
     return report.datamap
+
+
+@dataclass(frozen=True)
+class FieldFate:
+    """One field's fate in a deletion, for people: where, what (strategy, or None: left as it is) and why."""
+
+    collection: str
+    field: str
+    strategy: str | None
+    why: str
+    personal: bool
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "collection": self.collection,
+            "field": self.field,
+            "strategy": self.strategy,
+            "why": self.why,
+            "personal": self.personal,
+        }
+
+
+def erasure_table(datamap: DataMap) -> list[FieldFate]:
+    """What a deletion does to every field of the map, and why (the same resolver the planner uses).
+
+    An ambiguous field (two rules disagree) shows its error as the reason and no strategy: ``check``
+    reports it as an error, so no deletion runs under that map."""
+    from charter.datamap.check import references
+    from charter.datamap.erasure_policy import Ambiguous, Resolver, personal
+
+    resolver = Resolver(datamap)
+    edges = references(datamap)
+    through = {e.source.key for e in edges} | {e.target.key for e in edges}
+    fates = []
+    for collection in datamap.collections():
+        for entry in collection.fields.values():
+            try:
+                decided = resolver.field(collection, entry, through)
+                strategy = decided.erasure.strategy if decided.erasure else None
+                why = decided.why
+            except Ambiguous as exc:
+                strategy, why = None, str(exc)
+            fates.append(FieldFate(collection.key, entry.name, strategy, why, personal(entry)))
+    return fates

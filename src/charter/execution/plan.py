@@ -132,6 +132,7 @@ class Planner:
             self.flows.append((edge.source, edge.target))
             if not edge.directed:
                 self.flows.append((edge.target, edge.source))
+        self.flows.extend(self._linked_identities())
         pairs = [(_owner(a), _owner(b)) for a, b in self.flows if _owner(a) != _owner(b)]
         self.traversal = graph.adjacency(self.usable, pairs)
         self.depth: dict[str, int] = {}
@@ -141,6 +142,19 @@ class Planner:
         self.resolver = Resolver(datamap)
         self.through = {e.source.key for e in self.edges} | {e.target.key for e in self.edges}
         self.untouched: list[NotSearched] = []
+
+    def _linked_identities(self) -> list[tuple[FieldEntry, FieldEntry]]:
+        """Identities found on the person's own rows are theirs: each identity field's values flow to every
+        other collection's identity field of the same kind (issue 11, finding 7). So the phone on the account
+        found by e-mail searches the SMS log keyed on phones, and a loyalty id on the customer row searches
+        the loyalty system, with no reference written between them — and never a value the person only
+        claimed (a claimed identity starts a search only once the office confirmed it)."""
+        by_kind: dict[str, list[FieldEntry]] = {}
+        for collection in self.usable.values():
+            for entry in collection.identities():
+                if entry.top:
+                    by_kind.setdefault(identity_kind(entry.model.meta.identity or ""), []).append(entry)
+        return [(a, b) for fields in by_kind.values() for a in fields for b in fields if _owner(a) != _owner(b)]
 
     def _id(self, key: str, action: Action) -> str:
         return step_id(self.wanted.id, self.system[key], key, action)
