@@ -49,7 +49,7 @@ def _deliver(built: Services) -> notices.Delivery:
 
 def _show(built: Services, public_id: str, as_json: bool, done: str | None = None) -> None:
     with built.database.session() as session:
-        document = queue.document(session, review.get(session, public_id))
+        document = queue.document(session, review.get(session, public_id), vault=built.vault)
     if as_json:
         emit_json(document)
         return
@@ -62,6 +62,9 @@ def _show(built: Services, public_id: str, as_json: bool, done: str | None = Non
     _say(f"{'verification':<18} {verified}")
     if document["facts"]:
         _say(f"{'facts':<18} {document['facts']}")
+    for other in document["other_identities"]:  # type: ignore[attr-defined]
+        state = "confirmed by the office" if other["confirmed"] else "not confirmed (approve --identities-checked)"
+        _say(f"{'also known by':<18} {other['kind']} {other['masked']} — {state}")
     if document["extended"]:
         _say(f"{'extended because':<18} {document['extension_reason']}")
     if document["overdue"]:
@@ -111,13 +114,28 @@ def approve(
     identity_checked: Annotated[
         bool, typer.Option("--identity-checked", help="You checked the facts held (email_and_facts requests).")
     ] = False,
+    identities_checked: Annotated[
+        bool,
+        typer.Option(
+            "--identities-checked",
+            help="You confirmed the other identifiers the requester gave (phone, loyalty number) are theirs: they "
+            "are then searched as given.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Approve a request under review (refused for a deletion under a legal hold)."""
     with services() as built:
         with built.database.session() as session:
             row = review.get(session, public_id)
-            review.approve(session, row, actor=ACTOR, vault=built.vault, identity_checked=identity_checked)
+            review.approve(
+                session,
+                row,
+                actor=ACTOR,
+                vault=built.vault,
+                identity_checked=identity_checked,
+                identities_checked=identities_checked,
+            )
             kind = row.kind
         _deliver(built)
         if jobs.autoruns(built, kind):  # CHARTER_EXECUTION_AUTORUN: carry it out before returning

@@ -76,6 +76,8 @@ class PlanRequest:
     identities: Mapping[str, Sequence[str]] = field(repr=False)
     #: correction: the fields to correct, by name, ``collection.field``, ``dataset.collection.field`` or category
     fields: Sequence[str] = ()
+    #: what the caller knows about the request's identities that the plan should say (unconfirmed claims)
+    notes: Sequence[str] = ()
 
 
 def map_identity_kinds(datamap: DataMap) -> set[str]:
@@ -342,7 +344,7 @@ class Planner:
     def plan(self) -> Plan:
         kind = self.wanted.kind
         shown_ids = tuple(ShownIdentity(k, mask(k, v)) for k in sorted(self.kinds) for v in sorted(set(self.kinds[k])))
-        notes: list[str] = []
+        notes: list[str] = list(self.wanted.notes)
         kept: list[NotSearched] = []
         if kind in LEDGER_KINDS:
             notes.append(

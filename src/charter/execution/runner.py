@@ -65,7 +65,7 @@ from charter.requests import review
 from charter.requests.errors import IllegalTransition
 from charter.requests.kinds import RequestKind, Status
 from charter.requests.models import PrivacyRequest
-from charter.requests.sealing import details_of, identity_of
+from charter.requests.sealing import details_of
 from charter.settings import Settings
 from charter.subjects.service import Vault
 
@@ -220,7 +220,8 @@ class Runner:
             plan = planning.plan_of(row, self.datamap, vault=self.vault)
             self._depends = dependencies(plan)
             corrected = details_of(self.vault, row).get("value") if row.kind == RequestKind.CORRECTION else None
-            opened = _Opened(plan, {row.identity_kind: [identity_of(self.vault, row)]}, corrected)
+            starts, _ = planning.identities_of(row, self.datamap, vault=self.vault)
+            opened = _Opened(plan, starts, corrected)
             status = Status(row.status)
             if status in (Status.COMPLETED, Status.FAILED):
                 return opened

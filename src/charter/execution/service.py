@@ -17,11 +17,12 @@ from charter.datamap.model import DataMap
 from charter.errors import CharterError
 from charter.execution import plan
 from charter.execution.steps import Plan
-from charter.requests import review
+from charter.requests import claimed, review
 from charter.requests.kinds import RequestKind
 from charter.requests.models import PrivacyRequest
 from charter.requests.sealing import details_of, identity_of
 from charter.settings import Settings
+from charter.subjects.normalize import IdentityKind
 from charter.subjects.service import Vault
 
 
@@ -67,6 +68,32 @@ def plan_request(session: Session, public_id: str, datamap: DataMap, *, vault: V
     return plan_of(review.get(session, public_id), datamap, vault=vault)
 
 
+def identities_of(row: PrivacyRequest, datamap: DataMap, *, vault: Vault) -> tuple[dict[str, list[str]], list[str]]:
+    """The identities a request's discovery starts from, and notes about the ones it does not.
+
+    The verified e-mail always; the other identifiers the requester gave (``charter.requests.claimed``) only
+    once the office confirmed them, and only kinds Charter or the data map knows. An unconfirmed one is left
+    to the linked identities: searched where the person's own rows hold it."""
+    starts: dict[str, list[str]] = {row.identity_kind: [identity_of(vault, row)]}
+    notes: list[str] = []
+    opened = details_of(vault, row)
+    others = claimed.claimed_of(opened)
+    if not others:
+        return starts, notes
+    known = {k.value for k in IdentityKind} | plan.map_identity_kinds(datamap)
+    for kind, values in sorted(others.items()):
+        if not claimed.confirmed(opened):
+            notes.append(
+                f"the requester also gave a {kind}, not confirmed by the office: it is searched only where "
+                "the person's own rows hold it"
+            )
+        elif kind not in known:
+            notes.append(f"the requester also gave a {kind}; no collection of the data map is keyed on that kind")
+        else:
+            starts.setdefault(kind, []).extend(values)
+    return starts, notes
+
+
 def plan_of(row: PrivacyRequest, datamap: DataMap, *, vault: Vault) -> Plan:
     """The plan of a request row already read."""
     kind = RequestKind(row.kind)
@@ -74,5 +101,5 @@ def plan_of(row: PrivacyRequest, datamap: DataMap, *, vault: Vault) -> Plan:
     if kind == RequestKind.CORRECTION:
         named = details_of(vault, row).get("field")
         fields = [named] if isinstance(named, str) else []
-    wanted = plan.PlanRequest(row.public_id, kind, {row.identity_kind: [identity_of(vault, row)]}, fields)
-    return plan.build(datamap, wanted)
+    starts, notes = identities_of(row, datamap, vault=vault)
+    return plan.build(datamap, plan.PlanRequest(row.public_id, kind, starts, fields, tuple(notes)))

@@ -13,6 +13,21 @@ import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from charter.subjects.normalize import mask
+
+__all__ = [
+    "Action",
+    "FieldErasure",
+    "Input",
+    "NotSearched",
+    "Plan",
+    "ShownIdentity",
+    "Source",
+    "Step",
+    "mask",
+    "step_id",
+]
+
 
 class Action(StrEnum):
     FETCH = "fetch"  # read the rows matching the inputs (discovery)
@@ -176,15 +191,3 @@ def step_id(request: str, system: str, collection: str, action: Action) -> str:
     """Stable across runs and machines: the same request, system, collection and action give the same id."""
     digest = hashlib.sha256("\x00".join((request, system, collection, action.value)).encode()).hexdigest()
     return f"{action.value}-{digest[:20]}"
-
-
-def mask(kind: str, value: str) -> str:
-    """A form of ``value`` a person can recognize and no one can read back: ``a***@e***.org``, ``***23``."""
-    if kind == "email" and "@" in value:
-        local, _, domain = value.rpartition("@")
-        name, dot, tld = domain.rpartition(".")
-        head = f"{name[:1]}***{dot}{tld}" if dot else f"{domain[:1]}***"
-        return f"{local[:1]}***@{head}"
-    if kind == "phone":
-        return f"***{value[-2:]}" if len(value) > 6 else "***"
-    return f"{value[:1]}***" if len(value) > 3 else "***"

@@ -31,7 +31,7 @@ from charter.preferences import challenges
 from charter.preferences.challenges import Claimed, Started
 from charter.preferences.errors import ChallengeInvalid, WrongCode
 from charter.preferences.models import EmailChallenge
-from charter.requests import deadlines, details, factcheck, notices, terms
+from charter.requests import claimed, deadlines, details, factcheck, notices, terms
 from charter.requests.details import Agent, Document
 from charter.requests.errors import InvalidRequest
 from charter.requests.kinds import RequestKind, Status
@@ -59,6 +59,8 @@ class Submission:
     details: dict[str, Any] = field(default_factory=dict, repr=False)
     agent: Agent | None = None
     proof: Document | None = None
+    #: other identifiers (kind, value): claims until the office confirms them (charter.requests.claimed)
+    identities: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,9 @@ def _record(
     row.sealed_identity = seal_identity(vault, row.public_id, normalized)
     if agent is not None:
         cleaned = {**cleaned, "agent": {"name": agent.name, "email": agent.email, "relationship": agent.relationship}}
+    others = claimed.check(submission.identities, region=vault.phone_region)
+    if others:
+        cleaned = {**cleaned, claimed.KEY: others}
     row.sealed_details = seal_details(vault, row.public_id, cleaned)
     session.add(row)
     session.flush()
@@ -156,6 +161,7 @@ def _record(
             "by_agent": agent is not None,
             "agent_relationship": None if agent is None else agent.relationship,
             "proof": submission.proof is not None,
+            "other_identity_kinds": sorted(others),
         },
     )
     return row, found, agent

@@ -11,11 +11,14 @@ from sqlalchemy.orm import Session
 from charter.audit.models import AuditEntry
 from charter.db.base import utcnow
 from charter.errors import InvalidInput
-from charter.requests import factcheck, holds, notices
+from charter.requests import claimed, factcheck, holds, notices
 from charter.requests.kinds import CLOSED, RequestKind, Status
 from charter.requests.models import LegalHold, PrivacyRequest, RequestDocument
 from charter.requests.review import person_id_of
+from charter.requests.sealing import details_of
 from charter.subjects.models import Person
+from charter.subjects.normalize import mask
+from charter.subjects.service import Vault
 
 MAX_PAGE = 500
 OPEN = "open"
@@ -130,8 +133,13 @@ def hold_dict(session: Session, hold: LegalHold) -> dict[str, object]:
     }
 
 
-def document(session: Session, row: PrivacyRequest, now: datetime | None = None) -> dict[str, object]:
-    """Everything the office sees about a request; personal values stay sealed (the details are not shown)."""
+def document(
+    session: Session, row: PrivacyRequest, now: datetime | None = None, *, vault: Vault | None = None
+) -> dict[str, object]:
+    """Everything the office sees about a request; personal values stay sealed (the details are not shown).
+
+    With ``vault``, the other identifiers the requester gave are shown **masked** (``***23``), with whether
+    the office confirmed them: enough to compare with what the office holds, never the value in a log."""
     now = now or utcnow()
     person_id = person_id_of(session, row)
     person = None if person_id is None else session.get_one(Person, person_id).public_id
@@ -157,9 +165,21 @@ def document(session: Session, row: PrivacyRequest, now: datetime | None = None)
         },
         "documents": [{"purpose": d.purpose, "content_type": d.content_type, "size": d.size} for d in documents],
         "holds": [hold_dict(session, hold) for hold in holds.active_for(session, person_id)],
+        "other_identities": [] if vault is None else _others(vault, row),
         "emails_pending": len(waiting),
         "timeline": [
             {"at": step.at.isoformat(), "actor": step.actor, "action": step.action, "data": step.data}
             for step in timeline(session, row)
         ],
     }
+
+
+def _others(vault: Vault, row: PrivacyRequest) -> list[dict[str, object]]:
+    """The requester's other identifiers, masked (charter.requests.claimed)."""
+    opened = details_of(vault, row)
+    confirmed = claimed.confirmed(opened)
+    return [
+        {"kind": kind, "masked": mask(kind, value), "confirmed": confirmed}
+        for kind, values in sorted(claimed.claimed_of(opened).items())
+        for value in values
+    ]

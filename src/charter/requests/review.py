@@ -28,7 +28,7 @@ from charter.ledger import service as ledger
 from charter.ledger.events import Event, EventKind, Source
 from charter.policy import service as policy
 from charter.policy.schema import Statement
-from charter.requests import deadlines, factcheck, holds, notices, terms
+from charter.requests import claimed, deadlines, factcheck, holds, notices, terms
 from charter.requests.errors import (
     AlreadyExtended,
     GroundNotAllowed,
@@ -95,9 +95,14 @@ def approve(
     actor: str,
     vault: subjects.Vault,
     identity_checked: bool = False,
+    identities_checked: bool = False,
     now: datetime | None = None,
 ) -> PrivacyRequest:
     """Approve a request under review.
+
+    ``identities_checked``: the reviewer confirmed that the other identifiers the requester gave (a phone, a
+    loyalty number: :mod:`charter.requests.claimed`) are theirs, so the run searches them as starts; without it
+    they are searched only where the person's own rows hold them.
 
     Refused (409) for a deletion while a legal hold covers the person
     (P-RET-3), and (422) where the statement asks for more than control of
@@ -125,6 +130,10 @@ def approve(
             "confirm you checked the requester's identity (identity_checked), or ask for more verification"
         )
     row.decided_at, row.decided_by = now, actor
+    opened = details_of(vault, row)
+    others = claimed.claimed_of(opened)
+    if others and identities_checked:
+        row.sealed_details = seal_details(vault, row.public_id, {**opened, claimed.CONFIRMED: True})
     move(
         session,
         row,
@@ -133,6 +142,7 @@ def approve(
         now=now,
         data={
             "identity_checked": identity_checked,
+            "other_identities_confirmed": sorted(others) if identities_checked else [],
             "held_systems": sorted({h.system for h in active if h.system is not None}),
             **_facts_outcome(session, row),
         },

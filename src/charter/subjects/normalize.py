@@ -119,3 +119,15 @@ def parse_identity(text: str, *, region: str = DEFAULT_REGION) -> tuple[Identity
     if not sep:
         raise InvalidIdentity("an identity is written KIND:VALUE, e.g. email:name@example.org")
     return normalize(kind, value, region=region)
+
+
+def mask(kind: str, value: str) -> str:
+    """A form of ``value`` a person can recognize and no one can read back: ``a***@e***.org``, ``***23``."""
+    if kind == "email" and "@" in value:
+        local, _, domain = value.rpartition("@")
+        name, dot, tld = domain.rpartition(".")
+        head = f"{name[:1]}***{dot}{tld}" if dot else f"{domain[:1]}***"
+        return f"{local[:1]}***@{head}"
+    if kind == "phone":
+        return f"***{value[-2:]}" if len(value) > 6 else "***"
+    return f"{value[:1]}***" if len(value) > 3 else "***"

@@ -79,6 +79,12 @@ class RequestIn(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
     agent: AgentIn | None = Field(default=None, description="Set when an authorized agent asks for the person.")
     proof: ProofIn | None = Field(default=None, description="Proof of agency (PDF, PNG or JPEG), base64.")
+    identities: list[IdentityIn] = Field(
+        default_factory=list,
+        max_length=5,
+        description="Other identifiers the requester is known by (phone, loyalty_id, …): searched as given only "
+        "after the privacy office confirms them; until then only where the person's own records hold them.",
+    )
 
 
 class ReceivedOut(BaseModel):
@@ -99,6 +105,11 @@ class ApproveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     identity_checked: bool = Field(
         default=False, description="The reviewer checked the facts already held (needed for email_and_facts)."
+    )
+    identities_checked: bool = Field(
+        default=False,
+        description="The reviewer confirmed the other identifiers the requester gave are theirs: they are then "
+        "searched as given.",
     )
 
 
@@ -148,6 +159,7 @@ def submit(body: RequestIn, request: Request) -> ReceivedOut:
         details=body.details,
         agent=None if body.agent is None else Agent(body.agent.name, body.agent.email, body.agent.relationship),
         proof=_proof(body),
+        identities=tuple((i.kind, i.value) for i in body.identities),
     )
     received = intake.submit(
         services.database, services.mailer, submission, vault=services.vault, settings=services.settings
@@ -188,8 +200,9 @@ def list_requests(
 def show_request(
     request: Request, public_id: str, _: Principal = requires(Permission.REQUESTS_READ)
 ) -> dict[str, object]:
-    with services_of(request).database.session() as session:
-        return queue.document(session, review.get(session, public_id))
+    services = services_of(request)
+    with services.database.session() as session:
+        return queue.document(session, review.get(session, public_id), vault=services.vault)
 
 
 @router.get("/requests/{public_id}/plan")
@@ -224,7 +237,7 @@ def certificate(request: Request, public_id: str, _: Principal = requires(Permis
 def _decided(services: Services, public_id: str) -> dict[str, object]:
     deliver(services)
     with services.database.session() as session:
-        return queue.document(session, review.get(session, public_id))
+        return queue.document(session, review.get(session, public_id), vault=services.vault)
 
 
 @router.post("/requests/{public_id}/approve")
@@ -235,7 +248,12 @@ def approve(
     with services.database.session() as session:
         row = review.get(session, public_id)
         review.approve(
-            session, row, actor=principal.actor, vault=services.vault, identity_checked=body.identity_checked
+            session,
+            row,
+            actor=principal.actor,
+            vault=services.vault,
+            identity_checked=body.identity_checked,
+            identities_checked=body.identities_checked,
         )
         kind = row.kind
     decided = _decided(services, public_id)

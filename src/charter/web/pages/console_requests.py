@@ -85,7 +85,7 @@ def _request_page(
     services = services_of(request)
     with services.database.session() as session:
         row = review.get(session, public_id)
-        document = queue.document(session, row)
+        document = queue.document(session, row, vault=services.vault)
         may_decide = principal.can(Permission.REQUESTS_DECIDE)
         held = details_of(services.vault, row) if may_decide and row.sealed_identity else {}
         given = held.get("more_verification")
@@ -184,6 +184,7 @@ def approve(
     request: Request,
     public_id: str,
     identity_checked: str = Form(""),
+    identities_checked: str = Form(""),
     principal: Principal = requires(Permission.REQUESTS_DECIDE),
 ) -> Response:
     """Approve (P-RGT-7: "identity checked" where the statement asks to match facts; P-RET-3: holds refuse)."""
@@ -192,7 +193,12 @@ def approve(
 
     def action(session: Any, row: PrivacyRequest, services: Services) -> None:
         review.approve(
-            session, row, actor=principal.actor, vault=services.vault, identity_checked=identity_checked == "yes"
+            session,
+            row,
+            actor=principal.actor,
+            vault=services.vault,
+            identity_checked=identity_checked == "yes",
+            identities_checked=identities_checked == "yes",
         )
         approved.append(row.kind)
 

@@ -242,6 +242,7 @@ def _submit(
         details=_details(kind, fields, purposes),
         agent=agent,
         proof=proof,
+        identities=(("phone", phone),) if (phone := _text(fields, "phone")) else (),
     )
     try:
         received = intake.submit(
@@ -251,6 +252,8 @@ def _submit(
         return error_page(request, 429, "Too many requests", sentence(exc.detail))
     except InvalidInput as exc:  # a malformed address, a detail the domain refuses (never echoing a value)
         field = "email" if exc.code == "invalid_identity" else "type-access"
+        if "identities:" in exc.detail:  # the optional phone number (charter.requests.claimed)
+            field = "phone"
         return _form(
             request,
             statement,
