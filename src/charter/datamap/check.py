@@ -261,12 +261,15 @@ class Checker:
 
     # -- erasure strategies ----------------------------------------------
     def _strategies(self) -> None:
+        from charter.datamap import writes  # here, not at the top: writes builds on this module's helpers
+
         referenced = {e.source.key for e in self.edges} | {e.target.key for e in self.edges}
         for collection in self.map.collections():
             whole = collection_strategy(collection)
             if collection.erasure and collection.erasure.strategy == "generalize_date":
                 message = "generalize_date applies to one date field; set it on the field"
                 self.findings.append(error(collection.where.problem(message, "charter", "erasure")))
+            reported: set[str] = set()
             for field in collection.fields.values():
                 erasure, note = strategy_of(field)
                 if note is not None:
@@ -277,6 +280,16 @@ class Checker:
                 if problem:
                     key = ("charter", "erasure") if field.model.charter else ("fides_meta", "masking_strategy_override")
                     self.findings.append(error(field.where.problem(problem, *key)))
+                    reported.add(field.key)
+            if not collection.model.meta.skip_processing:
+                self.findings += writes.check_collection(collection, self._kind(collection), referenced, reported)
+
+    def _kind(self, collection: CollectionEntry) -> str:
+        """The kind of store holding the collection; a dataset no system holds is judged by its own keys."""
+        system = self.map.systems.get(self.map.holder.get(collection.dataset, ""))
+        if system is not None:
+            return system.model.kind
+        return "redis" if collection.model.charter and collection.model.charter.key else "sql"
 
     @staticmethod
     def _field_strategy_problem(
