@@ -21,6 +21,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Enum,
     MetaData,
     Table,
     any_,
@@ -249,6 +250,7 @@ class SqlConnector:
                             type=_type_name(c["type"]),
                             nullable=bool(c.get("nullable", True)),
                             primary_key=c["name"] in keys,
+                            generated=bool(c.get("computed")),
                         )
                         for c in inspector.get_columns(name, schema=schema)
                     }
@@ -402,6 +404,8 @@ def _coerce(column: Column[Any], value: Any) -> Any:
 
 
 def _type_name(type_: Any) -> str:
+    if isinstance(type_, Enum):
+        return "enum"  # PostgreSQL's would render as varchar(n), n its longest label
     try:
         return str(type_).lower()
     except Exception:  # noqa: BLE001 - some dialect types cannot render without a dialect; the class name will do

@@ -20,7 +20,8 @@ from sqlalchemy.exc import ArgumentError
 
 from charter.connectors import Connector, LiveCollection, LiveSchema, connector_for
 from charter.connectors.redis_keys import KEY, glob_of, shape_of
-from charter.datamap.check import TEXT_STRATEGIES, strategy_of
+from charter.datamap import live_fit
+from charter.datamap.check import references
 from charter.datamap.findings import Finding, drift, warning
 from charter.datamap.model import CollectionEntry, DataMap, FieldEntry, SystemEntry
 from charter.errors import CharterError
@@ -32,15 +33,6 @@ PERSONAL = re.compile(
     r"name|address|street|postcode|postal_code|zip|birth|birthday|dob|ip|ip_address|passport|iban|card_number|"
     r"user_id|customer_id|account_id|device_id|cookie_id|client_id)($|_)"
 )
-#: data_type → live column families that fit it
-FITS = {
-    "string": {"text", "json", "other", "date", "datetime"},
-    "integer": {"integer", "number"},
-    "float": {"number", "integer"},
-    "boolean": {"boolean", "integer"},
-    "object": {"json", "text", "other"},
-    "object_id": {"text", "binary", "other"},
-}
 
 
 def looks_personal(name: str) -> bool:
@@ -74,6 +66,8 @@ class LiveChecker:
         self.home = home
         self.findings: list[Finding] = []
         self.checked: list[str] = []
+        #: fields references go through: a collection's strategy leaves them alone, as the planner does
+        self.through = {f.key for edge in references(datamap) for f in (edge.source, edge.target)}
 
     def run(self) -> list[Finding]:
         for system in self.map.systems.values():
@@ -100,7 +94,7 @@ class LiveChecker:
                     if system.model.kind == "redis":
                         self._redis_collection(system, collection, schemas[schema])
                     else:
-                        self._sql_collection(system, collection, schemas[schema])
+                        self._sql_collection(system, collection, schemas[schema], widths=_enforces_width(url))
         except CharterError as exc:
             self.findings.append(drift(system.where.problem(exc.detail, "id")))
             return
@@ -112,7 +106,9 @@ class LiveChecker:
             self._unmapped(system, schema, live)
 
     # -- SQL ---------------------------------------------------------------
-    def _sql_collection(self, system: SystemEntry, collection: CollectionEntry, live: LiveSchema) -> None:
+    def _sql_collection(
+        self, system: SystemEntry, collection: CollectionEntry, live: LiveSchema, *, widths: bool
+    ) -> None:
         table = live.collections.get(collection.name)
         if table is None:
             close = difflib.get_close_matches(collection.name, list(live.collections), n=1)
@@ -123,42 +119,13 @@ class LiveChecker:
         for field in collection.fields.values():
             if not field.top:
                 continue  # nested fields live inside a JSON column; the column is checked
-            column = table.columns.get(field.name)
-            if column is None:
+            if field.name not in table.columns:
                 close = difflib.get_close_matches(field.name, list(table.columns), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 message = f"column '{field.name}' is missing from table '{collection.name}' in '{system.id}'{hint}"
                 self.findings.append(drift(field.where.problem(message, "name")))
-                continue
-            self._column_fits(system, field, column.family, column.type, column.nullable)
+        self.findings += live_fit.check_table(system, collection, table, self.through, widths=widths)
         self._foreign_keys(collection, table)
-
-    def _column_fits(
-        self,
-        system: SystemEntry,
-        field: FieldEntry,
-        family: str,
-        type_name: str,
-        nullable: bool,
-    ) -> None:
-        declared = (field.model.meta.data_type or "").removesuffix("[]")
-        if declared and family not in FITS.get(declared, {family}):
-            message = f"data_type is {declared} but the column is {type_name}"
-            self.findings.append(warning(field.where.problem(message, "fides_meta", "data_type")))
-        erasure, _ = strategy_of(field)
-        if erasure is None:
-            return
-        strategy = erasure.strategy
-        where = ("charter", "erasure") if field.model.charter else ("fides_meta", "masking_strategy_override")
-        problem = None
-        if strategy == "set_null" and not nullable:
-            problem = f"set_null cannot work: column '{field.name}' is NOT NULL in '{system.id}'"
-        elif strategy in TEXT_STRATEGIES and family not in ("text", "other"):
-            problem = f"{strategy} writes text, but column '{field.name}' is {type_name}"
-        elif strategy == "generalize_date" and family not in ("date", "datetime", "text"):
-            problem = f"generalize_date needs a date, but column '{field.name}' is {type_name}"
-        if problem:
-            self.findings.append(drift(field.where.problem(problem, *where)))
 
     def _foreign_keys(self, collection: CollectionEntry, table: LiveCollection) -> None:
         """Live foreign keys between mapped tables that no reference of the map follows."""
@@ -227,6 +194,14 @@ class LiveChecker:
                     f"unmapped data: columns of '{name}' that look personal are not in the map ({', '.join(missing)})"
                 )
                 self.findings.append(warning(entry.where.problem(message, "fields")))
+
+
+def _enforces_width(url: str) -> bool:
+    """SQLite stores any length of text whatever the declared varchar width."""
+    try:
+        return make_url(url).get_backend_name() != "sqlite"
+    except ArgumentError:
+        return True
 
 
 def _linked(a: FieldEntry, b: FieldEntry) -> bool:
