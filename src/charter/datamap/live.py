@@ -4,14 +4,14 @@ For each system: can it be reached; does each collection's table (or key
 pattern) exist with each field's column; would each erasure strategy work
 on the live column; do foreign keys exist that the map does not follow; and
 do tables or columns that look like personal data sit outside the map
-("unmapped data"). Findings point at the line of the map they are about.
+("unmapped data", :mod:`charter.datamap.unmapped`, in every schema the
+store's user sees). Column fits are :mod:`charter.datamap.live_fit`.
+Findings point at the line of the map they are about.
 """
 
 from __future__ import annotations
 
 import difflib
-import fnmatch
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,23 +20,13 @@ from sqlalchemy.exc import ArgumentError
 
 from charter.connectors import Connector, LiveCollection, LiveSchema, connector_for
 from charter.connectors.redis_keys import KEY, glob_of, shape_of
-from charter.datamap import live_fit
+from charter.datamap import live_fit, unmapped
 from charter.datamap.check import references
 from charter.datamap.findings import Finding, drift, warning
 from charter.datamap.model import CollectionEntry, DataMap, FieldEntry, SystemEntry
+from charter.datamap.unmapped import SchemaLister
 from charter.errors import CharterError
 from charter.settings import ConnectorSettings
-
-#: Column or hash-field names that usually hold personal data; matched on whole words of the name.
-PERSONAL = re.compile(
-    r"(^|_)(e?mail|email_address|phone|mobile|ssn|social_security|first_name|last_name|full_name|surname|"
-    r"name|address|street|postcode|postal_code|zip|birth|birthday|dob|ip|ip_address|passport|iban|card_number|"
-    r"user_id|customer_id|account_id|device_id|cookie_id|client_id)($|_)"
-)
-
-
-def looks_personal(name: str) -> bool:
-    return bool(PERSONAL.search(name.lower()))
 
 
 def resolve_url(system: SystemEntry, env: Mapping[str, str], home: Path) -> str:
@@ -95,6 +85,7 @@ class LiveChecker:
                         self._redis_collection(system, collection, schemas[schema])
                     else:
                         self._sql_collection(system, collection, schemas[schema], widths=_enforces_width(url))
+            others = unmapped.other_schemas(connector, schemas) if isinstance(connector, SchemaLister) else {}
         except CharterError as exc:
             self.findings.append(drift(system.where.problem(exc.detail, "id")))
             return
@@ -103,7 +94,15 @@ class LiveChecker:
                 connector.close()
         self.checked.append(system.id)
         for schema, live in schemas.items():
-            self._unmapped(system, schema, live)
+            mapped = [
+                c
+                for d in self.map.datasets_of(system.id)
+                if d.model.schema_name == schema
+                for c in d.collections.values()
+            ]
+            self.findings += unmapped.in_mapped_schema(system, mapped, live)
+        for name, live in sorted(others.items()):
+            self.findings += unmapped.in_other_schema(system, name, live)
 
     # -- SQL ---------------------------------------------------------------
     def _sql_collection(
@@ -160,40 +159,6 @@ class LiveChecker:
         if kind != "hash":
             message = f"keys matching '{glob_of(pattern)}' are {kind}s; Charter reads hashes"
             self.findings.append(drift(collection.where.problem(message, "charter", "key")))
-
-    # -- unmapped data -----------------------------------------------------
-    def _unmapped(self, system: SystemEntry, schema: str | None, live: LiveSchema) -> None:
-        mapped = [d for d in self.map.datasets_of(system.id) if d.model.schema_name == schema]
-        if not mapped:
-            return
-        where = system.where
-        collections = {c.name: c for d in mapped for c in d.collections.values()}
-        if system.model.kind == "redis":
-            globs = [
-                glob_of(c.model.charter.key) for c in collections.values() if c.model.charter and c.model.charter.key
-            ]
-            for name in sorted(live.collections):
-                if not any(fnmatch.fnmatchcase(name, g) or shape_of(g) == name for g in globs):
-                    message = f"keys '{name}' in '{system.id}' are not in the data map"
-                    self.findings.append(warning(where.problem(message, "datasets")))
-            return
-        for name, table in sorted(live.collections.items()):
-            personal = sorted(c for c in table.columns if looks_personal(c))
-            entry = collections.get(name)
-            if entry is None:
-                if personal:
-                    message = (
-                        f"unmapped data: table '{name}' in '{system.id}' is not in the data map and has columns "
-                        f"that look personal ({', '.join(personal)})"
-                    )
-                    self.findings.append(warning(where.problem(message, "datasets")))
-                continue
-            missing = [c for c in personal if c not in entry.fields]
-            if missing:
-                message = (
-                    f"unmapped data: columns of '{name}' that look personal are not in the map ({', '.join(missing)})"
-                )
-                self.findings.append(warning(entry.where.problem(message, "fields")))
 
 
 def _enforces_width(url: str) -> bool:
