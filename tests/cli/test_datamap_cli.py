@@ -84,3 +84,16 @@ def test_strict_makes_warnings_count(home: Path) -> None:
     result = invoke(home, WEST, "--live", "--strict")
     assert result.exit_code == 1
     assert "warning: unmapped data: table 'newsletter'" in result.stdout
+
+
+def test_notes_are_shown_and_never_count(home: Path, tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "map"
+    shutil.copytree(WEST, folder)
+    (folder / "policy.yaml").write_text("policy:\n  - fides_key: default_erasure_policy\n    rules: []\n")
+    for args in ((str(folder),), (str(folder), "--live", "--strict")):
+        result = invoke(home, *args)
+        assert result.exit_code == 0, result.output
+        assert "policy.yaml:1:1: policy: note: skipped: a Fides policy is not part of the data map" in result.stdout
+        assert "0 errors, 0 drift, 0 warnings, 1 notes" in result.stdout
