@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from charter.datamap import graph
-from charter.datamap.findings import Finding, error, warning
+from charter.datamap.findings import Finding, error, note, warning
 from charter.datamap.loader import Where
 from charter.datamap.model import CollectionEntry, DataMap, FieldEntry
 from charter.datamap.schema import FIDES_STRATEGIES, Erasure
@@ -38,6 +38,11 @@ class Edge:
     target: FieldEntry
     directed: bool
     where: Where
+
+
+def _categorized(collection: CollectionEntry) -> bool:
+    """Does the collection, or any of its fields, declare a data category?"""
+    return bool(collection.model.data_categories) or any(f.model.data_categories for f in collection.fields.values())
 
 
 def identity_kind(name: str) -> str:
@@ -240,6 +245,14 @@ class Checker:
         came_from = graph.reachable(self.traversal(), starts)
         for collection in self.map.collections():
             if collection.key in came_from or collection.model.meta.skip_processing:
+                continue
+            if not _categorized(collection):
+                message = (
+                    f"collection '{collection.key}' is unreachable and declares no data categories: it is not "
+                    "searched or erased; if it holds personal data, give its fields data categories and add an "
+                    "identity or a reference"
+                )
+                self.findings.append(note(collection.where.problem(message, "name")))
                 continue
             message = (
                 f"collection '{collection.key}' is unreachable: it has no identity field and no reference path "

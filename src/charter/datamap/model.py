@@ -116,7 +116,7 @@ def build(docs: list[Doc]) -> tuple[DataMap, list[Problem]]:
     problems: list[Problem] = []
     for doc in docs:
         for index, dataset in enumerate(doc.content.dataset or []):
-            where = doc.where.at("dataset", index)
+            where = doc.dataset_where(index)
             if dataset.fides_key in datamap.datasets:
                 first = datamap.datasets[dataset.fides_key].where.source
                 problems.append(
