@@ -13,7 +13,7 @@ from pathlib import Path
 
 from charter.datamap import service
 from charter.settings import Settings
-from tests.datamap.conftest import Store, rendered
+from tests.datamap.conftest import Check, Store, rendered
 
 Write = Callable[[str, str], Path]
 
@@ -166,3 +166,56 @@ dataset:
     report = check_live(store, path, tmp_path)
     assert rendered(report) == [] and rendered(report, "drift") == []
     assert report.checked_systems == ["crm"]
+
+
+FOREIGN_MAP = """\
+systems: [{{id: crm, kind: sql, url_env: CRM_URL, datasets: [crm]}}]
+dataset:
+  - fides_key: crm
+{namespace}    collections:
+      - name: People
+        fields:
+          - name: Id
+            fides_meta: {{primary_key: true}}
+          - name: Email
+            data_categories: [user.contact.email]
+            fides_meta: {{identity: email}}
+      - name: Referrals
+{unfollowed}        fields:
+          - name: Id
+            fides_meta: {{primary_key: true}}
+          - name: ReferrerId
+            data_categories: [user.unique_id]
+          - name: FriendEmail
+            data_categories: [user.contact.email]
+            fides_meta: {{identity: email}}
+"""
+
+
+def test_a_foreign_key_the_map_does_not_follow_can_be_acknowledged(store: Store, write: Write, tmp_path: Path) -> None:
+    # P-RGT-1: a foreign key the map does not follow is a path requests do not take; saying so is deliberate
+    q = store.q
+    store.run(
+        f"CREATE TABLE {store.table('People')} ({q('Id')} integer PRIMARY KEY, {q('Email')} varchar(64))",
+        f"CREATE TABLE {store.table('Referrals')} ({q('Id')} integer PRIMARY KEY, {q('ReferrerId')} integer, "
+        f"{q('FriendEmail')} varchar(64), FOREIGN KEY ({q('ReferrerId')}) REFERENCES {store.table('People')} "
+        f"({q('Id')}))",
+    )
+    namespace = f"    fides_meta: {{namespace: {{schema: {store.schema}}}}}\n" if store.schema else ""
+    path = write("crm.yaml", FOREIGN_MAP.format(namespace=namespace, unfollowed=""))
+    [line] = [w for w in rendered(check_live(store, path, tmp_path), "warning") if "foreign key" in w]
+    assert "dataset[0].collections[1].fields[1].name" in line
+    assert "foreign key Referrals.ReferrerId → People.Id is not a reference in the map" in line
+    assert "charter.unfollowed" in line
+    acknowledged = "        charter: {unfollowed: [ReferrerId]}\n"
+    path = write("crm.yaml", FOREIGN_MAP.format(namespace=namespace, unfollowed=acknowledged))
+    report = check_live(store, path, tmp_path)
+    assert [w for w in rendered(report, "warning") if "foreign key" in w] == []
+    assert rendered(report) == [] and rendered(report, "drift") == []
+
+
+def test_an_unfollowed_column_must_be_a_field(write: Write, check: Check) -> None:
+    text = FOREIGN_MAP.format(namespace="", unfollowed="        charter: {unfollowed: [ReferrerID]}\n")
+    [line] = rendered(check(write("crm.yaml", text)))
+    assert "dataset[0].collections[1].charter.unfollowed[0]" in line
+    assert "'ReferrerID' is not a field of 'crm.Referrals'; did you mean 'ReferrerId'?" in line

@@ -99,6 +99,7 @@ class Checker:
         self._cycles()
         self._strategies()
         self._redis_keys()
+        self._unfollowed()
         return self.findings
 
     # -- systems ---------------------------------------------------------
@@ -326,6 +327,15 @@ class Checker:
         if strategy == "generalize_date" and data_type in NON_DATE_TYPES:
             return f"generalize_date needs a date, but the field's data_type is {meta.data_type}"
         return None
+
+    def _unfollowed(self) -> None:
+        for collection in self.map.collections():
+            names = (collection.model.charter.unfollowed if collection.model.charter else None) or []
+            known = sorted(f.name for f in collection.fields.values() if f.top)
+            for index, name in enumerate(names):
+                if name not in collection.fields:
+                    message = f"'{name}' is not a field of '{collection.key}'{_suggest(name, known)}"
+                    self.findings.append(error(collection.where.problem(message, "charter", "unfollowed", index)))
 
     # -- redis keys ------------------------------------------------------
     def _redis_keys(self) -> None:

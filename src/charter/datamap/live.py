@@ -129,19 +129,21 @@ class LiveChecker:
     def _foreign_keys(self, collection: CollectionEntry, table: LiveCollection) -> None:
         """Live foreign keys between mapped tables that no reference of the map follows."""
         dataset = self.map.datasets[collection.dataset]
+        unfollowed = set((collection.model.charter.unfollowed if collection.model.charter else None) or [])
         for column, referred_table, referred_column in table.foreign_keys:
             target = dataset.collections.get(referred_table)
             if target is None:
                 continue
             here = collection.fields.get(column)
             there = target.fields.get(referred_column)
-            if here is None or there is None:
+            if here is None or there is None or column in unfollowed:
                 continue
             if _linked(here, there) or _linked(there, here):
                 continue
             message = (
                 f"foreign key {collection.name}.{column} → {referred_table}.{referred_column} is not a reference "
-                "in the map; requests will not follow it"
+                "in the map; requests will not follow it: add a reference, or list the field in the collection's "
+                "charter.unfollowed if that is deliberate"
             )
             self.findings.append(warning(here.where.problem(message, "name")))
 
