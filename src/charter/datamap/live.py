@@ -21,7 +21,7 @@ from sqlalchemy.exc import ArgumentError
 from charter.connectors import Connector, LiveCollection, LiveSchema, connector_for
 from charter.connectors.redis_keys import KEY, glob_of, shape_of
 from charter.datamap import live_fit, unmapped
-from charter.datamap.check import references
+from charter.datamap.check import collection_strategy, references
 from charter.datamap.findings import Finding, drift, warning
 from charter.datamap.model import CollectionEntry, DataMap, FieldEntry, SystemEntry
 from charter.datamap.unmapped import SchemaLister
@@ -85,7 +85,7 @@ class LiveChecker:
                         self._redis_collection(system, collection, schemas[schema])
                     else:
                         self._sql_collection(system, collection, schemas[schema], widths=_enforces_width(url))
-            others = unmapped.other_schemas(connector, schemas) if isinstance(connector, SchemaLister) else {}
+            others = self._other_schemas(system, connector, schemas)
         except CharterError as exc:
             self.findings.append(drift(system.where.problem(exc.detail, "id")))
             return
@@ -103,6 +103,21 @@ class LiveChecker:
             self.findings += unmapped.in_mapped_schema(system, mapped, live)
         for name, live in sorted(others.items()):
             self.findings += unmapped.in_other_schema(system, name, live)
+
+    def _other_schemas(
+        self, system: SystemEntry, connector: Connector, mapped: dict[str | None, LiveSchema]
+    ) -> dict[str, LiveSchema]:
+        """The schemas no dataset maps, described; one that cannot be read is a warning, not a failed system."""
+        if not isinstance(connector, SchemaLister):
+            return {}
+        described = {}
+        for name in unmapped.other_schemas(connector, mapped):
+            try:
+                described[name] = connector.describe(schema=name)
+            except CharterError as exc:
+                message = f"schema '{name}' in '{system.id}' could not be read for unmapped data: {exc.detail}"
+                self.findings.append(warning(system.where.problem(message, "datasets")))
+        return described
 
     # -- SQL ---------------------------------------------------------------
     def _sql_collection(
@@ -123,7 +138,9 @@ class LiveChecker:
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 message = f"column '{field.name}' is missing from table '{collection.name}' in '{system.id}'{hint}"
                 self.findings.append(drift(field.where.problem(message, "name")))
-        self.findings += live_fit.check_table(system, collection, table, self.through, widths=widths)
+        deleted = {c.name for c in self.map.datasets[collection.dataset].collections.values() if _deletes_rows(c)}
+        referred = live_fit.referring(live, collection.name, deleted)
+        self.findings += live_fit.check_table(system, collection, table, self.through, widths=widths, referred=referred)
         self._foreign_keys(collection, table)
 
     def _foreign_keys(self, collection: CollectionEntry, table: LiveCollection) -> None:
@@ -161,6 +178,11 @@ class LiveChecker:
         if kind != "hash":
             message = f"keys matching '{glob_of(pattern)}' are {kind}s; Charter reads hashes"
             self.findings.append(drift(collection.where.problem(message, "charter", "key")))
+
+
+def _deletes_rows(collection: CollectionEntry) -> bool:
+    whole = collection_strategy(collection)
+    return whole is not None and whole.strategy == "delete_row"
 
 
 def _enforces_width(url: str) -> bool:

@@ -13,8 +13,9 @@ failure is drift: the runner would meet it half-way through a deletion
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
-from charter.connectors import LiveCollection, LiveColumn
+from charter.connectors import LiveCollection, LiveColumn, LiveSchema
 from charter.datamap.check import TEXT_STRATEGIES
 from charter.datamap.findings import Finding, drift, warning
 from charter.datamap.model import CollectionEntry, FieldEntry, SystemEntry
@@ -38,6 +39,22 @@ def char_width(type_name: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def referring(live: LiveSchema, table: str, deleted: set[str]) -> dict[str, str]:
+    """Columns of ``table`` that foreign keys of other tables refer to: column → ``child.column``.
+
+    Children whose rows a deletion removes first (``deleted``, erased before
+    their parent) hold nothing that still points at the column.
+    """
+    found: dict[str, str] = {}
+    for child in live.collections.values():
+        if child.name == table or child.name in deleted:
+            continue
+        for column, referred, referred_column in child.foreign_keys:
+            if referred == table:
+                found.setdefault(referred_column, f"{child.name}.{column}")
+    return found
+
+
 def check_table(
     system: SystemEntry,
     collection: CollectionEntry,
@@ -45,14 +62,22 @@ def check_table(
     through: set[str],
     *,
     widths: bool,
+    referred: Mapping[str, str],
 ) -> list[Finding]:
-    """Findings for one mapped table that exists; ``widths``: the store enforces varchar widths (not SQLite)."""
+    """Findings for one mapped table that exists; ``widths``: the store enforces varchar widths (not SQLite);
+    ``referred``: its columns other tables' foreign keys point at (:func:`referring`)."""
     findings = [f for field in collection.fields.values() if (f := _declared_type(field, table)) is not None]
     rewrites = [p for p in planned(collection, through) if p.field.top and p.field.name in table.columns]
     foreign = {column: f"{referred}.{referred_column}" for column, referred, referred_column in table.foreign_keys}
     for rewrite in rewrites:
         column = table.columns[rewrite.field.name]
         message = _column_problem(system, rewrite, column, foreign.get(column.name), widths=widths)
+        if message is None and column.name in referred and rewrite.erasure.strategy != "set_null":
+            message = (
+                f"{rewrite.erasure.strategy} would rewrite column '{column.name}', which the foreign key "
+                f"{referred[column.name]} refers to in '{system.id}': the store refuses while rows there point at "
+                "the old value; delete those rows first (delete_row on their collection), or erase another field"
+            )
         if message:
             findings.append(drift(rewrite.problem(message)))
     if rewrites and system.model.kind == "sql":

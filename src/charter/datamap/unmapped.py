@@ -71,11 +71,11 @@ class SchemaLister(Protocol):
     def describe(self, *, schema: str | None = None) -> LiveSchema: ...
 
 
-def other_schemas(connector: SchemaLister, mapped: Iterable[str | None]) -> dict[str, LiveSchema]:
-    """Every schema the store's user sees that holds no mapped dataset, described."""
+def other_schemas(connector: SchemaLister, mapped: Iterable[str | None]) -> list[str]:
+    """Every schema the store's user sees that holds no mapped dataset."""
     default = connector.default_schema()
     taken = {default if name is None else name for name in mapped}
-    return {name: connector.describe(schema=name) for name in connector.schemas() if name not in taken}
+    return [name for name in connector.schemas() if name not in taken]
 
 
 def in_mapped_schema(system: SystemEntry, collections: list[CollectionEntry], live: LiveSchema) -> list[Finding]:
