@@ -147,6 +147,7 @@ def test_catalogue_datasets_are_skipped_with_a_note(write: Write, check: Check) 
     report = check(path.parent)
     assert rendered(report) == []
     assert sorted(report.datamap.datasets) == ["shop"]
+    assert sorted(report.datamap.skipped) == ["data_catalogue", "warehouse_events"]
     said = notes(report)
     assert len(said) == 2, said
     assert "catalogue.yaml:2:5: dataset[0].fides_key: note: skipped: dataset 'warehouse_events'" in said[0]

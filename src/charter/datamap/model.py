@@ -82,6 +82,8 @@ class DataMap:
     systems: dict[str, SystemEntry] = field(default_factory=dict)
     #: dataset key → id of the system holding it
     holder: dict[str, str] = field(default_factory=dict)
+    #: dataset key → why it was left out of the map (a catalogue dataset, :mod:`charter.datamap.scope`)
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def collections(self) -> Iterator[CollectionEntry]:
         for dataset in self.datasets.values():

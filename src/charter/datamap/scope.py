@@ -37,6 +37,7 @@ def leave_out(datamap: DataMap) -> list[Problem]:
         if reason is None:
             continue
         del datamap.datasets[key]
+        datamap.skipped[key] = reason
         message = (
             f"skipped: dataset '{key}' {reason}; it is not searched or erased by Charter (name it in a system's "
             "datasets to check and use it)"
