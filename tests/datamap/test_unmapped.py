@@ -7,6 +7,7 @@ the check must name it, however the column is spelt and wherever it sits.
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -201,3 +202,21 @@ def test_every_database_the_reader_sees_is_searched_for_personal_data_mariadb(
         f"unmapped data: table '{backup}.Customer' in 'crm' is in a schema no dataset maps and has columns "
         "that look personal (EmailAddress, FirstName); map it, or give the store's user no access to that schema",
     ]
+
+
+def test_a_table_marked_skip_processing_holds_nothing_to_warn_about(tmp_path: Path, write: Write) -> None:
+    # P-RGT-1: the map says so explicitly; the check takes its word and stops warning
+    store = tmp_path / "crm.db"
+    with sqlite3.connect(store) as db:
+        db.execute('CREATE TABLE "Members" ("MemberId" INTEGER PRIMARY KEY, "EmailAddress" TEXT)')
+        db.execute('CREATE TABLE "AuditLog" ("Id" INTEGER PRIMARY KEY, "ActorEmail" TEXT, "ClientIp" TEXT)')
+    text = members_map(write, None).read_text() + (
+        "      - name: AuditLog\n        fides_meta: {skip_processing: true}\n        fields:\n          - name: Id\n"
+    )
+    path = write("crm.yaml", text)
+    report = live_check(path, f"sqlite:///{store}", tmp_path)
+    assert report.findings == [] and report.checked_systems == ["crm"]
+    path = write("crm.yaml", text.replace("        fides_meta: {skip_processing: true}\n", ""))
+    [line] = rendered(check_report := live_check(path, f"sqlite:///{store}", tmp_path), "warning")
+    assert "columns of 'AuditLog' that look personal are not in the map (ActorEmail, ClientIp)" in line
+    assert rendered(check_report, "note")  # unreachable, no categories: a note

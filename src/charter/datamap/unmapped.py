@@ -101,6 +101,8 @@ def in_mapped_schema(system: SystemEntry, collections: list[CollectionEntry], li
                 )
                 findings.append(warning(where.problem(message, "datasets")))
             continue
+        if entry.model.meta.skip_processing:
+            continue  # the map says it holds nothing Charter processes
         missing = [c for c in personal if c not in entry.fields]
         if missing:
             message = f"unmapped data: columns of '{name}' that look personal are not in the map ({', '.join(missing)})"
