@@ -285,9 +285,9 @@ class Checker:
                 self.findings.append(error(collection.where.problem(message, "charter", "erasure")))
             reported: set[str] = set()
             for field in collection.fields.values():
-                erasure, note = strategy_of(field)
-                if note is not None:
-                    self.findings.append(note)
+                erasure, unimplemented = strategy_of(field)
+                if unimplemented is not None:
+                    self.findings.append(unimplemented)
                 if erasure is None:
                     continue
                 problem = self._field_strategy_problem(field, erasure, whole, referenced)
