@@ -108,3 +108,16 @@ def test_erasure_says_per_field_what_a_deletion_does_and_why(home: Path, tmp_pat
     bad.write_text("dataset: [\n")
     result = _erasure(home, str(bad))
     assert result.exit_code == 2 and "bad.yaml" in result.stderr
+
+
+def test_notes_are_shown_and_never_count(home: Path, tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "map"
+    shutil.copytree(WEST, folder)
+    (folder / "policy.yaml").write_text("policy:\n  - fides_key: default_erasure_policy\n    rules: []\n")
+    for args in ((str(folder),), (str(folder), "--live", "--strict")):
+        result = invoke(home, *args)
+        assert result.exit_code == 0, result.output
+        assert "policy.yaml:1:1: policy: note: skipped: a Fides policy is not part of the data map" in result.stdout
+        assert "0 errors, 0 drift, 0 warnings, 1 notes" in result.stdout

@@ -1,12 +1,14 @@
-"""Writing data-map files for a test and checking them."""
+"""Writing data-map files for a test and checking them; real stores to check them against."""
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, inspect, text
 
 from charter.datamap import service
 from charter.settings import Settings
@@ -65,3 +67,46 @@ def rendered(report: service.Report, severity: str = "error") -> list[str]:
 
 
 from tests.connectors.conftest import sql_store  # noqa: E402, F401 - the same real stores, for live checks
+
+
+class Store:
+    """A real PostgreSQL schema or MariaDB database of one test, with its own mixed-case name."""
+
+    def __init__(self, backend: str, url: str, schema: str | None) -> None:
+        self.backend = backend
+        self.url = url
+        self.schema = schema
+        self.engine = create_engine(url)
+
+    def q(self, name: str) -> str:
+        """A quoted identifier in this backend's quotes."""
+        return f"`{name}`" if self.backend == "mariadb" else f'"{name}"'
+
+    def table(self, name: str) -> str:
+        return f"{self.q(self.schema)}.{self.q(name)}" if self.schema else self.q(name)
+
+    def run(self, *statements: str) -> None:
+        with self.engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """PostgreSQL: a fresh schema named in mixed case; MariaDB: the run's database, emptied afterwards."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+        schema = f"Fit_{uuid.uuid4().hex[:8]}"
+        made = Store("postgresql", url, schema)
+        made.run(f'CREATE SCHEMA "{schema}"')
+        yield made
+        made.run(f'DROP SCHEMA "{schema}" CASCADE')
+        made.engine.dispose()
+        return
+    made = Store("mariadb", request.getfixturevalue("mariadb_url"), None)
+    yield made
+    with made.engine.begin() as conn:
+        conn.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
+        for name in inspect(conn).get_table_names():
+            conn.execute(text(f"DROP TABLE `{name}`"))
+    made.engine.dispose()

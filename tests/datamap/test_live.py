@@ -79,7 +79,11 @@ def test_the_west_shop_map_matches_the_same_tables_on_every_backend(
     write("shop.yaml", dataset)
     path = write("systems.yaml", "systems: [{id: shop, kind: sql, url_env: SHOP_URL, datasets: [west_shop]}]\n")
     report = service.check_path(path.parent, Settings.load(env="test", home=tmp_path), live=True, env={"SHOP_URL": url})
-    assert [f.render() for f in report.findings] == []
+    assert [f.render() for f in report.findings if f.severity != "warning"] == []
+    # the store's user sees other schemas too (Charter's own tables beside the shop's on PostgreSQL, other
+    # runs' databases on MariaDB, which may also vanish while being read): those may be named, the shop's never
+    others = ("in a schema no dataset maps", "could not be read for unmapped data")
+    assert all(any(o in line for o in others) for line in rendered(report, "warning"))
     assert report.checked_systems == ["shop"]
 
 

@@ -65,3 +65,15 @@ def test_roles_without_datamap_read_are_refused(client: TestClient, make_token: 
             "/api/v1/datamap/check", json=bundle(), headers={"Authorization": f"Bearer {make_token(role)}"}
         )
         assert response.status_code == 403
+
+
+def test_notes_are_returned_and_do_not_spoil_ok(client: TestClient, make_token: MakeToken) -> None:
+    files = bundle()
+    files["files"]["policy.yaml"] = "policy:\n  - fides_key: default_erasure_policy\n    rules: []\n"
+    headers = {"Authorization": f"Bearer {make_token(Role.ENGINEER)}"}
+    response = client.post("/api/v1/datamap/check?strict=true", json=files, headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["ok"] is True and body["notes"] == 1
+    [finding] = body["findings"]
+    assert finding["severity"] == "note" and finding["source"] == "policy.yaml" and finding["line"] == 1

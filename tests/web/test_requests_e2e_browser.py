@@ -284,7 +284,7 @@ def test_a_deletion_from_the_form_to_the_certificate(browser: Any, charter: Char
     expect(console.locator("table#erased tbody tr", has_text="west_shop.customers")).to_contain_text("keyed_hash")
     kept = console.locator("table#kept tbody tr")
     expect(kept).to_have_count(2)
-    expect(kept.filter(has_text="west_shop.orders")).to_contain_text("tax retention")
+    expect(kept.filter(has_text="west_shop.orders")).to_contain_text("tax records, kept 10 years")
     download = console.get_by_role("link", name="Download the certificate as JSON")
     assert download.get_attribute("href") == f"/api/v1/requests/{public_id}/certificate"
     assert EMAIL not in console.content()

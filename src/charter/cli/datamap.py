@@ -50,6 +50,8 @@ def check(
         out.print(finding.render(), markup=False, highlight=False, soft_wrap=True)
     summary = report.summary()
     counts = f"{summary['errors']} errors, {summary['drift']} drift, {summary['warnings']} warnings"
+    if summary["notes"]:
+        counts += f", {summary['notes']} notes"
     scope = (
         f"{len(report.datamap.systems)} systems, {len(report.datamap.datasets)} datasets, "
         f"{summary['collections']} collections"

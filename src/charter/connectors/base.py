@@ -52,6 +52,8 @@ class LiveColumn:
     type: str  # the store's own type name, lower case: "varchar(320)", "integer", "hash"
     nullable: bool = True
     primary_key: bool = False
+    #: computed by the store (a generated column): it cannot be written
+    generated: bool = False
 
     @property
     def family(self) -> str:

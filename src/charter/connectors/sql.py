@@ -21,6 +21,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Enum,
     MetaData,
     String,
     Table,
@@ -106,6 +107,9 @@ def _mysql_strict(dbapi_connection: Any, _record: Any) -> None:
     finally:
         cursor.close()
 
+
+#: Schemas of the server itself, never a store's data (PostgreSQL's pg_* ones are left out by prefix).
+SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys"})
 
 _EngineKey = tuple[str, float, float]
 _engines: OrderedDict[_EngineKey, Engine] = OrderedDict()
@@ -275,6 +279,7 @@ class SqlConnector:
                             type=_type_name(c["type"]),
                             nullable=bool(c.get("nullable", True)),
                             primary_key=c["name"] in keys,
+                            generated=bool(c.get("computed")),
                         )
                         for c in inspector.get_columns(name, schema=schema)
                     }
@@ -287,6 +292,28 @@ class SqlConnector:
         except SQLAlchemyError as exc:
             raise self._failed(exc) from exc
         return LiveSchema(self.system_id, collections)
+
+    def schemas(self) -> list[str]:
+        """Every schema the user sees (MariaDB/MySQL: databases; SQLite: attached databases), the system
+        ones left out: where data the map does not describe may sit."""
+        try:
+            with self.engine.connect() as conn:
+                names = inspect(conn).get_schema_names()
+                if conn.dialect.name == "postgresql":  # pg_namespace lists schemas the user cannot use too
+                    usable = "SELECT nspname FROM pg_namespace WHERE has_schema_privilege(oid, 'USAGE')"
+                    visible = set(conn.exec_driver_sql(usable).scalars())
+                    names = [n for n in names if n in visible]
+        except SQLAlchemyError as exc:
+            raise self._failed(exc) from exc
+        return [n for n in names if n.lower() not in SYSTEM_SCHEMAS and not n.lower().startswith("pg_")]
+
+    def default_schema(self) -> str | None:
+        """The schema a table without one is in: PostgreSQL's first on the search path, the URL's database."""
+        try:
+            with self.engine.connect() as conn:
+                return inspect(conn).default_schema_name
+        except SQLAlchemyError as exc:
+            raise self._failed(exc) from exc
 
     def _table(self, name: str, schema: str | None) -> Table:
         table = self._tables.get((schema, name))
@@ -463,6 +490,8 @@ def _coerce(column: Column[Any], value: Any) -> Any:
 
 
 def _type_name(type_: Any) -> str:
+    if isinstance(type_, Enum):
+        return "enum"  # PostgreSQL's would render as varchar(n), n its longest label
     try:
         return str(type_).lower()
     except Exception:  # noqa: BLE001 - some dialect types cannot render without a dialect; the class name will do

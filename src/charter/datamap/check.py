@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from charter.datamap import graph
 from charter.datamap.erasure_policy import Ambiguous, Resolver, collection_strategy, own_strategy, personal
-from charter.datamap.findings import Finding, error, warning
+from charter.datamap.findings import Finding, error, note, warning
 from charter.datamap.loader import Where
-from charter.datamap.model import DataMap, FieldEntry
+from charter.datamap.model import CollectionEntry, DataMap, FieldEntry
 from charter.datamap.schema import Erasure
 from charter.subjects.normalize import IdentityKind
 from charter.taxonomy import Kind, Taxonomy
@@ -39,6 +39,11 @@ class Edge:
     target: FieldEntry
     directed: bool
     where: Where
+
+
+def _categorized(collection: CollectionEntry) -> bool:
+    """Does the collection, or any of its fields, declare a data category?"""
+    return bool(collection.model.data_categories) or any(f.model.data_categories for f in collection.fields.values())
 
 
 def identity_kind(name: str) -> str:
@@ -81,6 +86,7 @@ class Checker:
         self._cycles()
         self._strategies()
         self._redis_keys()
+        self._unfollowed()
         return self.findings
 
     # -- systems ---------------------------------------------------------
@@ -228,6 +234,14 @@ class Checker:
         for collection in self.map.collections():
             if collection.key in came_from or collection.model.meta.skip_processing:
                 continue
+            if not _categorized(collection):
+                message = (
+                    f"collection '{collection.key}' is unreachable and declares no data categories: it is not "
+                    "searched or erased; if it holds personal data, give its fields data categories and add an "
+                    "identity or a reference"
+                )
+                self.findings.append(note(collection.where.problem(message, "name")))
+                continue
             message = (
                 f"collection '{collection.key}' is unreachable: it has no identity field and no reference path "
                 "from a collection that has one (add fides_meta.identity to a field, or a reference)"
@@ -248,6 +262,8 @@ class Checker:
 
     # -- erasure strategies ----------------------------------------------
     def _strategies(self) -> None:
+        from charter.datamap import writes  # here, not at the top: writes builds on this module's helpers
+
         referenced = {e.source.key for e in self.edges} | {e.target.key for e in self.edges}
         resolver = Resolver(self.map)
         self._policy_terms()
@@ -260,20 +276,24 @@ class Checker:
             if whole is not None and whole.strategy == "delete_row":
                 erased_somewhere = True
             untouched: list[str] = []
+            reported: set[str] = set()
             for field in collection.fields.values():
                 own = own_strategy(field)
                 try:
                     decided = resolver.field(collection, field, referenced)
                 except Ambiguous as exc:
                     self.findings.append(error(field.where.problem(str(exc), "data_categories")))
+                    reported.add(field.key)
                     continue
                 checked = own if own is not None else decided.erasure if decided.erased else None
                 if checked is not None and checked.strategy != "keep" and (own or checked.strategy != "delete_row"):
                     problem = self._field_strategy_problem(field, checked, whole, referenced)
                     if problem:
+                        at = _strategy_key(field.model) if own is not None else ("name",)
                         if own is None:
                             problem = f"{problem} ({decided.why}); set charter.erasure on the field"
-                        self.findings.append(error(field.where.problem(problem, *_strategy_key(field.model))))
+                        self.findings.append(error(field.where.problem(problem, *at)))
+                        reported.add(field.key)
                 if decided.erased:
                     erased_somewhere = True
                 elif field.model.meta.identity and field.top and decided.erasure is None:
@@ -287,13 +307,17 @@ class Checker:
                     self.findings.append(error(field.where.problem(message, "fides_meta", "identity")))
                 elif decided.erasure is None and personal(field) and not decided.linking:
                     untouched.append(f"{field.name} ({decided.why})")
-            if untouched and not collection.model.meta.skip_processing:
+            if collection.model.meta.skip_processing:
+                continue
+            if untouched:
                 message = (
                     "a deletion leaves personal data here untouched: "
                     + "; ".join(untouched)
                     + ". Give these fields a strategy, delete the rows (delete_row), or keep them with a reason"
                 )
                 self.findings.append(warning(collection.where.problem(message, "name")))
+            kind = self._kind(collection)
+            self.findings += writes.check_collection(collection, kind, referenced, reported, resolver)
         held = [c for c in self.map.collections() if c.dataset in self.map.holder]
         if held and not erased_somewhere:
             message = (
@@ -303,6 +327,13 @@ class Checker:
             )
             where = self.map.policy_where or next(iter(self.map.datasets.values())).where
             self.findings.append(error(where.problem(message)))
+
+    def _kind(self, collection: CollectionEntry) -> str:
+        """The kind of store holding the collection; a dataset no system holds is judged by its own keys."""
+        system = self.map.systems.get(self.map.holder.get(collection.dataset, ""))
+        if system is not None:
+            return system.model.kind
+        return "redis" if collection.model.charter and collection.model.charter.key else "sql"
 
     def _policy_terms(self) -> None:
         policy, where = self.map.policy, self.map.policy_where
@@ -340,6 +371,15 @@ class Checker:
         if strategy == "generalize_date" and data_type in NON_DATE_TYPES:
             return f"generalize_date needs a date, but the field's data_type is {meta.data_type}"
         return None
+
+    def _unfollowed(self) -> None:
+        for collection in self.map.collections():
+            names = (collection.model.charter.unfollowed if collection.model.charter else None) or []
+            known = sorted(f.name for f in collection.fields.values() if f.top)
+            for index, name in enumerate(names):
+                if name not in collection.fields:
+                    message = f"'{name}' is not a field of '{collection.key}'{_suggest(name, known)}"
+                    self.findings.append(error(collection.where.problem(message, "charter", "unfollowed", index)))
 
     # -- redis keys ------------------------------------------------------
     def _redis_keys(self) -> None:

@@ -2,7 +2,10 @@
 
 ``error``: the files are invalid (exit 2, HTTP 422). ``drift``: the files are
 valid but a live store disagrees with them (exit 1). ``warning``: worth a
-look, changes no exit code unless ``--strict``.
+look, changes no exit code unless ``--strict``. ``note``: something the check
+deliberately left alone (a Fides file of another kind, a SaaS or catalogue
+dataset, a table mapped as holding nothing personal): shown, never counted as
+drift, not even under ``--strict``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Literal
 
 from charter.errors import Problem
 
-Severity = Literal["error", "drift", "warning"]
+Severity = Literal["error", "drift", "warning", "note"]
 
 
 @dataclass(frozen=True)
@@ -21,10 +24,10 @@ class Finding:
     problem: Problem
 
     def render(self) -> str:
-        if self.severity == "warning":
+        if self.severity in ("warning", "note"):
             return Problem(
                 self.problem.path,
-                f"warning: {self.problem.message}",
+                f"{self.severity}: {self.problem.message}",
                 self.problem.source,
                 self.problem.line,
                 self.problem.column,
@@ -45,3 +48,7 @@ def drift(problem: Problem) -> Finding:
 
 def warning(problem: Problem) -> Finding:
     return Finding("warning", problem)
+
+
+def note(problem: Problem) -> Finding:
+    return Finding("note", problem)

@@ -4,14 +4,14 @@ For each system: can it be reached; does each collection's table (or key
 pattern) exist with each field's column; would each erasure strategy work
 on the live column; do foreign keys exist that the map does not follow; and
 do tables or columns that look like personal data sit outside the map
-("unmapped data"). Findings point at the line of the map they are about.
+("unmapped data", :mod:`charter.datamap.unmapped`, in every schema the
+store's user sees). Column fits are :mod:`charter.datamap.live_fit`.
+Findings point at the line of the map they are about.
 """
 
 from __future__ import annotations
 
 import difflib
-import fnmatch
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,31 +20,14 @@ from sqlalchemy.exc import ArgumentError
 
 from charter.connectors import Connector, LiveCollection, LiveSchema, connector_for
 from charter.connectors.redis_keys import KEY, glob_of, shape_of
-from charter.datamap.check import TEXT_STRATEGIES, strategy_of
+from charter.datamap import live_fit, unmapped
+from charter.datamap.check import references
+from charter.datamap.erasure_policy import Resolver, collection_strategy
 from charter.datamap.findings import Finding, drift, warning
 from charter.datamap.model import CollectionEntry, DataMap, FieldEntry, SystemEntry
+from charter.datamap.unmapped import SchemaLister
 from charter.errors import CharterError
 from charter.settings import ConnectorSettings
-
-#: Column or hash-field names that usually hold personal data; matched on whole words of the name.
-PERSONAL = re.compile(
-    r"(^|_)(e?mail|email_address|phone|mobile|ssn|social_security|first_name|last_name|full_name|surname|"
-    r"name|address|street|postcode|postal_code|zip|birth|birthday|dob|ip|ip_address|passport|iban|card_number|"
-    r"user_id|customer_id|account_id|device_id|cookie_id|client_id)($|_)"
-)
-#: data_type → live column families that fit it
-FITS = {
-    "string": {"text", "json", "other", "date", "datetime"},
-    "integer": {"integer", "number"},
-    "float": {"number", "integer"},
-    "boolean": {"boolean", "integer"},
-    "object": {"json", "text", "other"},
-    "object_id": {"text", "binary", "other"},
-}
-
-
-def looks_personal(name: str) -> bool:
-    return bool(PERSONAL.search(name.lower()))
 
 
 def resolve_url(system: SystemEntry, env: Mapping[str, str], home: Path) -> str:
@@ -74,6 +57,10 @@ class LiveChecker:
         self.home = home
         self.findings: list[Finding] = []
         self.checked: list[str] = []
+        #: fields references go through: a collection's strategy leaves them alone, as the planner does
+        self.through = {f.key for edge in references(datamap) for f in (edge.source, edge.target)}
+        #: what a deletion writes into each field: the planner's own resolver (charter.datamap.erasure_policy)
+        self.resolver = Resolver(datamap)
 
     def run(self) -> list[Finding]:
         for system in self.map.systems.values():
@@ -100,7 +87,8 @@ class LiveChecker:
                     if system.model.kind == "redis":
                         self._redis_collection(system, collection, schemas[schema])
                     else:
-                        self._sql_collection(system, collection, schemas[schema])
+                        self._sql_collection(system, collection, schemas[schema], widths=_enforces_width(url))
+            others = self._other_schemas(system, connector, schemas)
         except CharterError as exc:
             self.findings.append(drift(system.where.problem(exc.detail, "id")))
             return
@@ -109,10 +97,35 @@ class LiveChecker:
                 connector.close()
         self.checked.append(system.id)
         for schema, live in schemas.items():
-            self._unmapped(system, schema, live)
+            mapped = [
+                c
+                for d in self.map.datasets_of(system.id)
+                if d.model.schema_name == schema
+                for c in d.collections.values()
+            ]
+            self.findings += unmapped.in_mapped_schema(system, mapped, live)
+        for name, live in sorted(others.items()):
+            self.findings += unmapped.in_other_schema(system, name, live)
+
+    def _other_schemas(
+        self, system: SystemEntry, connector: Connector, mapped: dict[str | None, LiveSchema]
+    ) -> dict[str, LiveSchema]:
+        """The schemas no dataset maps, described; one that cannot be read is a warning, not a failed system."""
+        if not isinstance(connector, SchemaLister):
+            return {}
+        described = {}
+        for name in unmapped.other_schemas(connector, mapped):
+            try:
+                described[name] = connector.describe(schema=name)
+            except CharterError as exc:
+                message = f"schema '{name}' in '{system.id}' could not be read for unmapped data: {exc.detail}"
+                self.findings.append(warning(system.where.problem(message, "datasets")))
+        return described
 
     # -- SQL ---------------------------------------------------------------
-    def _sql_collection(self, system: SystemEntry, collection: CollectionEntry, live: LiveSchema) -> None:
+    def _sql_collection(
+        self, system: SystemEntry, collection: CollectionEntry, live: LiveSchema, *, widths: bool
+    ) -> None:
         table = live.collections.get(collection.name)
         if table is None:
             close = difflib.get_close_matches(collection.name, list(live.collections), n=1)
@@ -123,59 +136,36 @@ class LiveChecker:
         for field in collection.fields.values():
             if not field.top:
                 continue  # nested fields live inside a JSON column; the column is checked
-            column = table.columns.get(field.name)
-            if column is None:
+            if field.name not in table.columns:
                 close = difflib.get_close_matches(field.name, list(table.columns), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 message = f"column '{field.name}' is missing from table '{collection.name}' in '{system.id}'{hint}"
                 self.findings.append(drift(field.where.problem(message, "name")))
-                continue
-            self._column_fits(system, field, column.family, column.type, column.nullable)
+        deleted = {c.name for c in self.map.datasets[collection.dataset].collections.values() if _deletes_rows(c)}
+        referred = live_fit.referring(live, collection.name, deleted)
+        self.findings += live_fit.check_table(
+            system, collection, table, self.through, self.resolver, widths=widths, referred=referred
+        )
         self._foreign_keys(collection, table)
-
-    def _column_fits(
-        self,
-        system: SystemEntry,
-        field: FieldEntry,
-        family: str,
-        type_name: str,
-        nullable: bool,
-    ) -> None:
-        declared = (field.model.meta.data_type or "").removesuffix("[]")
-        if declared and family not in FITS.get(declared, {family}):
-            message = f"data_type is {declared} but the column is {type_name}"
-            self.findings.append(warning(field.where.problem(message, "fides_meta", "data_type")))
-        erasure, _ = strategy_of(field)
-        if erasure is None:
-            return
-        strategy = erasure.strategy
-        where = ("charter", "erasure") if field.model.charter else ("fides_meta", "masking_strategy_override")
-        problem = None
-        if strategy == "set_null" and not nullable:
-            problem = f"set_null cannot work: column '{field.name}' is NOT NULL in '{system.id}'"
-        elif strategy in TEXT_STRATEGIES and family not in ("text", "other"):
-            problem = f"{strategy} writes text, but column '{field.name}' is {type_name}"
-        elif strategy == "generalize_date" and family not in ("date", "datetime", "text"):
-            problem = f"generalize_date needs a date, but column '{field.name}' is {type_name}"
-        if problem:
-            self.findings.append(drift(field.where.problem(problem, *where)))
 
     def _foreign_keys(self, collection: CollectionEntry, table: LiveCollection) -> None:
         """Live foreign keys between mapped tables that no reference of the map follows."""
         dataset = self.map.datasets[collection.dataset]
+        unfollowed = set((collection.model.charter.unfollowed if collection.model.charter else None) or [])
         for column, referred_table, referred_column in table.foreign_keys:
             target = dataset.collections.get(referred_table)
             if target is None:
                 continue
             here = collection.fields.get(column)
             there = target.fields.get(referred_column)
-            if here is None or there is None:
+            if here is None or there is None or column in unfollowed:
                 continue
             if _linked(here, there) or _linked(there, here):
                 continue
             message = (
                 f"foreign key {collection.name}.{column} → {referred_table}.{referred_column} is not a reference "
-                "in the map; requests will not follow it"
+                "in the map; requests will not follow it: add a reference, or list the field in the collection's "
+                "charter.unfollowed if that is deliberate"
             )
             self.findings.append(warning(here.where.problem(message, "name")))
 
@@ -194,39 +184,18 @@ class LiveChecker:
             message = f"keys matching '{glob_of(pattern)}' are {kind}s; Charter reads hashes"
             self.findings.append(drift(collection.where.problem(message, "charter", "key")))
 
-    # -- unmapped data -----------------------------------------------------
-    def _unmapped(self, system: SystemEntry, schema: str | None, live: LiveSchema) -> None:
-        mapped = [d for d in self.map.datasets_of(system.id) if d.model.schema_name == schema]
-        if not mapped:
-            return
-        where = system.where
-        collections = {c.name: c for d in mapped for c in d.collections.values()}
-        if system.model.kind == "redis":
-            globs = [
-                glob_of(c.model.charter.key) for c in collections.values() if c.model.charter and c.model.charter.key
-            ]
-            for name in sorted(live.collections):
-                if not any(fnmatch.fnmatchcase(name, g) or shape_of(g) == name for g in globs):
-                    message = f"keys '{name}' in '{system.id}' are not in the data map"
-                    self.findings.append(warning(where.problem(message, "datasets")))
-            return
-        for name, table in sorted(live.collections.items()):
-            personal = sorted(c for c in table.columns if looks_personal(c))
-            entry = collections.get(name)
-            if entry is None:
-                if personal:
-                    message = (
-                        f"unmapped data: table '{name}' in '{system.id}' is not in the data map and has columns "
-                        f"that look personal ({', '.join(personal)})"
-                    )
-                    self.findings.append(warning(where.problem(message, "datasets")))
-                continue
-            missing = [c for c in personal if c not in entry.fields]
-            if missing:
-                message = (
-                    f"unmapped data: columns of '{name}' that look personal are not in the map ({', '.join(missing)})"
-                )
-                self.findings.append(warning(entry.where.problem(message, "fields")))
+
+def _deletes_rows(collection: CollectionEntry) -> bool:
+    whole = collection_strategy(collection)
+    return whole is not None and whole.strategy == "delete_row"
+
+
+def _enforces_width(url: str) -> bool:
+    """SQLite stores any length of text whatever the declared varchar width."""
+    try:
+        return make_url(url).get_backend_name() != "sqlite"
+    except ArgumentError:
+        return True
 
 
 def _linked(a: FieldEntry, b: FieldEntry) -> bool:

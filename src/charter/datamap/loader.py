@@ -2,22 +2,26 @@
 
 A data map is a folder (every ``*.yaml``/``*.yml`` below it, in name order)
 or a single file. Each file may hold Fides datasets (``dataset:``), Charter
-systems (``systems:``) or both. Shape problems from every file are gathered
-and raised together, each as ``FILE:LINE:COL: path: message``.
+systems (``systems:``) or both; what else a Fides folder holds (policies,
+Fides systems, connections, SaaS configs and their datasets) is left out
+with a note (:mod:`charter.datamap.foreign`). Shape problems from every file
+are gathered and raised together, each as ``FILE:LINE:COL: path: message``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path as FsPath
+from typing import Any
 
 from pydantic import ValidationError
 
+from charter.datamap import foreign
 from charter.datamap.errors import DatamapInvalid
 from charter.datamap.schema import DatamapFile
 from charter.errors import CharterError, InputTooLarge, Problem
-from charter.yamldoc import Path, Positions, make_problem, parse_yaml, problems_of
+from charter.yamldoc import Path, Positions, error_message, make_problem, parse_yaml
 
 MAX_FILES = 1_000
 
@@ -39,10 +43,20 @@ class Where:
 
 @dataclass(frozen=True)
 class Doc:
-    """One file, validated for shape."""
+    """One file, validated for shape: Charter's part of it, and notes on what was left out.
+
+    ``indexes`` gives, for each dataset kept, its index in the file (a SaaS
+    dataset left out must not shift the line numbers of the ones after it).
+    """
 
     content: DatamapFile
     where: Where
+    notes: tuple[Problem, ...] = ()
+    indexes: tuple[int, ...] | None = None
+
+    def dataset_where(self, index: int) -> Where:
+        original = self.indexes[index] if self.indexes is not None else index
+        return self.where.at("dataset", original)
 
 
 @dataclass(frozen=True)
@@ -51,7 +65,8 @@ class Limits:
     max_nodes: int = 200_000
 
 
-def read_text(data: bytes | str, *, source: str, limits: Limits) -> Doc:
+def parse(data: bytes | str, *, source: str, limits: Limits) -> tuple[dict[str, Any], Where]:
+    """The file's YAML as a mapping, and where each of its values is."""
     value, positions = parse_yaml(
         data,
         source=source,
@@ -67,19 +82,45 @@ def read_text(data: bytes | str, *, source: str, limits: Limits) -> Doc:
             f"{source} is not a data-map file",
             problems=[where.problem("the document must be a mapping with 'dataset' and/or 'systems'")],
         )
+    return value, where
+
+
+def validate(value: dict[str, Any], where: Where, *, saas: Mapping[str, str] | None = None) -> Doc:
+    """Charter's part of one parsed file, shape-checked; Fides' other kinds and SaaS datasets become notes."""
+    source = where.source
+    kept, notes, problems = foreign.split(value, where)
+    datasets, indexes, skipped = foreign.without_saas(kept.get("dataset"), where, saas or {})
+    notes += skipped
+    if datasets is not None:
+        kept["dataset"] = datasets
+    if problems:
+        raise DatamapInvalid(f"{source} has {len(problems)} problem(s)", problems=problems)
     try:
-        content = DatamapFile.model_validate(value)
+        content = DatamapFile.model_validate(kept)
     except ValidationError as exc:
-        problems = problems_of(DatamapFile, exc, positions, source=source)
+        problems = [_positioned(error, where, indexes) for error in exc.errors()]
         raise DatamapInvalid(f"{source} has {len(problems)} problem(s)", problems=problems) from None
-    if content.dataset is None and content.systems is None and content.erasure_policy is None:
+    if content.dataset is None and content.systems is None and content.erasure_policy is None and not notes:
         raise DatamapInvalid(
             f"{source} holds no datasets or systems",
             problems=[
                 where.problem("expected a 'dataset' list (Fides datasets), a 'systems' list and/or an 'erasure_policy'")
             ],
         )
-    return Doc(content, where)
+    return Doc(content, where, tuple(notes), indexes)
+
+
+def _positioned(error: Any, where: Where, indexes: tuple[int, ...] | None) -> Problem:
+    path = tuple(part for part in error["loc"] if isinstance(part, str | int))
+    message = error_message(DatamapFile, error, path)
+    if indexes is not None and len(path) > 1 and path[0] == "dataset" and isinstance(path[1], int):
+        path = ("dataset", indexes[path[1]], *path[2:])
+    return where.problem(message, *path)
+
+
+def read_text(data: bytes | str, *, source: str, limits: Limits) -> Doc:
+    value, where = parse(data, source=source, limits=limits)
+    return validate(value, where, saas=foreign.saas_datasets([value]))
 
 
 def files_of(path: FsPath) -> list[FsPath]:
@@ -97,16 +138,27 @@ def files_of(path: FsPath) -> list[FsPath]:
 
 
 def read_all(sources: Iterable[tuple[str, bytes | str]], *, limits: Limits) -> list[Doc]:
-    """Every file read; all their problems raised together."""
-    docs: list[Doc] = []
+    """Every file read; all their problems raised together.
+
+    Two passes: a Fides connection in one file may make a dataset of another
+    a SaaS dataset, which is left out before its shape is checked.
+    """
+    parsed: list[tuple[dict[str, Any], Where]] = []
     problems: list[Problem] = []
     for source, data in sources:
         try:
-            docs.append(read_text(data, source=source, limits=limits))
+            parsed.append(parse(data, source=source, limits=limits))
         except CharterError as exc:
             if not exc.problems and not isinstance(exc, DatamapInvalid):
                 raise  # too large: stop at once
             problems.extend(exc.problems or [Problem("", exc.detail, source)])
+    saas = foreign.saas_datasets(value for value, _ in parsed)
+    docs: list[Doc] = []
+    for value, where in parsed:
+        try:
+            docs.append(validate(value, where, saas=saas))
+        except DatamapInvalid as exc:
+            problems.extend(exc.problems or [Problem("", exc.detail, where.source)])
     if problems:
         raise DatamapInvalid(f"the data map has {len(problems)} problem(s)", problems=problems)
     return docs

@@ -85,6 +85,8 @@ class DataMap:
     #: the map's erasure policy (``erasure_policy:`` in one file), else Charter's default applies
     policy: ErasurePolicy | None = None
     policy_where: Where | None = None
+    #: dataset key → why it was left out of the map (a catalogue dataset, :mod:`charter.datamap.scope`)
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def collections(self) -> Iterator[CollectionEntry]:
         for dataset in self.datasets.values():
@@ -119,7 +121,7 @@ def build(docs: list[Doc]) -> tuple[DataMap, list[Problem]]:
     problems: list[Problem] = []
     for doc in docs:
         for index, dataset in enumerate(doc.content.dataset or []):
-            where = doc.where.at("dataset", index)
+            where = doc.dataset_where(index)
             if dataset.fides_key in datamap.datasets:
                 first = datamap.datasets[dataset.fides_key].where.source
                 problems.append(

@@ -150,6 +150,11 @@ class CharterCollectionMeta(_Strict):
         max_length=500,
         description="Redis only: the key pattern, e.g. 'cart:{email}' (a field in braces) or 'session:*'.",
     )
+    unfollowed: list[str] | None = Field(
+        default=None,
+        max_length=200,
+        description="Fields whose foreign keys in the store the map deliberately does not follow as references.",
+    )
 
     _shorthand = field_validator("erasure", mode="before")(lambda cls, v: _erasure_shorthand(v))
 

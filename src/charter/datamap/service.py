@@ -14,9 +14,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from charter.datamap import scope
 from charter.datamap.check import check
 from charter.datamap.errors import DatamapInvalid
-from charter.datamap.findings import Finding, error
+from charter.datamap.findings import Finding, error, note
 from charter.datamap.live import check_live
 from charter.datamap.loader import Doc, Limits, read_all, read_path
 from charter.datamap.model import DataMap, build
@@ -65,6 +66,7 @@ class Report:
             "errors": len(self.of("error")),
             "drift": len(self.of("drift")),
             "warnings": len(self.of("warning")),
+            "notes": len(self.of("note")),
         }
 
     def as_dict(self, *, strict: bool = False) -> dict[str, object]:
@@ -88,7 +90,9 @@ def _report(
     taxonomy: Taxonomy | None,
 ) -> Report:
     datamap, problems = build(docs)
-    findings = [error(p) for p in problems]
+    findings = [note(p) for doc in docs for p in doc.notes]
+    findings += [error(p) for p in problems]
+    findings += [note(p) for p in scope.leave_out(datamap)]
     findings += check(datamap, taxonomy or default_taxonomy())
     report = Report(files=[d.where.source for d in docs], datamap=datamap, findings=findings, live=live)
     if live and report.valid:

@@ -125,6 +125,8 @@ class Planner:
             else:
                 self.usable[collection.key] = collection
                 self.system[collection.key] = holder
+        for dataset, why in sorted(datamap.skipped.items()):  # catalogue datasets the check left out
+            self.not_searched.append(NotSearched(dataset, f"left out of the data map: {why}"))
         self.edges = [
             e for e in references(datamap) if _owner(e.source) in self.usable and _owner(e.target) in self.usable
         ]

@@ -41,7 +41,7 @@ class Bundle(BaseModel):
 
 
 class FindingOut(BaseModel):
-    severity: Literal["error", "drift", "warning"]
+    severity: Literal["error", "drift", "warning", "note"]
     path: str
     message: str
     source: str | None
@@ -60,6 +60,7 @@ class CheckOut(BaseModel):
     errors: int
     drift: int
     warnings: int
+    notes: int
     findings: list[FindingOut]
 
 
