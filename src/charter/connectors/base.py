@@ -69,6 +69,9 @@ class LiveCollection:
     columns: dict[str, LiveColumn] = field(default_factory=dict)
     #: (column, referred table, referred column) for SQL foreign keys
     foreign_keys: tuple[tuple[str, str, str], ...] = ()
+    #: each SQL index as the text of what it indexes, lower case, without spaces or quotes:
+    #: ``email``, ``lower(trim(email))``, ``a,b`` (the live check looks for one serving the folded matches)
+    indexes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -288,7 +288,8 @@ class SqlConnector:
                         for fk in inspector.get_foreign_keys(name, schema=schema)
                         for column, referred in zip(fk["constrained_columns"], fk["referred_columns"], strict=False)
                     )
-                    collections[name] = LiveCollection(name, columns, foreign)
+                    indexes = _indexes(conn, inspector, name, schema)
+                    collections[name] = LiveCollection(name, columns, foreign, indexes)
         except SQLAlchemyError as exc:
             raise self._failed(exc) from exc
         return LiveSchema(self.system_id, collections)
@@ -458,6 +459,31 @@ def compared(column: ColumnElement[Any], match: Match) -> ColumnElement[Any]:
             folded = func.replace(folded, mark, "")
         return folded
     return column
+
+
+def _indexes(conn: Connection, inspector: Any, table: str, schema: str | None) -> tuple[str, ...]:
+    """The table's indexes as text (``LiveCollection.indexes``). SQLAlchemy does not reflect SQLite's
+    expression indexes (it skips them with a warning): there, the index's own SQL is read from the catalog."""
+    if conn.dialect.name == "sqlite":
+        catalog = f'"{schema}".sqlite_master' if schema else "sqlite_master"
+        rows = conn.exec_driver_sql(
+            f"SELECT sql FROM {catalog} WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",  # noqa: S608
+            (table,),
+        ).scalars()
+        return tuple(_squeeze(sql[sql.index("(") + 1 : sql.rindex(")")]) for sql in rows if "(" in sql)
+    return tuple(_index_text(ix) for ix in inspector.get_indexes(table, schema=schema))
+
+
+def _squeeze(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch not in ' "`').replace("::text", "")
+
+
+def _index_text(index: Any) -> str:
+    """An index as text (see ``LiveCollection.indexes``): its expressions where the dialect reports them
+    (PostgreSQL, SQLite), else its columns."""
+    parts = index.get("expressions") or index.get("column_names") or []
+    text = ",".join(str(p) for p in parts if p is not None)
+    return "".join(ch for ch in text.lower() if ch not in ' "`').replace("::text", "")
 
 
 def _retryable(exc: DBAPIError) -> bool:

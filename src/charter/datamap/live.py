@@ -19,11 +19,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from charter.connectors import Connector, LiveCollection, LiveSchema, connector_for
+from charter.connectors.base import PHONE_MARKS, match_for
 from charter.connectors.redis_keys import KEY, glob_of, shape_of
 from charter.datamap import live_fit, unmapped
-from charter.datamap.check import references
+from charter.datamap.check import identity_kind, references
 from charter.datamap.erasure_policy import Resolver, collection_strategy
-from charter.datamap.findings import Finding, drift, warning
+from charter.datamap.findings import Finding, drift, note, warning
 from charter.datamap.model import CollectionEntry, DataMap, FieldEntry, SystemEntry
 from charter.datamap.unmapped import SchemaLister
 from charter.errors import CharterError
@@ -147,6 +148,28 @@ class LiveChecker:
             system, collection, table, self.through, self.resolver, widths=widths, referred=referred
         )
         self._foreign_keys(collection, table)
+        self._folded_indexes(system, collection, table)
+
+    def _folded_indexes(self, system: SystemEntry, collection: CollectionEntry, table: LiveCollection) -> None:
+        """A note where an identity column is matched folded (e-mail: ``lower(trim(c))``, phone: digits) and no
+        index serves that comparison: fine on a small table, a full scan per request on a large one."""
+        for entry in collection.identities():
+            kind = identity_kind(entry.model.meta.identity or "")
+            match = match_for(kind)
+            column = entry.name
+            if match == "exact" or not entry.top or column not in table.columns:
+                continue
+            if any(_serves(index, column, match) for index in table.indexes):
+                continue
+            dialect = system_dialect(system, self.env)
+            how = "case and surrounding spaces ignored" if match == "email" else "digits only"
+            hint = _index_hint(dialect, collection.name, column, match)
+            article = "an" if kind[:1] in ("a", "e", "i", "o", "u") else "a"
+            message = (
+                f"'{collection.name}.{column}' is matched as {article} {kind} ({how}); no index serves that "
+                f"comparison, so each request reads the whole table. {hint}"
+            )
+            self.findings.append(note(entry.where.problem(message, "name")))
 
     def _foreign_keys(self, collection: CollectionEntry, table: LiveCollection) -> None:
         """Live foreign keys between mapped tables that no reference of the map follows."""
@@ -202,6 +225,34 @@ def _linked(a: FieldEntry, b: FieldEntry) -> bool:
     return any(
         r.dataset == b.dataset and r.field == f"{b.collection}.{b.name}" for r in (a.model.meta.references or [])
     )
+
+
+def _serves(index: str, column: str, match: str) -> bool:
+    column = column.lower()
+    if match == "email":  # PostgreSQL reports trim(x) as TRIM(BOTH FROM x)
+        return index.startswith("lower(") and "trim" in index and column in index and "," not in index
+    return index.startswith("replace(") and column in index
+
+
+def _index_hint(dialect: str, table: str, column: str, match: str) -> str:
+    if dialect == "mysql":
+        return (
+            "MariaDB cannot index an expression: keep the values normalized (trimmed, lower case) in the column "
+            "instead, or accept the scan"
+        )
+    if match == "email":
+        return f"On a large table: CREATE INDEX ON {table} (lower(trim({column})))"
+    folded = column
+    for mark in PHONE_MARKS:
+        folded = f"replace({folded}, '{mark}', '')"
+    return f"On a large table: CREATE INDEX ON {table} ({folded})"
+
+
+def system_dialect(system: SystemEntry, env: Mapping[str, str]) -> str:
+    """The store's SQL dialect from its URL's scheme (``postgresql``, ``mysql``, ``sqlite``), without connecting."""
+    url = system.model.url or env.get(system.model.url_env or "", "")
+    scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
+    return "mysql" if scheme in ("mysql", "mariadb") else scheme
 
 
 def check_live(

@@ -243,4 +243,28 @@ def create(home: Path, *, count: int = 250) -> dict[str, int]:
         SHOP_FILE: _fill(home / SHOP_FILE, shop, customers, shop_rows(emails, random.Random(SEED))),  # noqa: S311
         SUPPORT_FILE: _fill(home / SUPPORT_FILE, support, tickets, support_rows(emails, random.Random(SEED + 1))),  # noqa: S311
     }
+    _folded_indexes(home)
     return added
+
+
+#: The indexes that serve Charter's identity matching (e-mail case- and space-insensitive, phone by digits), as
+#: ``charter datamap check --live`` suggests them; SQLite and PostgreSQL index expressions, MariaDB cannot.
+FOLDED_INDEXES = {
+    SHOP_FILE: (
+        "CREATE INDEX IF NOT EXISTS ix_customers_email_folded ON customers (lower(trim(email)))",
+        "CREATE INDEX IF NOT EXISTS ix_customers_phone_folded ON customers (replace(replace(replace(replace("
+        "replace(replace(replace(phone, ' ', ''), '-', ''), '(', ''), ')', ''), '.', ''), '+', ''), '/', ''))",
+    ),
+    SUPPORT_FILE: ("CREATE INDEX IF NOT EXISTS ix_tickets_email_folded ON tickets (lower(trim(email)))",),
+}
+
+
+def _folded_indexes(home: Path) -> None:
+    for file, statements in FOLDED_INDEXES.items():
+        engine = create_engine(f"sqlite:///{home / file}")
+        try:
+            with engine.begin() as conn:
+                for statement in statements:
+                    conn.exec_driver_sql(statement)
+        finally:
+            engine.dispose()
