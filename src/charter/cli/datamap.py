@@ -11,6 +11,7 @@ from charter.cli.output import command, console, emit_json, errors
 from charter.datamap import service
 from charter.datamap.errors import DatamapInvalid
 from charter.datamap.findings import error
+from charter.errors import InvalidInput
 from charter.settings import Settings
 
 app = typer.Typer(no_args_is_help=True)
@@ -89,3 +90,56 @@ def erasure(
         what = fate.strategy or "left"
         line = f"{fate.collection}.{fate.field}: {what} — {fate.why}"
         console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command("import-fides")
+@command
+def import_fides(
+    sources: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Fides exports: DSR policies and connection configs (JSON from Fides' API, or YAML), and the "
+            "Fides dataset files to carry over.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="The folder to write the data map into.")],
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="The key of the erasure policy, if the export holds several.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Write into a folder that already holds files.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Turn a Fides erasure policy and connection configs into Charter's data-map files, in one step.
+
+    Writes erasure_policy.yaml, systems.yaml and datasets/ under --out, checks them, and prints the environment
+    variables to set (a password is never written). Exit 2 if the export cannot be carried over as it is."""
+    settings = Settings.load()
+    if out.exists() and any(out.iterdir()) and not force:
+        raise InvalidInput(f"{out} already holds files; choose an empty folder or add --force")
+    moved = service.import_fides(((str(p), _read(p)) for p in sources), settings, policy=policy)
+    for name, text in moved.files.items():
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    if as_json:
+        emit_json({"out": str(out), **moved.as_dict()})
+        raise typer.Exit(moved.report.exit_code())
+    for name in sorted(moved.files):
+        console.print(f"wrote {out / name}", markup=False, highlight=False)
+    for note in moved.notes:
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    for finding in moved.report.findings:
+        target_console = errors if finding.severity == "error" else console
+        target_console.print(finding.render(), markup=False, highlight=False, soft_wrap=True)
+    if moved.environment:
+        console.print("set, with the real password, before charter datamap check --live:", markup=False)
+        for variable, url in sorted(moved.environment.items()):
+            console.print(f"  export {variable}='{url}'", markup=False, highlight=False)
+    raise typer.Exit(moved.report.exit_code())
+
+
+def _read(path: Path) -> bytes:
+    if not path.is_file():
+        raise InvalidInput(f"{path}: no such file")
+    return path.read_bytes()

@@ -110,6 +110,8 @@ def fides_erasure(strategy: str, configuration: dict[str, Any] | None) -> Erasur
     and the fix): a silently ignored ``algorithm: SHA-512`` would leave people
     believing their data was masked in a way it was not.
     """
+    if strategy in FIDES_REFUSED:
+        raise ValueError(FIDES_REFUSED[strategy])
     config = dict(configuration or {})
     ours = FIDES_STRATEGIES.get(strategy, strategy)
     options: dict[str, Any] = {}

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from charter.datamap import scope
 from charter.datamap.check import check
@@ -176,3 +177,54 @@ def erasure_table(datamap: DataMap) -> list[FieldFate]:
                 strategy, why = None, str(exc)
             fates.append(FieldFate(collection.key, entry.name, strategy, why, personal(entry)))
     return fates
+
+
+@dataclass
+class FidesMove:
+    """What ``import-fides`` produced: Charter's files by name (text), the check of them, and what to do next."""
+
+    files: dict[str, str]
+    environment: dict[str, str]
+    notes: list[str]
+    report: Report
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "files": self.files,
+            "environment": self.environment,
+            "notes": self.notes,
+            "check": self.report.as_dict(),
+        }
+
+
+def import_fides(
+    sources: Iterable[tuple[str, bytes | str]], settings: Settings, *, policy: str | None = None
+) -> FidesMove:
+    """Fides' exported DSR policy and connection configs (JSON or YAML) as ``erasure_policy.yaml`` and
+    ``systems.yaml``; Fides dataset files among the sources are carried over as they are, under ``datasets/``.
+    The result is checked like any data map (statically: the stores' URLs are not set yet)."""
+    import yaml
+
+    from charter.datamap import fides_import
+    from charter.datamap.loader import parse
+
+    limits = _limits(settings)
+    exported: list[Any] = []
+    files: dict[str, str] = {}
+    for name, data in sources:
+        value, _ = parse(data, source=name, limits=limits)
+        if "dataset" in value:
+            text = data.decode() if isinstance(data, bytes) else data
+            files[f"datasets/{Path(name).name}"] = text
+        else:
+            exported.append(value)
+    moved = fides_import.convert(exported, policy=policy)
+    if moved.erasure_policy is not None:
+        files["erasure_policy.yaml"] = "# Imported from Fides by charter datamap import-fides.\n" + yaml.safe_dump(
+            {"erasure_policy": moved.erasure_policy}, sort_keys=False, allow_unicode=True
+        )
+    if moved.systems:
+        header = "# Imported from Fides. Each URL comes from the environment variable named here (never a password).\n"
+        files["systems.yaml"] = header + yaml.safe_dump({"systems": moved.systems}, sort_keys=False, allow_unicode=True)
+    report = check_sources(sorted(files.items()), settings, env={})
+    return FidesMove(files, moved.environment, moved.notes, report)

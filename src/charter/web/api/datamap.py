@@ -93,3 +93,24 @@ async def check(
     report = await run_in_threadpool(service.check_sources, sources, settings, live=live)
     report.raise_if_invalid()
     return report.as_dict(strict=strict)
+
+
+class ImportOut(BaseModel):
+    files: dict[str, str] = Field(description="Charter's data-map files by name: erasure_policy.yaml, systems.yaml, …")
+    environment: dict[str, str] = Field(description="Variables to set: the URL's form, PASSWORD for the secret.")
+    notes: list[str]
+    check: CheckOut
+
+
+@router.post("/import-fides", response_model=ImportOut, openapi_extra=BODY)
+async def import_fides(
+    request: Request,
+    policy: str | None = Query(None, max_length=200, description="The erasure policy's key, if there are several."),
+    _: Principal = requires(Permission.DATAMAP_MANAGE),
+) -> Any:
+    """Fides' DSR policy and connection configs (JSON or YAML files, Fides datasets too) as Charter's data-map
+    files, checked. Nothing is stored: the answer holds the files to put in the data-map folder."""
+    settings = services_of(request).settings
+    sources = await _sources(request, settings.datamap.max_bytes)
+    moved = await run_in_threadpool(service.import_fides, sources, settings, policy=policy)
+    return moved.as_dict()
