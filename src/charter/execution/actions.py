@@ -10,39 +10,30 @@ rows, never one per row; an erase or update is one transaction on the store.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from charter.connectors.base import Connector, Match, Writer, match_for
-from charter.connectors.redis_keys import KEY
-from charter.datamap.check import identity_kind
-from charter.datamap.model import CollectionEntry, DataMap
+from charter.connectors.base import Connector, Writer
+from charter.datamap.model import DataMap
 from charter.errors import InvalidInput, Misconfigured
+from charter.execution.context import Found, Rows, StepContext, input_match, primary_key, values_of
 from charter.execution.corrections import before_after
-from charter.execution.erasure import Strategies, plain_row
-from charter.execution.steps import Action, Input, Plan, Step
+from charter.execution.erasure import plain_row
+from charter.execution.steps import Action, Step
 from charter.execution.verification import VerificationFailed, Verifier
 
-__all__ = ["PERFORM", "Found", "Result", "StepContext", "VerificationFailed", "primary_key", "values_of"]
-
-Rows = list[dict[str, Any]]
-
-
-@dataclass
-class Found:
-    """A fetch step's rows (JSON-safe) and the name of its collection's primary key, if it has exactly one."""
-
-    key: str | None
-    rows: Rows = field(default_factory=list)
-
-    def dumps(self) -> bytes:
-        return json.dumps({"key": self.key, "rows": self.rows}, sort_keys=True, default=str).encode()
-
-    @classmethod
-    def loads(cls, data: bytes) -> Found:
-        opened = json.loads(data)
-        return cls(opened.get("key"), list(opened.get("rows") or []))
+__all__ = [
+    "PERFORM",
+    "Found",
+    "Result",
+    "Rows",
+    "StepContext",
+    "VerificationFailed",
+    "input_match",
+    "primary_key",
+    "values_of",
+]
 
 
 @dataclass
@@ -51,27 +42,6 @@ class Result:
     found: Found | None = None
     #: an update's before/after values (``corrections.before_after``): the runner seals and stores it (P-RGT-2)
     record: dict[str, Any] | None = None
-
-
-@dataclass
-class StepContext:
-    """What performing one step needs; ``found`` opens an earlier fetch's rows by step id."""
-
-    request: str
-    plan: Plan
-    datamap: DataMap
-    identities: Mapping[str, Sequence[str]]
-    found: Callable[[str], Found]
-    strategies: Strategies
-    corrected: Any = None
-
-
-def primary_key(collection: CollectionEntry, kind: str = "sql") -> str | None:
-    """The one field that names a row: the map's single primary key, or a Redis hash's key."""
-    if kind == "redis":
-        return KEY
-    keys = [f.name for f in collection.fields.values() if f.top and f.model.meta.primary_key]
-    return keys[0] if len(keys) == 1 else None
 
 
 def _where(datamap: DataMap, step: Step) -> tuple[str | None, str, str | None]:
@@ -84,27 +54,6 @@ def _where(datamap: DataMap, step: Step) -> tuple[str | None, str, str | None]:
     pattern = collection.model.charter.key if collection.model.charter else None
     name = pattern if kind == "redis" and pattern else collection.name
     return primary_key(collection, kind), name, schema
-
-
-def values_of(source_input: Input, ctx: StepContext) -> list[Any]:
-    """The values an input matches: the request's identity values, or a field of an earlier fetch's rows."""
-    source = source_input.source
-    if source.identity is not None:
-        return list(dict.fromkeys(ctx.identities.get(source.identity, ())))
-    assert source.step is not None and source.field is not None
-    rows = ctx.found(source.step).rows
-    return list(dict.fromkeys(row[source.field] for row in rows if row.get(source.field) is not None))
-
-
-def input_match(ctx: StepContext, step: Step, wanted: Input) -> Match:
-    """How an input's values compare: as an identity when they are one (the request's e-mail, or a value
-    looked up in a field the map marks as an identity), so case and spacing never hide a row; else exactly."""
-    if wanted.source.identity is not None:
-        return match_for(wanted.source.identity)
-    collection = ctx.datamap.collection(step.collection)
-    entry = collection.fields.get(wanted.field) if collection else None
-    identity = entry.model.meta.identity if entry else None
-    return match_for(identity_kind(identity)) if identity else "exact"
 
 
 def _read(step: Step, ctx: StepContext, connector: Connector) -> Found:

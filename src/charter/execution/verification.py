@@ -31,10 +31,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from charter.connectors.base import Connector, match_for, matching
+from charter.connectors.base import Connector, Match, match_for, matching
+from charter.connectors.redis_keys import KEY
 from charter.datamap.check import identity_kind
-from charter.datamap.model import CollectionEntry
+from charter.datamap.erasure_policy import own_strategy
+from charter.datamap.model import CollectionEntry, FieldEntry
 from charter.errors import CharterError, Misconfigured
+from charter.execution.context import StepContext, input_match, values_of
 from charter.execution.erasure import plain, plain_row
 from charter.execution.steps import Action, Step
 
@@ -49,8 +52,6 @@ class VerificationFailed(CharterError):
 
 def row_key(collection: CollectionEntry, kind: str) -> list[str]:
     """The fields that name a row: a Redis hash's key, else every primary key field the map declares."""
-    from charter.connectors.redis_keys import KEY
-
     if kind == "redis":
         return [KEY]
     return [f.name for f in collection.fields.values() if f.top and f.model.meta.primary_key]
@@ -69,9 +70,11 @@ def holds(actual: Any, expected: Any, strategy: str) -> bool:
 
 
 class Verifier:
-    """One ``verify`` step: ``ctx`` is the runner's StepContext (typed loosely to avoid an import cycle)."""
+    """One ``verify`` step, on the store's connector."""
 
-    def __init__(self, step: Step, ctx: Any, connector: Connector, where: tuple[str | None, str, str | None]) -> None:
+    def __init__(
+        self, step: Step, ctx: StepContext, connector: Connector, where: tuple[str | None, str, str | None]
+    ) -> None:
         self.step = step
         self.ctx = ctx
         self.connector = connector
@@ -88,11 +91,11 @@ class Verifier:
         self.problems: list[str] = []
         self.checked = 0
 
-    def _read(self, field: str, values: list[Any], match: str = "exact") -> list[dict[str, Any]]:
+    def _read(self, field: str, values: list[Any], match: Match = "exact") -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         if not values:
             return rows
-        for chunk in self.connector.fetch(self.table, field, values, schema=self.schema, match=match):  # type: ignore[arg-type]
+        for chunk in self.connector.fetch(self.table, field, values, schema=self.schema, match=match):
             rows.extend(plain_row(r) for r in chunk)
         return rows
 
@@ -136,8 +139,6 @@ class Verifier:
 
     def by_inputs(self) -> None:
         """2: the discovery's own search again."""
-        from charter.execution.actions import input_match, values_of
-
         for wanted in self.step.inputs:
             for row in self._read(wanted.field, values_of(wanted, self.ctx), input_match(self.ctx, self.step, wanted)):
                 if self.erased.strategy == "delete_row" or _identity(row, self.key) not in self.touched:
@@ -157,10 +158,8 @@ class Verifier:
                 self.problems.append(f"{entry.name} still holds the person's {kind}")
         return searched
 
-    def _kept(self, entry: Any) -> bool:
+    def _kept(self, entry: FieldEntry) -> bool:
         """An identity field the map keeps on purpose (``keep`` with a reason) is not expected to change."""
-        from charter.datamap.erasure_policy import own_strategy
-
         own = own_strategy(entry)
         return own is not None and own.strategy == "keep"
 
