@@ -320,7 +320,7 @@ def certificate(public_id: str, as_json: JsonOpt = False) -> None:
     for entry in document["collections"]:
         how = entry.get("strategy") or ", ".join(f"{k}={v}" for k, v in entry["fields"].items())
         checked = entry.get("rows_checked")
-        proof = f"; verified: {checked} rows re-read by key" if checked is not None else ""
+        proof = f"; verified: {checked} rows read again by key" if checked is not None else ""
         if entry.get("identity_values_searched"):
             proof += f", {entry['identity_values_searched']} identity values searched"
         _say(

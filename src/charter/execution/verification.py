@@ -132,10 +132,10 @@ class Verifier:
             if ident not in wanted or ident in seen:
                 continue
             seen.add(ident)
-            self.checked += 1
             self._judge(row, "re-read by its key")
-        if self.erased.strategy != "delete_row":
-            self.checked += len(wanted - seen)  # gone since: nothing of the person is left in it
+        # every touched row was looked up: a deleted one is gone (or judged above), a rewritten one holds its
+        # erasure (or was judged), or is gone since, which leaves nothing of the person in it either
+        self.checked = len(wanted)
 
     def by_inputs(self) -> None:
         """2: the discovery's own search again."""
