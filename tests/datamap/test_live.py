@@ -35,6 +35,7 @@ def test_the_west_map_matches_the_demo_stores(tmp_path: Path) -> None:
 def test_missing_tables_and_columns_are_drift_and_unmapped_personal_data_a_warning(tmp_path: Path) -> None:
     stores.create(tmp_path)
     with sqlite3.connect(tmp_path / "shop.db") as db:
+        db.execute("DROP INDEX ix_customers_phone_folded")  # SQLite keeps no column an index still uses
         db.execute("ALTER TABLE customers DROP COLUMN phone")
         db.execute("DROP TABLE payments")
         db.execute("CREATE TABLE newsletter (id INTEGER PRIMARY KEY, email TEXT, signed_up TEXT)")
@@ -79,7 +80,10 @@ def test_the_west_shop_map_matches_the_same_tables_on_every_backend(
     write("shop.yaml", dataset)
     path = write("systems.yaml", "systems: [{id: shop, kind: sql, url_env: SHOP_URL, datasets: [west_shop]}]\n")
     report = service.check_path(path.parent, Settings.load(env="test", home=tmp_path), live=True, env={"SHOP_URL": url})
-    assert [f.render() for f in report.findings if f.severity != "warning"] == []
+    assert [f.render() for f in report.findings if f.severity not in ("warning", "note")] == []
+    # these stores lack the indexes the folded e-mail and phone matching would use: said as notes, nothing else
+    notes = [f.render() for f in report.findings if f.severity == "note"]
+    assert all("no index serves that comparison" in line for line in notes), notes
     # the store's user sees other schemas too (Charter's own tables beside the shop's on PostgreSQL, other
     # runs' databases on MariaDB, which may also vanish while being read): those may be named, the shop's never
     others = ("in a schema no dataset maps", "could not be read for unmapped data")

@@ -153,6 +153,8 @@ class LiveChecker:
     def _folded_indexes(self, system: SystemEntry, collection: CollectionEntry, table: LiveCollection) -> None:
         """A note where an identity column is matched folded (e-mail: ``lower(trim(c))``, phone: digits) and no
         index serves that comparison: fine on a small table, a full scan per request on a large one."""
+        if collection.model.meta.skip_processing:
+            return
         for entry in collection.identities():
             kind = identity_kind(entry.model.meta.identity or "")
             match = match_for(kind)
