@@ -20,7 +20,7 @@
    ``CHARTER_EXECUTION_RETRY_WINDOW_MINUTES`` (:mod:`backoff`); any other
    Charter error (a wrong password, a missing table), or the window spent,
    fails the step, the run and the request (review.fail): no later step runs
-   and no certificate is issued.
+   and no certificate is issued. The office retries it (:mod:`retry`).
 3. When every step is done: access/portability write the sealed package;
    a deletion gets its certificate; the request is completed (review.complete)
    and the sealed fetch outcomes are dropped.
@@ -222,8 +222,8 @@ class Runner:
             corrected = details_of(self.vault, row).get("value") if row.kind == RequestKind.CORRECTION else None
             opened = _Opened(plan, {row.identity_kind: [identity_of(self.vault, row)]}, corrected)
             status = Status(row.status)
-            if status in (Status.COMPLETED, Status.FAILED):
-                return opened
+            if status in (Status.COMPLETED, Status.FAILED, Status.GIVEN_UP):
+                return opened  # answered, or failed: the office retries a failed one (charter.execution.retry)
             refuse_held(session, row, plan)
             if status == Status.APPROVED:
                 try:
@@ -250,7 +250,7 @@ class Runner:
                     session,
                     row,
                     run.id,
-                    "the data map changed since the run started; plan it again",
+                    "the data map changed since the run started; retry the request to carry out the new plan",
                 )
                 return opened
             opened.run_id, opened.view = run.id, claims.view_of(session, run.id)

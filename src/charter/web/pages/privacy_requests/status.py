@@ -45,7 +45,9 @@ STATUS_TEXT: dict[Status, str] = {
     Status.DENIED: "We could not do what you asked. We e-mailed you the reason.",
     Status.IN_PROGRESS: "We are carrying out your request now.",
     Status.COMPLETED: "Your request is complete.",
-    Status.FAILED: "Something went wrong while carrying out your request. Our privacy office will contact you.",
+    # a failed run is the office's to retry or give up on: to the requester it is still being carried out
+    Status.FAILED: "We are carrying out your request now.",
+    Status.GIVEN_UP: "We could not complete your request. We e-mailed you the reason.",
     Status.EXPIRED: "The request was never confirmed with the code we e-mailed, so it expired. Make it again "
     "if you still want it.",
 }
@@ -148,7 +150,7 @@ def _status_page(
         status_code=status_code,
         row=row,
         label=RequestKind(row.kind).label,
-        status=status,
+        status=Status.IN_PROGRESS if status == Status.FAILED else status,  # a failed run is the office's to act on
         status_text=STATUS_TEXT[status],
         closed=status in CLOSED,
         **extra,
