@@ -147,7 +147,7 @@ def test_a_wrong_password_fails_at_once_then_a_retry_after_the_fix_completes(
             now=utcnow(),
         )
     assert reopened.plan_changed is False and reopened.new == [] and reopened.dropped == []
-    assert broken[0].step_id in reopened.redone
+    assert broken[0].step_id in reopened.remaining and reopened.redone == []
     outcome = Runner(database, config, vault, url_map, env=fixed, sleep=clock.sleep).run(public_id)
     assert outcome.status == "completed", outcome.error
     assert certificate_of(database, public_id)["verified"] is True
@@ -236,7 +236,7 @@ def test_failed_on_a_missing_column_then_fixed_and_retried_keeps_the_done_steps(
     with database.session() as session:
         plan = service.plan_request(session, public_id, make_runner().datamap, vault=vault)
         reopened = retry.reopen(session, review.get(session, public_id), plan, actor="office", now=utcnow())
-    assert set(reopened.kept) == done and not reopened.plan_changed
+    assert set(reopened.kept) == done and not reopened.plan_changed and reopened.redone == []
     outcome = make_runner().run(public_id)
     assert outcome.status == "completed", outcome.error
     assert not set(outcome.executed) & done  # the kept steps were not done again
@@ -266,6 +266,14 @@ def _columns(home: Path) -> list[dict[str, object]]:
 def _refuse(collection: str) -> Callable[[str, Step], None]:
     def fault(where: str, step: Step) -> None:
         if where == "before" and step.action == Action.ERASE and step.collection == collection:
+            raise StoreRefused(f"system '{step.system}' refused the statement: OperationalError (SQLSTATE 42501)")
+
+    return fault
+
+
+def _refuse_verify(collection: str) -> Callable[[str, Step], None]:
+    def fault(where: str, step: Step) -> None:
+        if where == "before" and step.action == Action.VERIFY and step.collection == collection:
             raise StoreRefused(f"system '{step.system}' refused the statement: OperationalError (SQLSTATE 42501)")
 
     return fault
@@ -306,7 +314,7 @@ def test_a_retry_after_the_map_changed_shows_the_new_plan(
     changed_map: Callable[[], DataMap],
 ) -> None:
     public_id = approved(database, config, vault, RequestKind.DELETION)
-    assert make_runner(fault=_refuse("west_shop.customers")).run(public_id).status == "failed"
+    assert make_runner(fault=_refuse_verify("west_shop.customers")).run(public_id).status == "failed"
     before = _steps(database, public_id)
     new_map = changed_map()
     with database.session() as session:
@@ -316,14 +324,14 @@ def test_a_retry_after_the_map_changed_shows_the_new_plan(
     assert shown["plan_changed"] is True and shown["plan"]["request"] == public_id
     by_id = {s.id: s for s in plan.steps}
     customers_erase = next(s.id for s in plan.steps if s.action == Action.ERASE and "customers" in s.collection)
-    assert customers_erase in reopened.redone
+    assert before[customers_erase].status == "done" and customers_erase in reopened.redone  # its strategy changed
     assert {by_id[i].collection for i in reopened.new} == {"west_shop.orders"}  # its erase and verify
     assert {d["collection"] for d in reopened.dropped} == {"west_support.messages"}
     assert all(before[i].status == "done" for i in reopened.kept)
     assert {s.id for s in plan.of(Action.FETCH)} <= set(reopened.kept)
     outcome = make_runner(datamap=new_map).run(public_id)
     assert outcome.status == "completed", outcome.error
-    assert set(outcome.executed) == set(reopened.redone) | set(reopened.new)
+    assert set(outcome.executed) == set(reopened.redone) | set(reopened.remaining) | set(reopened.new)
     document = certificate_of(database, public_id)
     assert "west_support.messages" not in {c["collection"] for c in document["collections"]}
     assert "west_shop.orders" in {c["collection"] for c in document["collections"]}

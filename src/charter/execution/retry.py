@@ -15,9 +15,10 @@ the fetches found.
   data map as it is now; a step of the old run that is ``done`` is **kept** when
   the new plan has the same step (same id and same definition:
   :func:`claims.step_digest`), every step it depends on is kept, and (a fetch)
-  its sealed rows are still there. Every other step of the old run is
-  **redone** (pending again, its attempts from zero), steps only the new plan
-  has are **new**, steps only the old run had are **dropped**. The request goes
+  its sealed rows are still there. A done step that is not kept is **redone**;
+  the failed step and those never started **remain** to do (both pending
+  again, their attempts from zero); steps only the new plan has are **new**,
+  steps only the old run had are **dropped**. The request goes
   back to ``in_progress`` (audited with the counts) and the runner resumes the
   run. Kept erase steps are not done again, so they keep their one
   ``execution.erase`` audit entry (P-RGT-3).
@@ -70,6 +71,7 @@ class Reopened:
     plan_changed: bool
     kept: list[str] = field(default_factory=list)
     redone: list[str] = field(default_factory=list)
+    remaining: list[str] = field(default_factory=list)
     new: list[str] = field(default_factory=list)
     dropped: list[dict[str, str]] = field(default_factory=list)
 
@@ -80,6 +82,7 @@ class Reopened:
             "plan_changed": self.plan_changed,
             "kept": list(self.kept),
             "redone": list(self.redone),
+            "remaining": list(self.remaining),
             "new": list(self.new),
             "dropped": list(self.dropped),
             "plan": self.plan.as_dict() if self.plan_changed else None,
@@ -156,14 +159,19 @@ def reopen(session: Session, row: PrivacyRequest, plan: Plan, *, actor: str, now
     old = {s.step_id: s for s in claims.steps_of(session, run.id)}
     kept = _kept(plan, old)
     connection = session.connection()
-    redone, new, moved, reset, added = [], [], [], [], []
+    redone: list[str] = []
+    remaining: list[str] = []
+    new: list[str] = []
+    moved: list[dict[str, object]] = []
+    reset: list[dict[str, object]] = []
+    added: list[dict[str, object]] = []
     for position, step in enumerate(plan.steps):
         was = old.get(step.id)
         values = {"row": was.id if was else 0, "position": position, "digest": claims.step_digest(step)}
         if step.id in kept:
             moved.append(values)
         elif was is not None:
-            redone.append(step.id)
+            (redone if was.status == claims.DONE else remaining).append(step.id)
             reset.append(values)
         else:
             new.append(step.id)
@@ -185,10 +193,17 @@ def reopen(session: Session, row: PrivacyRequest, plan: Plan, *, actor: str, now
         .values(status=claims.RUNNING, error=None, finished_at=None, plan_digest=planned, retries=retries)
     )
     session.expire(run)
-    counts = {"kept": len(kept), "redone": len(redone), "new": len(new), "dropped": len(gone)}
+    counts = {
+        "kept": len(kept),
+        "redone": len(redone),
+        "remaining": len(remaining),
+        "new": len(new),
+        "dropped": len(gone),
+    }
     review.resume(session, row, actor=actor, now=now, data={**counts, "plan_changed": changed, "retries": retries})
     dropped = [{"id": s.step_id, "action": s.action, "collection": s.collection, "was": s.status} for s in gone]
-    return Reopened(row.public_id, retries, plan, changed, sorted(kept, key=plan_order(plan)), redone, new, dropped)
+    ordered = sorted(kept, key=plan_order(plan))
+    return Reopened(row.public_id, retries, plan, changed, ordered, redone, remaining, new, dropped)
 
 
 def plan_order(plan: Plan) -> Any:
