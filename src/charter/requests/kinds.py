@@ -3,10 +3,9 @@
 ::
 
     received ──▶ verifying ──▶ verified ──▶ in_review ──▶ approved ──▶ in_progress ──▶ completed
-     (code mailed)  (code or link redeemed)    │    ▲                           ▲      │
-                                               ▼    │ (more information)  retry │      ▼
-                                        needs_more_verification                 └── failed ──▶ given_up
-                                                                            (the office's; not final)  (with a reason)
+     (code mailed)  (code or link redeemed)    │    ▲                        ▲       │
+                                               ▼    │ (more information)     │ retry ▼
+                                        needs_more_verification              └──── failed ──▶ given_up (a reason)
     verified, in_review, needs_more_verification ──▶ denied (with a ground)
     received, verifying ──▶ expired (never confirmed within CHARTER_REQUESTS_UNVERIFIED_DAYS; see expiry.py)
 
