@@ -32,6 +32,7 @@ exit 2). A legal hold over the erasure refuses a retry as it refuses a run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -202,11 +203,11 @@ def reopen(session: Session, row: PrivacyRequest, plan: Plan, *, actor: str, now
     }
     review.resume(session, row, actor=actor, now=now, data={**counts, "plan_changed": changed, "retries": retries})
     dropped = [{"id": s.step_id, "action": s.action, "collection": s.collection, "was": s.status} for s in gone]
-    ordered = sorted(kept, key=plan_order(plan))
+    ordered = sorted(kept, key=_in_plan_order(plan))
     return Reopened(row.public_id, retries, plan, changed, ordered, redone, remaining, new, dropped)
 
 
-def plan_order(plan: Plan) -> Any:
+def _in_plan_order(plan: Plan) -> Callable[[str], int]:
     order = {step.id: n for n, step in enumerate(plan.steps)}
     return lambda step_id: order.get(step_id, len(order))
 
