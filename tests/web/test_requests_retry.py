@@ -188,3 +188,23 @@ def test_give_up_from_the_console(
     assert "closed as not carried out" in page.text and 'id="run-given-up"' in page.text and reason in page.text
     assert f'action="/console/requests/{public_id}/retry"' not in page.text
     assert f'action="/console/requests/{public_id}/give-up"' not in page.text
+
+
+def test_the_requester_sees_a_failed_request_as_in_progress(
+    client: TestClient, published: list[str], services: Services
+) -> None:
+    """P-RGT-8: a failed run is the office's to act on; the requester's page says it is being carried out."""
+    from sqlalchemy import update
+
+    from charter.requests.models import PrivacyRequest
+    from tests.web.test_requests_pages import ask, confirm, request_id_of
+
+    public_id = request_id_of(ask(client, ANA))
+    assert isinstance(services.mailer, Recorder)
+    confirm(client, public_id, services.mailer.code())
+    with services.database.session() as session:
+        session.execute(update(PrivacyRequest).where(PrivacyRequest.public_id == public_id).values(status="failed"))
+    page = client.get(f"/privacy/requests/{public_id}")
+    assert page.status_code == 200, page.text
+    assert "We are carrying out your request now." in page.text and "In progress." in page.text
+    assert "Failed" not in page.text and "went wrong" not in page.text
