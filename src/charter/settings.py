@@ -300,7 +300,19 @@ class ExecutionSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHARTER_EXECUTION_", extra="ignore")
 
     max_attempts: int = Field(
-        default=5, ge=1, le=50, description="Tries of a step whose store is unavailable before the request fails."
+        default=0,
+        ge=0,
+        le=1000,
+        description="At most this many tries of a step whose store is unavailable; 0 (default): no count, the retry "
+        "window alone decides. An error trying again cannot fix (a wrong password, a missing table) is tried once.",
+    )
+    retry_window_minutes: float = Field(
+        default=15.0,
+        ge=0,
+        le=1440,
+        description="How long a step whose store is unavailable (no answer, a lost connection, a deadlock, a lock "
+        "or statement timeout) is tried again, from its first failure; then the request fails, and the office can "
+        "retry it once the store is back (`charter requests retry ID`).",
     )
     retry_base: float = Field(
         default=1.0, ge=0, le=60, description="Seconds before the first retry; doubled at each further one."

@@ -9,8 +9,10 @@ the row (it reaches the console and the request's history).
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
+import pymysql
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -118,3 +120,47 @@ def test_connectors_to_one_server_share_a_pool_across_runs(sql_store: Store) -> 
         assert fresh.engine is not first.engine
     finally:
         fresh.close()
+
+
+@pytest.mark.parametrize("server", ["postgresql", "mariadb"])
+def test_a_refused_login_or_a_missing_database_fails_at_once(server: str, request: pytest.FixtureRequest) -> None:
+    """Trying again cannot fix a wrong password (PostgreSQL 28P01/28000, MariaDB 1045) or a database that does not
+    exist (3D000, 1049), though the drivers report them as OperationalError: they are not ``Unavailable``."""
+    from sqlalchemy.engine import make_url
+
+    if server == "postgresql":
+        base = make_url(request.getfixturevalue("postgres_url"))
+        login = base.set(username="no_such_role", password="not-the-password")  # trust here: any password passes
+    else:
+        base = make_url(request.getfixturevalue("mariadb_url"))
+        login = base.set(password="not-the-password")
+    cases = {"refused the login": login, "database does not exist": base.set(database="no_such_database_here")}
+    for expected, url in cases.items():
+        connector = SqlConnector("shop", url.render_as_string(hide_password=False), connect_timeout=3)
+        try:
+            with pytest.raises(StoreRefused) as caught:
+                list(connector.fetch("customers", "email", PEOPLE[:1]))
+        finally:
+            connector.close()
+        assert expected in caught.value.detail and not isinstance(caught.value, Unavailable)
+        assert "not-the-password" not in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        pymysql.err.OperationalError(1054, "Unknown column 'phone' in 'field list'"),
+        pymysql.err.ProgrammingError(1146, "Table 'shop.customers' doesn't exist"),
+        sqlite3.OperationalError("no such column: phone"),
+        sqlite3.OperationalError("no such table: customers"),
+    ],
+)
+def test_a_missing_table_or_column_is_not_retried(origin: Exception) -> None:
+    """MariaDB reports an unknown column (1054) and SQLite a missing table or column as OperationalError."""
+    connector = SqlConnector("shop", "sqlite://", connect_timeout=3)
+    try:
+        translated = connector._failed(OperationalError("UPDATE …", {}, origin))
+    finally:
+        connector.close()
+    assert isinstance(translated, StoreRefused) and "does not exist" in translated.detail
+    assert "phone" not in translated.detail and "customers" not in translated.detail

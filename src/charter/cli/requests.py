@@ -18,14 +18,15 @@ from charter.cli.context import services
 from charter.cli.output import command, console, emit_json
 from charter.cli.request_packages import package as package_command
 from charter.cli.request_packages import push_again
+from charter.cli.request_retry import give_up, plan_lines, retry_request, run_lines
 from charter.db.base import utcnow
 from charter.delivery import retention
 from charter.errors import InvalidInput
-from charter.execution import jobs
+from charter.execution import jobs, retry
 from charter.execution import service as execution
 from charter.execution.certificate import certificate_of
 from charter.execution.runner import Runner
-from charter.execution.steps import Action, Plan, Step
+from charter.execution.steps import Step
 from charter.requests import expiry, notices, queue, review
 from charter.requests import holds as hold_service
 from charter.requests.kinds import DenialReason
@@ -49,7 +50,9 @@ def _deliver(built: Services) -> notices.Delivery:
 
 def _show(built: Services, public_id: str, as_json: bool, done: str | None = None) -> None:
     with built.database.session() as session:
-        document = queue.document(session, review.get(session, public_id), vault=built.vault)
+        row = review.get(session, public_id)
+        document = queue.document(session, row, vault=built.vault)
+        document["execution"] = retry.report(session, row)
     if as_json:
         emit_json(document)
         return
@@ -71,6 +74,8 @@ def _show(built: Services, public_id: str, as_json: bool, done: str | None = Non
         _say("OVERDUE")
     for hold in document["holds"]:  # type: ignore[attr-defined]
         _say(f"legal hold {hold['id']} on {hold['system'] or 'this person'}: {hold['reason']}")
+    if document.get("execution"):
+        run_lines(document["execution"])  # type: ignore[arg-type]
     for step in document["timeline"]:  # type: ignore[attr-defined]
         _say(f"  {step['at'][:19]}  {step['action']:<26} {step['actor']}")
 
@@ -213,30 +218,6 @@ def expire(as_json: JsonOpt = False) -> None:
 # -- end expiry --
 
 
-def _plan_lines(plan: Plan) -> list[str]:
-    """The plan as text: identities masked, steps in order, then what is kept and what is not searched."""
-    who = ", ".join(f"{i.kind} {i.masked}" for i in plan.identities)
-    lines = [f"plan for {plan.kind} request {plan.request} ({who}): {len(plan.steps)} steps"]
-    for number, step in enumerate(plan.steps, 1):
-        where = " OR ".join(i.render() for i in step.inputs) or "-"
-        how = step.strategy or ", ".join(f.render() for f in step.fields)
-        if step.strategy and step.fields:
-            how = f"{step.strategy} ({', '.join(f.field for f in step.fields)})"
-        tail = f"  strategy: {how}" if how else ""
-        lines.append(f"{number:>3}. {step.id}  {step.action.value:<6} {step.system}/{step.collection}")
-        lines.append(f"       where {where}{tail}")
-        if step.action == Action.ERASE:
-            lines.extend(f"       {f.field}: {f.why}" for f in step.fields if f.why)
-    for untouched in plan.untouched:
-        lines.append(f"left as it is: {untouched.collection}: {untouched.reason}")
-    for kept in plan.kept:
-        lines.append(f"kept: {kept.collection}: {kept.reason}")
-    for skipped in plan.not_searched:
-        lines.append(f"not searched: {skipped.collection}: {skipped.reason}")
-    lines.extend(f"note: {note}" for note in plan.notes)
-    return lines
-
-
 @app.command("plan")
 @command
 def plan(
@@ -257,7 +238,7 @@ def plan(
     if as_json:
         emit_json(planned.as_dict())
         return
-    for line in _plan_lines(planned):
+    for line in plan_lines(planned):
         _say(line)
 
 
@@ -294,6 +275,11 @@ def run(
         _say(f"request {outcome.request}: {outcome.status} ({len(outcome.executed)} of {outcome.steps} steps run now)")
         if outcome.error:
             _say(f"error: {outcome.error}")
+        if outcome.status == "failed":
+            _say(
+                f"fix the cause, then `charter requests retry {outcome.request}`; or give up with a reason sent to "
+                f"the requester: `charter requests give-up {outcome.request} --reason TEXT`"
+            )
     if outcome.status == "failed":
         raise typer.Exit(1)
 
@@ -335,6 +321,8 @@ def certificate(public_id: str, as_json: JsonOpt = False) -> None:
 
 app.command("package")(package_command)  # the copy of an access/portability request (charter.delivery)
 app.command("push")(push_again)  # a failed delivery to a third party, sent once more
+app.command("retry")(retry_request)  # a failed request, after the office fixed its cause (issue 11)
+app.command("give-up")(give_up)  # a failed request closed as not carried out, with a reason for the requester
 
 
 @holds_app.command("add")

@@ -160,8 +160,14 @@ class StoreRefused(Conflict):
     title = "A data store refused a change"
 
 
-def refused(system_id: str, exc: BaseException, *, sqlstate: str | None = None) -> StoreRefused:
-    """Our error for a refusal. Only the error's class and SQLSTATE: a refusal's message can quote the
-    row's values (MariaDB's "Duplicate entry 'ana@…'"), and this text reaches the console and the log."""
+def refused(
+    system_id: str, exc: BaseException, *, sqlstate: str | None = None, reason: str | None = None
+) -> StoreRefused:
+    """Our error for a refusal. Only the error's class and SQLSTATE (and, for the errors a connector knows,
+    ``reason``: what to fix, in Charter's words): a refusal's message can quote the row's values (MariaDB's
+    "Duplicate entry 'ana@…'"), and this text reaches the console and the log."""
     code = f" (SQLSTATE {sqlstate})" if sqlstate else ""
+    if reason:
+        number = "" if not sqlstate else f", {'error' if sqlstate.isdigit() else 'SQLSTATE'} {sqlstate}"
+        return StoreRefused(f"system '{system_id}': {reason} ({type(exc).__name__}{number})")
     return StoreRefused(f"system '{system_id}' refused the statement: {type(exc).__name__}{code}")

@@ -21,6 +21,8 @@ transaction.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,11 +33,18 @@ from sqlalchemy.orm import Session
 
 from charter.db.base import rowcount
 from charter.execution.models import ExecutionRun, ExecutionStep
-from charter.execution.steps import Plan
+from charter.execution.steps import Plan, Step
 
 PENDING, CLAIMED, DONE, FAILED = "pending", "claimed", "done", "failed"
 RUNNING, COMPLETED = "running", "completed"
 MAX_ERROR = 300
+
+
+def step_digest(step: Step) -> str:
+    """What a step does (action, store, inputs, strategy), as SHA-256: a retry keeps a done step only when the new
+    plan holds the same one (its id names only the collection and the action)."""
+    shown = {key: value for key, value in step.as_dict().items() if key != "depends_on"}
+    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
 
 
 def open_run(session: Session, request_id: int, plan: Plan, digest: str, *, now: datetime) -> int:
@@ -53,6 +62,7 @@ def open_run(session: Session, request_id: int, plan: Plan, digest: str, *, now:
                 "action": step.action.value,
                 "system": step.system,
                 "collection": step.collection,
+                "digest": step_digest(step),
                 "status": PENDING,
                 "attempts": 0,
             }

@@ -3,7 +3,7 @@
 Completing writes the access/portability package (dated by the last step, so two workers finishing at once
 write the same bytes) or builds the deletion's certificate, closes the run (of two workers, one wins), drops the
 sealed fetch outcomes, does a deletion's aftercare (P-RGT-3), audits ``execution.finished`` and completes the
-request. Failing closes the run with the reason and fails the request; a failed request keeps no sealed rows.
+request. Failing closes the run with the reason and fails the request; its sealed rows stay for a retry.
 """
 
 from __future__ import annotations
@@ -73,7 +73,9 @@ def complete(
 
 
 def fail(session: Session, row: PrivacyRequest, run_id: int, why: str, *, now: datetime) -> None:
-    """Fail the run and the request with ``why`` (in the caller's transaction), unless the run is closed."""
+    """Fail the run and the request with ``why`` (in the caller's transaction), unless the run is closed.
+
+    The sealed fetch outcomes stay: the office may retry the run (charter.execution.retry), and the steps kept
+    build on them; giving up drops them."""
     if claims.close_run(session, run_id, Status.FAILED.value, now=now, error=why[: claims.MAX_ERROR]):
-        claims.forget_outcomes(session, run_id)  # a failed request is final: its sealed rows are not kept
         review.fail(session, row, actor=ACTOR, why=why, now=now)

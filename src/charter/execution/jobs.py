@@ -14,7 +14,8 @@ Redis. ``submit`` checks first what can be refused at once (the request's
 state, the data map, a legal hold), so the caller hears it instead of a log
 line. ``after_approval`` submits only with ``CHARTER_EXECUTION_AUTORUN``; a
 submission the broker refused is left to the sweeper (charter.jobs.sweeper),
-which starts approved requests nobody started.
+which starts approved requests nobody started. ``retry`` reopens a failed
+request (charter.execution.retry) and submits it the same way.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 from charter.errors import CharterError
 from charter.execution import service
 from charter.execution.guards import refuse_held
+from charter.execution.retry import Reopened, reopen_request
 from charter.execution.runner import NotRunnable, Outcome, Runner
 from charter.jobs import queue_for
 from charter.jobs.inprocess import THREAD_PREFIX
@@ -36,8 +38,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("charter.execution")
 RUNNABLE = frozenset({RequestKind.ACCESS, RequestKind.PORTABILITY, RequestKind.CORRECTION, RequestKind.DELETION})
-ANSWERED = frozenset({Status.COMPLETED, Status.FAILED})
-__all__ = ["RUNNABLE", "THREAD_PREFIX", "after_approval", "autoruns", "run_logged", "run_request", "submit"]
+#: not run again by ``submit``: answered, or failed (the office retries a failed request: :func:`retry`)
+ANSWERED = frozenset({Status.COMPLETED, Status.FAILED, Status.GIVEN_UP})
+__all__ = [
+    "RUNNABLE",
+    "THREAD_PREFIX",
+    "after_approval",
+    "autoruns",
+    "retry",
+    "run_logged",
+    "run_request",
+    "submit",
+]
 
 
 def run_request(services: Services, public_id: str) -> Outcome:
@@ -98,3 +110,18 @@ def after_approval(services: Services, public_id: str, kind: str) -> None:
         queue_for(services).submit_run(public_id)
     except CharterError as exc:
         log.warning("request %s was approved but not submitted: %s; the sweeper submits it later", public_id, exc.code)
+
+
+def retry(services: Services, public_id: str, *, actor: str) -> Reopened:
+    """Retry a failed request (:func:`charter.execution.retry.reopen`) and submit its run to the queue.
+
+    Refused at once: a request that is not failed (NotFailed, 409), a data map that does not load (422), a legal
+    hold over the erasure (409). Once reopened, a broker that does not take the run is logged: the request is in
+    progress with a running run, which the sweeper submits again."""
+    datamap = service.load_datamap(services.settings)
+    reopened = reopen_request(services.database, services.vault, datamap, public_id, actor=actor)
+    try:
+        queue_for(services).submit_run(public_id)
+    except CharterError as exc:
+        log.warning("request %s was retried but not submitted: %s; the sweeper submits it later", public_id, exc.code)
+    return reopened

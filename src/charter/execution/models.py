@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from charter.db.base import Base, utcnow
@@ -35,6 +35,12 @@ class ExecutionRun(Base):
     #: access/portability: the sealed package's file name under CHARTER_HOME/packages, and its SHA-256
     package: Mapped[str | None] = mapped_column(String(200), default=None)
     package_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: how many times the office retried the run after it failed (charter.execution.retry; migration 0012)
+    retries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: the office gave up on the failed request: when, who, and the reason the requester was sent
+    given_up_at: Mapped[datetime | None] = mapped_column(default=None)
+    given_up_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    given_up_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class ExecutionStep(Base):
@@ -50,6 +56,8 @@ class ExecutionStep(Base):
     action: Mapped[str] = mapped_column(String(16))
     system: Mapped[str] = mapped_column(String(80))
     collection: Mapped[str] = mapped_column(String(200))
+    #: SHA-256 of the step as planned (a retry keeps a done step only if the new plan has the same step)
+    digest: Mapped[str | None] = mapped_column(String(64), default=None)
     #: pending | claimed | done | failed
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -242,8 +242,6 @@ class Planner:
         whole = collection_strategy(collection)
         if whole is not None and whole.strategy == "delete_row":
             return "delete_row", ()
-        if whole is not None and whole.strategy == "keep":
-            return None, ()
         fields = []
         for entry in collection.fields.values():
             decided = self.resolver.field(collection, entry, self.through)
@@ -254,7 +252,7 @@ class Planner:
                         entry.name, erasure.strategy, erasure.to, erasure.replacement, erasure.length, decided.why
                     )
                 )
-            elif personal(entry):
+            elif decided.erasure is None and personal(entry):  # (kept fields are listed with their collection)
                 self.untouched.append(NotSearched(entry.key, decided.why, self.system[collection.key]))
         return None, tuple(sorted(fields, key=lambda f: f.field))
 

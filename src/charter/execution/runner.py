@@ -16,10 +16,11 @@
    records of the writing steps and claims the next batch. The step rows are
    read once per run and the view kept from this worker's own writes; they
    are read again only when a claim fails or nothing is ready. A store that
-   is ``Unavailable`` is tried again with exponential backoff and jitter up
-   to ``CHARTER_EXECUTION_MAX_ATTEMPTS``; any other Charter error, or
-   attempts exhausted, fails the step, the run and the request
-   (review.fail): no later step runs and no certificate is issued.
+   is ``Unavailable`` is tried again with exponential backoff and jitter for
+   ``CHARTER_EXECUTION_RETRY_WINDOW_MINUTES`` (:mod:`backoff`); any other
+   Charter error (a wrong password, a missing table), or the window spent,
+   fails the step, the run and the request (review.fail): no later step runs
+   and no certificate is issued. The office retries it (:mod:`retry`).
 3. When every step is done: access/portability write the sealed package;
    a deletion gets its certificate; the request is completed (review.complete)
    and the sealed fetch outcomes are dropped.
@@ -35,7 +36,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 import socket
 import time
 import uuid
@@ -53,7 +53,7 @@ from charter.datamap.model import DataMap
 from charter.db import Database, PinnedDatabase
 from charter.db.base import utcnow
 from charter.errors import CharterError, Conflict, Unavailable
-from charter.execution import actions, claims, ending
+from charter.execution import actions, backoff, claims, ending
 from charter.execution import service as planning
 from charter.execution.actions import Found, StepContext
 from charter.execution.batches import Done, Failed, Lost, audit_data, batch_of, correction_ref, dependencies
@@ -223,8 +223,8 @@ class Runner:
             starts, _ = planning.identities_of(row, self.datamap, vault=self.vault)
             opened = _Opened(plan, starts, corrected)
             status = Status(row.status)
-            if status in (Status.COMPLETED, Status.FAILED):
-                return opened
+            if status in (Status.COMPLETED, Status.FAILED, Status.GIVEN_UP):
+                return opened  # answered, or failed: the office retries a failed one (charter.execution.retry)
             refuse_held(session, row, plan)
             if status == Status.APPROVED:
                 try:
@@ -247,7 +247,12 @@ class Runner:
             if run.status != claims.RUNNING:
                 return opened
             if run.plan_digest != digest(plan):
-                self._fail_run(session, row, run.id, "the data map changed since the run started; plan it again")
+                self._fail_run(
+                    session,
+                    row,
+                    run.id,
+                    "the data map changed since the run started; retry the request to carry out the new plan",
+                )
                 return opened
             opened.run_id, opened.view = run.id, claims.view_of(session, run.id)
             return opened
@@ -326,6 +331,7 @@ class Runner:
         """
         if self.progress:
             self.progress(step, "start")
+        since: datetime | None = None  # the first failure of this step here: the retry window starts then
         while True:
             try:
                 if self.fault:
@@ -335,11 +341,14 @@ class Runner:
                     self.fault("after", step)
                 return result
             except Unavailable as exc:
+                now = self.clock()
+                since = since or now
                 with self.database.session() as session:
                     tried = claims.attempts_of(session, run_id, step.id)
-                if tried >= self.settings.execution.max_attempts:
-                    raise Failed(f"after {tried} attempts: {_error(exc)}") from exc
-                self.sleep(self._backoff(tried))
+                pause = backoff.next_wait(self.settings.execution, tried, since=since, now=now)
+                if pause is None:
+                    raise Failed(backoff.gave_up(tried, since, now, _error(exc))) from exc
+                self.sleep(pause)
                 with self.database.session() as session:
                     if not claims.retry(
                         session, run_id, step.id, worker=self.worker, now=self.clock(), lease=self.lease
@@ -394,12 +403,6 @@ class Runner:
         for step_id in taken:
             view.mark(step_id, claims.CLAIMED, now + self.lease)
         return [plan.step(s) for s in ready if s in taken]
-
-    def _backoff(self, tried: int) -> float:
-        """Exponential (base × 2^(n-1)), capped, with full jitter in its upper half."""
-        execution = self.settings.execution
-        ceiling = float(min(execution.retry_max, execution.retry_base * 2.0 ** max(tried - 1, 0)))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not a secret
 
     def _connector(self, system_id: str) -> Connector:
         connector = self._connectors.get(system_id)

@@ -3,14 +3,19 @@
 ::
 
     received ──▶ verifying ──▶ verified ──▶ in_review ──▶ approved ──▶ in_progress ──▶ completed
-     (code mailed)  (code or link redeemed)    │    ▲                                  └──▶ failed
-                                               ▼    │ (the requester adds what was asked)
-                                        needs_more_verification
+     (code mailed)  (code or link redeemed)    │    ▲                        ▲       │
+                                               ▼    │ (more information)     │ retry ▼
+                                        needs_more_verification              └──── failed ──▶ given_up (a reason)
     verified, in_review, needs_more_verification ──▶ denied (with a ground)
     received, verifying ──▶ expired (never confirmed within CHARTER_REQUESTS_UNVERIFIED_DAYS; see expiry.py)
 
 Restriction, objection, opt-out and withdrawal are carried out at approval
 (ledger events), passing through in_progress to completed at once.
+
+``failed`` is not an answer: the requester is not told, the deadline keeps
+running, and the office either retries the run after fixing the cause
+(back to in_progress, done steps kept) or gives up with a reason the
+requester is sent (``given_up``, closed). See charter.execution.retry.
 
 Only the transitions in :data:`TRANSITIONS` exist; anything else is a
 :class:`~charter.requests.errors.IllegalTransition` (409).
@@ -68,7 +73,8 @@ class Status(StrEnum):
     DENIED = "denied"
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
-    FAILED = "failed"
+    FAILED = "failed"  # a run failed: the office retries it or gives up (not an answer yet)
+    GIVEN_UP = "given_up"  # the office gave up on a failed request, with a reason the requester received
     EXPIRED = "expired"  # never confirmed by e-mail in time (charter.requests.expiry)
 
     @property
@@ -86,12 +92,13 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.IN_PROGRESS: frozenset({Status.COMPLETED, Status.FAILED}),
     Status.DENIED: frozenset(),
     Status.COMPLETED: frozenset(),
-    Status.FAILED: frozenset(),
+    Status.FAILED: frozenset({Status.IN_PROGRESS, Status.GIVEN_UP}),
+    Status.GIVEN_UP: frozenset(),
     Status.EXPIRED: frozenset(),
 }
 
-CLOSED = frozenset({Status.DENIED, Status.COMPLETED, Status.FAILED, Status.EXPIRED})
-"""Answered: no deadline runs any more."""
+CLOSED = frozenset({Status.DENIED, Status.COMPLETED, Status.GIVEN_UP, Status.EXPIRED})
+"""Answered: no deadline runs any more. ``failed`` is not among them: the office still owes an answer."""
 
 
 class DenialReason(StrEnum):

@@ -133,10 +133,13 @@ def body(session: Session, row: PrivacyRequest, kind: str, note: str | None, set
                 "is then yours to download once (or sent to the company you named, if you asked for that).",
             ]
         # -- end delivery --
+    # -- retry: sent only when the office gives up on a failed request, with its reason (charter.execution.retry) --
     elif kind == FAILED:
-        lines.append(
-            "Something went wrong while carrying it out. Our privacy office has been told and will contact you."
-        )
+        lines += ["We tried to carry it out, but we could not complete it.", ""]
+        if note:
+            lines += ["Why, in the words of our privacy office:", "", note, ""]
+        lines.append("You may make the request again, or complain to your data protection authority.")
+    # -- end retry --
     lines += ["", f"See where it stands: {status_url(settings, row.public_id)}", ""]
     return "\n".join(lines)
 

@@ -11,7 +11,8 @@ request is a written notice), so the decision engine refuses those uses
 from then on (P-RGT-4, P-USE-5); the request then runs through
 ``in_progress`` to ``completed``. Access, portability, correction and
 deletion stay ``approved`` until the runner (:mod:`charter.execution.runner`) takes them
-(:func:`start`, :func:`complete`, :func:`fail`).
+(:func:`start`, :func:`complete`, :func:`fail`); a failed run is the office's to
+:func:`resume` or :func:`give_up` (charter.execution.retry).
 """
 
 from __future__ import annotations
@@ -323,6 +324,26 @@ def complete(
 
 
 def fail(session: Session, row: PrivacyRequest, *, actor: str, why: str, now: datetime | None = None) -> PrivacyRequest:
+    """The run failed. The requester is not told (P-RGT-8: nothing is answered yet, the deadline runs): the office
+    retries it (:func:`resume`) or gives up with a reason (:func:`give_up`), which is what they are told."""
     move(session, row, Status.FAILED, actor=actor, now=now or utcnow(), data={"why": why[:200]})
-    notices.queue(session, row, notices.FAILED)
     return row
+
+
+def resume(
+    session: Session, row: PrivacyRequest, *, actor: str, data: dict[str, object], now: datetime | None = None
+) -> PrivacyRequest:
+    """The office retries a failed request's run (charter.execution.retry): back to in progress, audited."""
+    require(row, Status.FAILED, doing="retried")
+    move(session, row, Status.IN_PROGRESS, actor=actor, now=now or utcnow(), data={"retry": True, **data})
+    return row
+
+
+def give_up(session: Session, row: PrivacyRequest, *, reason: str, actor: str, now: datetime | None = None) -> str:
+    """The office closes a failed request as not carried out; the requester is e-mailed the reason. The reason,
+    checked; the run keeps it (charter.execution.retry)."""
+    require(row, Status.FAILED, doing="given up")
+    text = _note(reason, "a reason, sent to the requester,", required=True) or ""
+    move(session, row, Status.GIVEN_UP, actor=actor, now=now or utcnow())
+    notices.queue(session, row, notices.FAILED, note=text)
+    return text

@@ -16,6 +16,9 @@
   With ``CHARTER_EXECUTION_AUTORUN`` an approval submits the run itself.
 * ``POST /api/v1/requests/{id}/approve|deny|extend|ask-verification``
   (``requests:decide``): each audited and e-mailed to the requester.
+* ``POST /api/v1/requests/{id}/retry`` (``requests:decide``): a failed request after the
+  office fixed its cause, done steps kept (202, charter.execution.retry); ``…/give-up``
+  (``requests:decide``, a reason): closed as not carried out, the requester told why.
 * ``GET/POST /api/v1/holds``, ``DELETE /api/v1/holds/{id}`` (``holds:manage``;
   reading also with ``requests:read``): legal holds (P-RET-3).
 """
@@ -32,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from charter.auth.principal import Principal
 from charter.auth.roles import Permission
 from charter.errors import InvalidInput
-from charter.execution import jobs
+from charter.execution import jobs, retry
 from charter.execution import service as execution
 from charter.execution.certificate import certificate_of
 from charter.requests import holds, intake, notices, queue, review
@@ -196,13 +199,20 @@ def list_requests(
     return {"requests": [item.as_dict() for item in found]}
 
 
+def _document(services: Services, public_id: str) -> dict[str, object]:
+    """The request as the office sees it, with its run step by step (``execution``: null before a run)."""
+    with services.database.session() as session:
+        row = review.get(session, public_id)
+        return {**queue.document(session, row, vault=services.vault), "execution": retry.report(session, row)}
+
+
 @router.get("/requests/{public_id}")
 def show_request(
     request: Request, public_id: str, _: Principal = requires(Permission.REQUESTS_READ)
 ) -> dict[str, object]:
-    services = services_of(request)
-    with services.database.session() as session:
-        return queue.document(session, review.get(session, public_id), vault=services.vault)
+    """One request: state, deadline, holds, timeline, and its run (which steps were done, what they changed, which
+    failed and why)."""
+    return _document(services_of(request), public_id)
 
 
 @router.get("/requests/{public_id}/plan")
@@ -223,9 +233,38 @@ def run_request(
     """Submit the approved request's run to the job queue (202; resumes a run that stopped); 200 if answered."""
     services = services_of(request)
     status = jobs.submit(services, public_id)
-    if status in (Status.COMPLETED, Status.FAILED):
+    if status in jobs.ANSWERED:
         response.status_code = 200
     return {"request": public_id, "status": status, "backend": services.settings.jobs.backend}
+
+
+@router.post("/requests/{public_id}/retry", status_code=202)
+def retry_request(
+    request: Request, public_id: str, principal: Principal = requires(Permission.REQUESTS_DECIDE)
+) -> dict[str, object]:
+    """Retry a failed request after fixing its cause (202): the steps done are kept, the rest is submitted to the
+    job queue. The answer says which steps are kept, done again, new and dropped, with the new plan when the data
+    map changed it. 409 ``not_failed`` unless the request failed."""
+    services = services_of(request)
+    reopened = jobs.retry(services, public_id, actor=principal.actor)
+    return {
+        "request": public_id,
+        "status": Status.IN_PROGRESS.value,
+        "backend": services.settings.jobs.backend,
+        "retry": reopened.as_dict(),
+    }
+
+
+@router.post("/requests/{public_id}/give-up")
+def give_up(
+    request: Request, public_id: str, body: ReasonIn, principal: Principal = requires(Permission.REQUESTS_DECIDE)
+) -> dict[str, object]:
+    """Close a failed request as not carried out; the requester is e-mailed ``reason``. 409 unless it failed."""
+    services = services_of(request)
+    with services.database.session() as session:
+        retry.give_up(session, review.get(session, public_id), reason=body.reason, actor=principal.actor)
+    deliver(services)
+    return _document(services, public_id)
 
 
 @router.get("/requests/{public_id}/certificate")

@@ -5,7 +5,7 @@
 * ``GET /console/requests/{id}``: the request, the requester's identity
   masked, the holds that apply, the timeline from the audit log, and the
   decision forms for those who may decide.
-* ``POST /console/requests/{id}/approve|deny|extend|ask-verification``
+* ``POST /console/requests/{id}/approve|deny|extend|ask-verification|retry|give-up``
   (``requests:decide``), ``POST /console/holds`` and
   ``POST /console/holds/{id}/release`` (``holds:manage``): forms with the
   session's CSRF token (checked by :func:`~charter.web.security.requires`);
@@ -27,7 +27,7 @@ from starlette.responses import RedirectResponse, Response
 from charter.auth.principal import Principal
 from charter.auth.roles import Permission
 from charter.errors import CharterError, InvalidInput
-from charter.execution import jobs
+from charter.execution import jobs, retry
 from charter.requests import factcheck, holds, notices, queue, review, terms
 from charter.requests.details import PARENT
 from charter.requests.kinds import CLOSED, DENIAL_TEXT, RequestKind, Status
@@ -47,6 +47,7 @@ DONE = {
     "denied": "The request was denied; the requester receives the ground and your note.",
     "extended": "The deadline was extended; the requester receives the reason.",
     "asked": "The requester was asked for more information.",
+    "given_up": "The request was closed as not carried out; the requester receives your reason.",
 }
 
 
@@ -73,6 +74,7 @@ def _forms(session: Any, row: PrivacyRequest) -> dict[str, Any]:
         "can_deny": status in {Status.VERIFIED, Status.IN_REVIEW, Status.NEEDS_MORE_VERIFICATION},
         "can_ask": status == Status.IN_REVIEW,
         "can_extend": status not in CLOSED and row.extended_at is None and extension is not None,
+        "can_retry": status == Status.FAILED,  # issue 11: retry after fixing the cause, or give up with a reason
         "extension": extension,
         "strong": factcheck.needs_confirmation(session, row),  # P-RGT-7: unless facts held matched
         "grounds": [(ground, DENIAL_TEXT[ground]) for ground in grounds],
@@ -105,6 +107,7 @@ def _request_page(
             forms=_forms(session, row),
             facts_level=factcheck.describe(factcheck.state_of(session, row)),  # issue 4: facts matching
             has_certificate=certificates.exists(session, row),  # issue 4: the certificate page
+            run=retry.report(session, row),  # issue 11: which steps were done, what they changed, what failed
             **extra,
         )
 
@@ -252,6 +255,44 @@ def ask_verification(
         review.ask_verification(session, row, message=message, actor=principal.actor)
 
     return _act(request, public_id, principal, "asked", action)
+
+
+# -- a failed request: retry it or give up (issue 11; charter.execution.retry) ------------------
+
+
+@router.post("/requests/{public_id}/retry")
+def retry_request(
+    request: Request, public_id: str, principal: Principal = requires(Permission.REQUESTS_DECIDE)
+) -> Response:
+    """Retry the failed run after fixing its cause: the steps done are kept; the page says what is kept, done
+    again, new and dropped, and shows the new plan when the data map changed it."""
+    try:
+        reopened = jobs.retry(services_of(request), public_id, actor=principal.actor)
+    except CharterError as exc:
+        if exc.status == 404:
+            raise
+        return _request_page(request, public_id, principal, status_code=exc.status, error=exc.detail)
+    done = (
+        f"Retried: {len(reopened.kept)} steps kept, {len(reopened.redone)} done again, {len(reopened.remaining)} "
+        f"still to do, {len(reopened.new)} new, {len(reopened.dropped)} dropped. The requester is told only when it "
+        "completes."
+    )
+    return _request_page(request, public_id, principal, done=done, reopened=reopened)
+
+
+@router.post("/requests/{public_id}/give-up")
+def give_up(
+    request: Request,
+    public_id: str,
+    reason: str = Form("", max_length=MAX_TEXT),
+    principal: Principal = requires(Permission.REQUESTS_DECIDE),
+) -> Response:
+    """Close the failed request as not carried out, with a reason the requester receives in plain words."""
+
+    def action(session: Any, row: PrivacyRequest, _services: Services) -> None:
+        retry.give_up(session, row, reason=reason, actor=principal.actor)
+
+    return _act(request, public_id, principal, "given_up", action)
 
 
 # -- legal holds ------------------------------------------------------------------------

@@ -46,7 +46,9 @@ STATUS_TEXT: dict[Status, str] = {
     Status.IN_PROGRESS: "We are carrying out your request now.",
     Status.COMPLETED: "Your request is complete.",
     # (a completed request whose search found nothing says NOTHING_FOUND_TEXT instead)
-    Status.FAILED: "Something went wrong while carrying out your request. Our privacy office will contact you.",
+    # a failed run is the office's to retry or give up on: to the requester it is still being carried out
+    Status.FAILED: "We are carrying out your request now.",
+    Status.GIVEN_UP: "We could not complete your request. We e-mailed you the reason.",
     Status.EXPIRED: "The request was never confirmed with the code we e-mailed, so it expired. Make it again "
     "if you still want it.",
 }
@@ -157,7 +159,7 @@ def _status_page(
         status_code=status_code,
         row=row,
         label=RequestKind(row.kind).label,
-        status=status,
+        status=Status.IN_PROGRESS if status == Status.FAILED else status,  # a failed run is the office's to act on
         # issue 11, finding 8: "no record found" is its own outcome, never "complete" as if work was done
         status_text=NOTHING_FOUND_TEXT if nothing else STATUS_TEXT[status],
         closed=status in CLOSED,
