@@ -9,7 +9,9 @@ import time
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-ADMIN_URL = os.environ.get("CHARTER_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+#: where the benches create and drop their databases (the server's maintenance database, never a test one);
+#: ``use_admin_url`` (each bench's ``--admin-url``) replaces it for the run
+ADMIN_URL = os.environ.get("CHARTER_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 STARTED = time.perf_counter()
 
 
@@ -21,6 +23,11 @@ def log(message: str) -> None:
 def libpq(url: str) -> str:
     """The SQLAlchemy URL as psycopg's own connection string (for COPY through raw psycopg)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def use_admin_url(url: str) -> None:
+    global ADMIN_URL  # a bench is one run against one server: a module setting is all it needs
+    ADMIN_URL = url
 
 
 def create_database(name: str) -> str:

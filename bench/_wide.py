@@ -62,6 +62,8 @@ def ddl(children: int) -> list[str]:
 def indexes(children: int) -> list[str]:
     return [
         "CREATE INDEX ix_customer_email ON customer (email)",
+        # what charter datamap check --live advises: the index the case-insensitive e-mail matching uses
+        "CREATE INDEX ix_customer_email_folded ON customer (lower(trim(email)))",
         *[f"CREATE INDEX ix_child{i}_customer ON child{i} (customer_id)" for i in range(1, children + 1)],
         *[f"CREATE INDEX ix_grand{i}_child ON grand{i} (child{i}_id)" for i in range(1, children + 1)],
     ]
@@ -183,7 +185,8 @@ def base_key(secret: bytes) -> bytes:
 
 def reads(cur: psycopg.Cursor[Any], mail: str, children: int) -> dict[str, list[tuple[Any, ...]]]:
     out: dict[str, list[tuple[Any, ...]]] = {}
-    out["customer"] = cur.execute("SELECT * FROM customer WHERE email = %s", (mail,)).fetchall()
+    # matched as Charter matches an e-mail (case and surrounding spaces ignored), through the same index
+    out["customer"] = cur.execute("SELECT * FROM customer WHERE lower(trim(email)) = %s", (mail,)).fetchall()
     ids = [r[0] for r in out["customer"]]
     for i in range(1, children + 1):
         out[f"child{i}"] = cur.execute(f"SELECT * FROM child{i} WHERE customer_id = ANY(%s)", (ids,)).fetchall()
@@ -213,12 +216,23 @@ def erase_sql(conn: psycopg.Connection[Any], mail: str, key: bytes, children: in
             "UPDATE customer SET email = %s, first_name = NULL, last_name = NULL, phone = NULL WHERE id = ANY(%s)",
             (hashed, ids),
         )
+        # verified as Charter must (issue 11): every touched row read again by its primary key (deleted rows
+        # gone, the customer holding exactly its erasure), the discovery's search again, the e-mail searched
+        grands = {i: [r[0] for r in found[f"grand{i}"]] for i in span}
+        kids_of = {i: [r[0] for r in found[f"child{i}"]] for i in span}
         left = cur.execute(
-            "SELECT (SELECT count(*) FROM customer WHERE email = %s OR (id = ANY(%s) AND"
-            " (first_name IS NOT NULL OR last_name IS NOT NULL OR phone IS NOT NULL)))"
-            + "".join(f" + (SELECT count(*) FROM child{i} WHERE customer_id = ANY(%s))" for i in span)
-            + "".join(f" + (SELECT count(*) FROM grand{i} WHERE child{i}_id = ANY(%s))" for i in span),
-            (mail, ids, *[ids] * children, *[[r[0] for r in found[f"child{i}"]] for i in span]),
+            "SELECT (SELECT count(*) FROM customer WHERE lower(trim(email)) = %s)"
+            " + (SELECT count(*) FROM customer WHERE id = ANY(%s) AND (email IS DISTINCT FROM %s"
+            " OR first_name IS NOT NULL OR last_name IS NOT NULL OR phone IS NOT NULL))"
+            + "".join(f" + (SELECT count(*) FROM child{i} WHERE id = ANY(%s) OR customer_id = ANY(%s))" for i in span)
+            + "".join(f" + (SELECT count(*) FROM grand{i} WHERE id = ANY(%s) OR child{i}_id = ANY(%s))" for i in span),
+            (
+                mail,
+                ids,
+                hashed,
+                *[x for i in span for x in (kids_of[i], ids)],
+                *[x for i in span for x in (grands[i], kids_of[i])],
+            ),
         ).fetchone()[0]
         if left:
             raise RuntimeError(f"baseline erasure left {left} rows")

@@ -27,12 +27,17 @@ Baseline, same run, interleaved person by person: hand-written SQL over one
 kept psycopg connection, one transaction per person: access = the customer
 row by e-mail + one ``= ANY`` query per table, written as JSON to a file;
 erasure = the same reads, ``DELETE`` grandchildren / children, ``UPDATE``
-customer (HMAC of the e-mail, NULLs), then a verification SELECT of what is
-left. Also ``baseline_new_connection``: the same with a fresh connection per
-person (Charter's runner opens a fresh engine per run).
+customer (HMAC of the e-mail, NULLs), then a verification that proves as Charter must
+since issue 11: every touched row read again by its primary key (deleted ones gone, the
+customer holding exactly its erasure), the discovery's search again and the e-mail searched
+case-insensitively, in one SELECT. Both sides match the e-mail as ``lower(trim(email))``
+through the functional index ``charter datamap check --live`` advises. Also
+``baseline_new_connection``: the same with a fresh connection per person (Charter's
+runner opens a fresh engine per run).
 
-JSON on stdout, progress on stderr. Databases ``charter_bench_dsr_store`` and
-``charter_bench_dsr_state`` are created and dropped (unless ``--keep``).
+JSON on stdout, progress on stderr. Databases ``--store-db`` and ``--state-db``
+(default ``charter_bench_dsr_store_<pid>`` and ``…_state_<pid>``) are created through
+``--admin-url`` (default ``CHARTER_BENCH_POSTGRES_URL``) and dropped (unless ``--keep``).
 
 Run::
 
@@ -58,11 +63,11 @@ from typing import Any
 import _wide
 import psycopg
 from _charter import Charter, RequestKind, StatementCounter, compare, rss_mb, stats, timed
-from _pg import create_database, drop_database, libpq, log
+from _pg import create_database, drop_database, libpq, log, use_admin_url
 from _wide import URL_ENV, base_key, email, field, ref, systems_yaml
 
-STORE_DB = "charter_bench_dsr_store"
-STATE_DB = "charter_bench_dsr_state"
+STORE_DB = f"charter_bench_dsr_store_{os.getpid()}"
+STATE_DB = f"charter_bench_dsr_state_{os.getpid()}"
 FIDES_HEAVY = {"access_s": 1.2, "erasure_s": 261.0}
 
 
@@ -98,6 +103,7 @@ def load_heavy(url: str, filler: int) -> None:
         )
         _wide.copy(conn, "hline", "id, hitem_id, body", (f"{i}\t{i}\tbody of {i}\n" for i, _p in items))
         conn.execute("CREATE INDEX ix_hcustomer_email ON hcustomer (email)")
+        conn.execute("CREATE INDEX ix_hcustomer_email_folded ON hcustomer (lower(trim(email)))")
         conn.execute("CREATE INDEX ix_hitem_c ON hitem (hcustomer_id)")
         conn.execute("CREATE INDEX ix_hline_i ON hline (hitem_id)")
         conn.commit()
@@ -132,7 +138,7 @@ def heavy_yaml() -> str:
 
 def heavy_reads(cur: psycopg.Cursor[Any], mail: str) -> dict[str, list[tuple[Any, ...]]]:
     out: dict[str, list[tuple[Any, ...]]] = {}
-    out["hcustomer"] = cur.execute("SELECT * FROM hcustomer WHERE email = %s", (mail,)).fetchall()
+    out["hcustomer"] = cur.execute("SELECT * FROM hcustomer WHERE lower(trim(email)) = %s", (mail,)).fetchall()
     ids = [r[0] for r in out["hcustomer"]]
     out["hitem"] = cur.execute("SELECT * FROM hitem WHERE hcustomer_id = ANY(%s)", (ids,)).fetchall()
     items = [r[0] for r in out["hitem"]]
@@ -149,11 +155,14 @@ def heavy_erase_sql(conn: psycopg.Connection[Any], mail: str, key: bytes) -> int
         cur.execute("UPDATE hitem SET title = NULL, address = NULL WHERE id = ANY(%s)", (items,))
         hashed = hmac.new(key, mail.encode(), hashlib.sha256).hexdigest()[:32]
         cur.execute("UPDATE hcustomer SET email = %s, name = NULL, phone = NULL WHERE id = ANY(%s)", (hashed, ids))
-        left = cur.execute(
-            "SELECT (SELECT count(*) FROM hcustomer WHERE email = %s)"
+        lines = [r[0] for r in found["hline"]]
+        left = cur.execute(  # by primary key, by the discovery's search, and the e-mail searched (issue 11)
+            "SELECT (SELECT count(*) FROM hcustomer WHERE lower(trim(email)) = %s)"
+            " + (SELECT count(*) FROM hcustomer WHERE id = ANY(%s) AND (email IS DISTINCT FROM %s"
+            " OR name IS NOT NULL OR phone IS NOT NULL))"
             " + (SELECT count(*) FROM hitem WHERE id = ANY(%s) AND (title IS NOT NULL OR address IS NOT NULL))"
-            " + (SELECT count(*) FROM hline WHERE hitem_id = ANY(%s))",
-            (mail, items, items),
+            " + (SELECT count(*) FROM hline WHERE id = ANY(%s) OR hitem_id = ANY(%s))",
+            (mail, ids, hashed, items, lines, items),
         ).fetchone()[0]
         if left:
             raise RuntimeError(f"baseline heavy erasure left {left} rows")
@@ -264,8 +273,8 @@ def bench_wide(
 
 
 def bench_heavy(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
-    store_url = create_database(STORE_DB + "_heavy")
-    state_url = create_database(STATE_DB + "_heavy")
+    store_url = create_database(args.store_db + "_heavy")
+    state_url = create_database(args.state_db + "_heavy")
     charter: Charter | None = None
     try:
         load_heavy(store_url, args.heavy_filler)
@@ -315,8 +324,8 @@ def bench_heavy(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         if charter is not None:
             charter.close()
         if not args.keep:
-            drop_database(STORE_DB + "_heavy")
-            drop_database(STATE_DB + "_heavy")
+            drop_database(args.store_db + "_heavy")
+            drop_database(args.state_db + "_heavy")
 
 
 def main() -> None:
@@ -328,7 +337,12 @@ def main() -> None:
     parser.add_argument("--heavy", action="store_true", help="also the 3-table, 4,001-row person (erasure)")
     parser.add_argument("--heavy-filler", type=int, default=10_000)
     parser.add_argument("--keep", action="store_true", help="leave the databases in place")
+    parser.add_argument("--store-db", default=STORE_DB, help="the store's database name (created, then dropped)")
+    parser.add_argument("--state-db", default=STATE_DB, help="Charter's database name (created, then dropped)")
+    parser.add_argument("--admin-url", default=None, help="PostgreSQL admin URL (default CHARTER_BENCH_POSTGRES_URL)")
     args = parser.parse_args()
+    if args.admin_url:
+        use_admin_url(args.admin_url)
     rng = random.Random(args.seed)
     out: dict[str, Any] = {
         "bench": "dsr_bench",
@@ -342,8 +356,8 @@ def main() -> None:
     rows = _wide.rows_per_person(args.children)
     with tempfile.TemporaryDirectory(prefix="charter-dsr-bench-") as tmp:
         folder = Path(tmp)
-        store_url = create_database(STORE_DB)
-        state_url = create_database(STATE_DB)
+        store_url = create_database(args.store_db)
+        state_url = create_database(args.state_db)
         charter: Charter | None = None
         try:
             log(f"loading {args.people} people x {rows} rows ({1 + 2 * args.children} tables) with COPY")
@@ -357,8 +371,8 @@ def main() -> None:
             if charter is not None:
                 charter.close()
             if not args.keep:
-                drop_database(STORE_DB)
-                drop_database(STATE_DB)
+                drop_database(args.store_db)
+                drop_database(args.state_db)
         if args.heavy:
             out["heavy"] = bench_heavy(args, folder)
     out["peak_rss_mb"] = round(rss_mb(), 1)
