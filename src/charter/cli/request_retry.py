@@ -27,6 +27,11 @@ from charter.requests import notices, review
 
 ACTOR = "cli"
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+#: the data map to plan with, for ``plan`` and ``retry``
+DatamapOpt = Annotated[
+    Path | None,
+    typer.Option("--datamap", help="A data-map folder or file (default: CHARTER_DATAMAP_PATH).", show_default=False),
+]
 
 
 def _say(text: str) -> None:
@@ -99,12 +104,7 @@ def _reopened_lines(reopened: retry.Reopened) -> list[str]:
 @command
 def retry_request(
     public_id: str,
-    datamap: Annotated[
-        Path | None,
-        typer.Option(
-            "--datamap", help="A data-map folder or file (default: CHARTER_DATAMAP_PATH).", show_default=False
-        ),
-    ] = None,
+    datamap: DatamapOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Retry a failed request after fixing its cause: done steps are kept, the rest is carried out now; exit 1 if it

@@ -8,7 +8,6 @@ server that is down leaves the e-mail pending: ``charter requests notify``).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,7 +17,7 @@ from charter.cli.context import services
 from charter.cli.output import command, console, emit_json
 from charter.cli.request_packages import package as package_command
 from charter.cli.request_packages import push_again
-from charter.cli.request_retry import give_up, plan_lines, retry_request, run_lines
+from charter.cli.request_retry import DatamapOpt, give_up, plan_lines, retry_request, run_lines
 from charter.db.base import utcnow
 from charter.delivery import retention
 from charter.errors import InvalidInput
@@ -222,12 +221,7 @@ def expire(as_json: JsonOpt = False) -> None:
 @command
 def plan(
     public_id: str,
-    datamap: Annotated[
-        Path | None,
-        typer.Option(
-            "--datamap", help="A data-map folder or file (default: CHARTER_DATAMAP_PATH).", show_default=False
-        ),
-    ] = None,
+    datamap: DatamapOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The steps that would carry out a request in the data stores (nothing is run; identities are masked)."""
@@ -246,12 +240,7 @@ def plan(
 @command
 def run(
     public_id: str,
-    datamap: Annotated[
-        Path | None,
-        typer.Option(
-            "--datamap", help="A data-map folder or file (default: CHARTER_DATAMAP_PATH).", show_default=False
-        ),
-    ] = None,
+    datamap: DatamapOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Carry out an approved request in the data stores (resumes a run that stopped); exit 1 if it failed."""
