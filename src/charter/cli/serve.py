@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import socket
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from charter.settings import Settings
 
 from charter.cli.output import command
 from charter.errors import InvalidInput
@@ -46,6 +49,7 @@ def serve(
 
     settings = Settings.load()
     settings.secret_key()  # refuse to start (exit 1, one line) before forking if production has no key
+    _require_schema(settings)
     proxies = settings.trusted_proxies
     config = Config(
         APP_FACTORY,
@@ -62,3 +66,14 @@ def serve(
         Multiprocess(config, sockets=[sock]).run()
     else:
         Server(config).run(sockets=[sock])
+
+
+def _require_schema(settings: Settings) -> None:
+    """Refuse to serve a database another version of Charter migrated (one line: run charter db upgrade)."""
+    from charter.db import Database, require_schema
+
+    database = Database(settings.database_url)
+    try:
+        require_schema(database)
+    finally:
+        database.dispose()

@@ -15,6 +15,7 @@ import typer
 
 from charter.cli.context import services
 from charter.cli.output import command, console, emit_json
+from charter.db import require_schema
 from charter.errors import InvalidInput
 from charter.jobs import queue_for
 from charter.jobs import worker as runtime
@@ -23,6 +24,7 @@ from charter.jobs.sweeper import sweep
 
 def _sweep_once(as_json: bool) -> None:
     with services() as built:
+        require_schema(built.database)
         if built.settings.jobs.backend == "celery":
             runtime.check_broker(built)
         report = sweep(built, queue_for(built, inline=True))
@@ -59,5 +61,6 @@ def worker(
     if loglevel.lower() not in runtime.LOGLEVELS:
         raise InvalidInput(f"--loglevel: expected one of {', '.join(runtime.LOGLEVELS)}")
     with services() as built:
+        require_schema(built.database)  # a worker of a newer Charter on an older database: say so at once
         every = built.settings.jobs.sweep_seconds if sweep_every is None else sweep_every
         runtime.run(built, concurrency=concurrency, loglevel=loglevel.lower(), sweep_every=every)

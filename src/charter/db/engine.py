@@ -186,3 +186,33 @@ def migrate(database: Database, revision: str = "head") -> None:
             command.upgrade(config, revision)
     except OperationalError as exc:
         raise Unavailable("the database did not answer; no migration was applied") from exc
+
+
+#: The migration this code needs (the newest under ``migrations/versions``; a test keeps the two equal). Known
+#: without importing Alembic, so ``charter serve`` and ``charter worker`` can check it at start-up cheaply.
+SCHEMA_REVISION = "0012"
+
+
+class SchemaOutdated(InvalidInput):
+    """Charter's database is at another migration than this code needs (an upgrade without ``db upgrade``)."""
+
+    code = "schema_outdated"
+    status = 503
+    title = "Charter's database needs an upgrade"
+
+
+def require_schema(database: Database) -> None:
+    """Refuse to start on a database at another migration: the first query would otherwise fail somewhere deep,
+    as a database that "did not answer". One line, naming the fix; exit 2 from the CLI."""
+    try:
+        with database.engine.connect() as connection:
+            found = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except OperationalError:
+        found = None  # no such table (SQLite), or no database at all: either way, not migrated
+    except Exception:  # noqa: BLE001 - PostgreSQL's "relation does not exist" is a ProgrammingError
+        found = None
+    if found != SCHEMA_REVISION:
+        at = f"migration {found}" if found else "no migration"
+        raise SchemaOutdated(
+            f"Charter's database is at {at}; this version needs {SCHEMA_REVISION}: run 'charter db upgrade' first"
+        )
