@@ -25,7 +25,7 @@ def test_the_revision_the_code_needs_is_the_newest_migration() -> None:
 def test_an_older_or_empty_database_is_refused_with_the_fix(tmp_path: Path) -> None:
     database = Database(f"sqlite:///{tmp_path / 'charter.db'}")
     try:
-        with pytest.raises(SchemaOutdated, match="is at no migration; .* run 'charter db upgrade' first"):
+        with pytest.raises(SchemaOutdated, match=r"is at no migration; .* run 'charter db upgrade' first"):
             require_schema(database)
         migrate(database, "0011")
         with pytest.raises(SchemaOutdated, match=f"is at migration 0011; this version needs {SCHEMA_REVISION}"):
