@@ -1,10 +1,13 @@
 """A runner's batches: which ready steps go together, and what it carries from performing them to storing them.
 
-Steps that only read (fetch, verify) are claimed and stored a frontier at a
-time: losing their record in a crash costs a re-read. A step that writes
-(erase, update) goes alone, stored with its audit entry before the next one
-starts, so a crash redoes at most one write (docs/design/execution.md,
-"Batches").
+Steps are claimed and stored a frontier at a time, readers (fetch, verify)
+apart from writers (erase, update): losing a reader's record in a crash costs
+a re-read; losing a writer's redoes its write, which every strategy makes
+idempotent, and the verification (which reads every touched row again by its
+key) proves the outcome whatever the counts of a re-run say
+(docs/design/execution.md, "Batches"). Writers that are ready together do
+not depend on each other (the plan orders children before parents), so a
+frontier of them is one transaction of Charter's database, not one each.
 """
 
 from __future__ import annotations
@@ -47,13 +50,15 @@ READING = frozenset({Action.FETCH, Action.VERIFY})
 
 
 def batch_of(plan: Plan, ready: list[str]) -> list[str]:
-    """What to claim together: every ready step that only reads, else the first ready step that writes.
+    """What to claim together: every ready step that only reads, else every ready step that writes.
 
-    A step that changes a store is stored on its own, with its audit entry, before the next one starts:
-    a crash then redoes at most that one (and the certificate counts what each statement changed).
+    Readers go first (a frontier of fetches is the discovery every write waits for). A frontier of writers
+    is stored together with one audit entry each: a crash redoes those writes, idempotently, and the
+    certificate's ``rows_affected`` of a re-run may count 0 where the first run changed the rows (its
+    ``rows_matched`` and the verification are what prove the outcome).
     """
     readers = [step_id for step_id in ready if plan.step(step_id).action in READING]
-    return readers or ready[:1]
+    return readers or list(ready)
 
 
 def dependencies(plan: Plan) -> dict[str, tuple[str, ...]]:
