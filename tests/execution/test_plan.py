@@ -296,3 +296,44 @@ def test_random_reference_graphs(drawn: tuple[str, dict[int, list[int]], set[int
                 assert position[a] < position[b]  # children first
                 erases = result.of(Action.ERASE)
                 assert erases[position[a]].id in erases[position[b]].depends_on
+
+
+LINKED = """\
+systems: [{id: s, kind: sql, url: "sqlite:///s.db", datasets: [d]}]
+dataset:
+  - fides_key: d
+    collections:
+      - name: customer
+        fields:
+          - {name: id, fides_meta: {primary_key: true}}
+          - {name: email, data_categories: [user.contact.email], fides_meta: {identity: email}}
+          - {name: phone, data_categories: [user.contact.phone_number], fides_meta: {identity: phone_number}}
+      - name: ticket
+        fields:
+          - {name: id, fides_meta: {primary_key: true}}
+          - name: customer_id
+            fides_meta: {references: [{dataset: d, field: customer.id, direction: from}]}
+          - {name: email, data_categories: [user.contact.email], fides_meta: {identity: email}}
+      - name: call
+        fields:
+          - {name: id, fides_meta: {primary_key: true}}
+          - name: ticket_id
+            fides_meta: {references: [{dataset: d, field: ticket.id, direction: from}]}
+          - {name: phone, data_categories: [user.contact.phone_number], fides_meta: {identity: phone_number}}
+"""
+
+
+def test_linked_identities_never_cost_a_reference_its_input() -> None:
+    """Issue 11: a ticket with an e-mail of its own is still searched by its customer's id (the model-based test
+    found it lost once identities were linked); a call reached by its ticket and by the customer's phone is
+    searched both ways (P-RGT-1)."""
+    datamap = datamaps.check_sources([("linked.yaml", LINKED)], SETTINGS).datamap
+    result = plan.build(datamap, plan.PlanRequest("r", RequestKind.ACCESS, {"email": ["a@example.org"]}))
+    fetch = {s.collection: s for s in result.of(Action.FETCH)}
+    customer, ticket = fetch["d.customer"].id, fetch["d.ticket"].id
+    assert sorted(i.render() for i in fetch["d.ticket"].inputs) == sorted(
+        ["email IN identity:email", f"customer_id IN {customer}.id", f"email IN {customer}.email"]
+    )
+    assert sorted(i.render() for i in fetch["d.call"].inputs) == sorted(
+        [f"phone IN {customer}.phone", f"ticket_id IN {ticket}.id"]
+    )

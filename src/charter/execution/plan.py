@@ -136,12 +136,18 @@ class Planner:
             self.flows.append((edge.source, edge.target))
             if not edge.directed:
                 self.flows.append((edge.target, edge.source))
-        self.flows.extend(self._linked_identities())
-        pairs = [(_owner(a), _owner(b)) for a, b in self.flows if _owner(a) != _owner(b)]
-        self.traversal = graph.adjacency(self.usable, pairs)
+        #: identities found on the person's rows, passed on to other collections' identity fields of their kind
+        self.links = self._linked_identities()
+        references_only = [(_owner(a), _owner(b)) for a, b in self.flows if _owner(a) != _owner(b)]
+        #: what references alone connect: the order of discovery (links never reorder it, see _inputs)
+        self.references = graph.adjacency(self.usable, references_only)
+        linked = [(_owner(a), _owner(b)) for a, b in self.links]
+        #: what a request can reach, by references and linked identities
+        self.traversal = graph.adjacency(self.usable, references_only + linked)
         self.depth: dict[str, int] = {}
         #: discovery's order of the reached collections' strongly connected components (graph.components)
         self.component: dict[str, int] = {}
+        self.position: dict[str, int] = {}
         self.fetch_ids: dict[str, str] = {}
         self.resolver = Resolver(datamap)
         self.through = {e.source.key for e in self.edges} | {e.target.key for e in self.edges}
@@ -149,7 +155,9 @@ class Planner:
 
     def _linked_identities(self) -> list[tuple[FieldEntry, FieldEntry]]:
         """Identities found on the person's own rows are theirs: each identity field's values flow to every
-        other collection's identity field of the same kind (issue 11, finding 7). So the phone on the account
+        other collection's identity field of the same kind (issue 11, finding 7), forward in the order the
+        references give discovery (a link that pointed back would merge collections into one loop, where
+        values flow outward only, and a child with an e-mail of its own would lose its owner's id). So the phone on the account
         found by e-mail searches the SMS log keyed on phones, and a loyalty id on the customer row searches
         the loyalty system, with no reference written between them — and never a value the person only
         claimed (a claimed identity starts a search only once the office confirmed it)."""
@@ -177,6 +185,7 @@ class Planner:
         self.depth = {key: len(graph.path_to(came_from, key)) - 1 for key in came_from}
         self.component = self._components(came_from)
         order = sorted(came_from, key=lambda k: (self.component[k], self.depth[k], k))
+        self.position = {key: n for n, key in enumerate(order)}
         self.fetch_ids = {key: self._id(key, Action.FETCH) for key in order}
         steps = []
         for key in order:
@@ -189,7 +198,7 @@ class Planner:
         """Each reached collection's component's place in discovery: a topological order of the components
         (graph.components), nearest the identities first where the references leave the choice, so the plan
         reads as before wherever no reference comes from further away."""
-        reached = {key: [n for n in self.traversal.get(key, ()) if n in came_from] for key in came_from}
+        reached = {key: [n for n in self.references.get(key, ()) if n in came_from] for key in came_from}
         members = graph.components(reached)
         of = {key: n for n, group in enumerate(members) for key in group}
         into: dict[int, set[int]] = {n: set() for n in range(len(members))}
@@ -217,6 +226,10 @@ class Planner:
             if self.component[origin] < self.component[key] or (
                 self.component[origin] == self.component[key] and self.depth[origin] < self.depth[key]
             ):
+                inputs.add(Input(target.name, Source(step=self.fetch_ids[origin], field=source.name)))
+        for source, target in self.links:  # only forward in discovery's order: a link never makes a cycle
+            origin = _owner(source)
+            if _owner(target) == key and origin in self.position and self.position[origin] < self.position[key]:
                 inputs.add(Input(target.name, Source(step=self.fetch_ids[origin], field=source.name)))
         ordered = tuple(sorted(inputs, key=lambda i: (i.source.step or "", i.field, i.source.render())))
         upstream = tuple(sorted({i.source.step for i in ordered if i.source.step is not None}))
