@@ -157,8 +157,9 @@ class Planner:
         """Identities found on the person's own rows are theirs: each identity field's values flow to every
         other collection's identity field of the same kind (issue 11, finding 7), forward in the order the
         references give discovery (a link that pointed back would merge collections into one loop, where
-        values flow outward only, and a child with an e-mail of its own would lose its owner's id). So the phone on the account
-        found by e-mail searches the SMS log keyed on phones, and a loyalty id on the customer row searches
+        values flow outward only, and a child with an e-mail of its own would lose its owner's id). So the
+        phone on the account found by e-mail searches the SMS log keyed on phones, and a loyalty id on the
+        customer row searches
         the loyalty system, with no reference written between them — and never a value the person only
         claimed (a claimed identity starts a search only once the office confirmed it)."""
         by_kind: dict[str, list[FieldEntry]] = {}
