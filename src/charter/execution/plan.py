@@ -159,9 +159,8 @@ class Planner:
         references give discovery (a link that pointed back would merge collections into one loop, where
         values flow outward only, and a child with an e-mail of its own would lose its owner's id). So the
         phone on the account found by e-mail searches the SMS log keyed on phones, and a loyalty id on the
-        customer row searches
-        the loyalty system, with no reference written between them — and never a value the person only
-        claimed (a claimed identity starts a search only once the office confirmed it)."""
+        customer row searches the loyalty system, with no reference written between them — and never a value
+        the person only claimed (a claimed identity starts a search only once the office confirmed it)."""
         by_kind: dict[str, list[FieldEntry]] = {}
         for collection in self.usable.values():
             for entry in collection.identities():
