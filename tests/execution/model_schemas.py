@@ -95,10 +95,6 @@ class Spec:
     def col(self, kind: Kind) -> Col | None:
         return next((c for c in self.columns if c.kind == kind), None)
 
-    @property
-    def keyed(self) -> bool:
-        return any(c.key for c in self.columns)
-
 
 @dataclass(frozen=True)
 class Spelling:
@@ -445,6 +441,8 @@ def _table(draw: st.DrawFn, role: Role, name: str, owners: list[Spec]) -> Spec:
         if draw(st.booleans()):
             width = draw(st.sampled_from([24, 80]))
             cols.append(Col("ContactMail", "email", width=width, category="user.contact.email"))
+        if draw(st.integers(0, 3)) == 3:
+            cols.append(Col("Mobile", "phone", width=32, category="user.contact.phone_number"))
         if draw(st.booleans()):
             cols.append(Col("RowVersion", "extra"))
         unmarked = draw(st.integers(0, 9)) == 9  # now and then the map forgets to mark the key

@@ -17,11 +17,22 @@ reading, and compared with the model of what is the target's:
   anywhere; the certificate says ``verified`` exactly then, ``no_record_found``
   (never verified) when the target has no rows;
 * a deletion that cannot be made right (a token into a column too narrow on a
-  strict store, a rewrite of a table without a single key) fails and issues
-  no certificate; a row arriving in the target's name after the erase is caught.
+  strict store, a rewrite of a table without a single marked key) fails and
+  issues no certificate; a row arriving in the target's name after the erase
+  (in the root, or in a child by the target's id) is caught.
 
 Nested JSON is left as it is and the check warns about it (current behaviour,
-asserted as such). The known gaps are kept as strict xfails at the end.
+asserted as such). What the model found that Charter does not do yet is kept
+as strict xfails at the end, each a shrunk example written out by hand: a
+failing deletion has already changed the store (two causes); the package holds
+undeclared columns; a collection reached only by the phone found on the
+account is never searched; an e-mail padded with a tab is not matched; equal
+rows of a table without a key reach the package as one. The generator keeps
+clear of the last three (spaces only, distinct rows, no phone-only table), so
+the property tests the rest.
+
+More examples: ``CHARTER_MODEL_EXAMPLES=200``; what they exercised:
+``--hypothesis-show-statistics``.
 """
 
 from __future__ import annotations
@@ -51,7 +62,7 @@ from charter.db import Database
 from charter.errors import NotFound
 from charter.execution import package, service
 from charter.execution.certificate import certificate_of
-from charter.execution.runner import Outcome, Runner
+from charter.execution.runner import Fault, Outcome, Runner
 from charter.execution.steps import Action, Step
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
@@ -248,29 +259,38 @@ def check_erased(realized: Realized, after: Snapshot) -> None:
 
 
 def _runner(
-    database: Database, config: Settings, vault: Vault, store: Store, folder: Path, fault: Any = None
+    database: Database, config: Settings, vault: Vault, store: Store, folder: Path, fault: Fault | None = None
 ) -> Runner:
     datamap = service.load_datamap(config, store.realized.write_map(folder, store.schema))
     env = {URL_ENV: store.url}
     return Runner(database, config, vault, datamap, env=env, sleep=lambda _s: None, fault=fault)
 
 
-def _late_arrival(store: Store) -> Any:
-    """A row in another spelling of the target's e-mail arrives in the root table just after its erase."""
-    root = store.realized.world.tables[0]
-    table = store.realized.tables[root.name]
+def _late_arrival(store: Store, late: int) -> Fault:
+    """A row in the target's name arrives just after its table's erase step: in the root table (another
+    spelling of the target's e-mail) or in a child of the root (the target's account id in its owner column)."""
+    realized = store.realized
+    root = realized.world.tables[0]
+    accounts = [r["Id"] for r in realized.mine(root.name)]
+    children = [s for s in realized.world.tables if s.role == "child" and s.owner == root.name] if accounts else []
+    spec = [root, *children][(late - 1) % (len(children) + 1)]
+    values = {"Id": 9999, "eMail": f" {realized.target_email.upper()}"} if spec is root else {"Id": 9999}
+    if spec is not root:
+        values["OwnerId"] = accounts[0]
+    table = realized.tables[spec.name]
 
     def arrive(where: str, step: Step) -> None:
-        if where == "after" and step.action == Action.ERASE and step.collection == f"{DATASET}.{root.name}":
+        if where == "after" and step.action == Action.ERASE and step.collection == f"{DATASET}.{spec.name}":
             with store.engine.begin() as conn:
-                conn.execute(insert(table).values({"Id": 999, "eMail": f" {store.realized.target_email.upper()}"}))
+                conn.execute(insert(table).values(values))
 
+    event(f"late row in the {spec.role}")
     return arrive
 
 
 def check_world(
     world: World,
-    late: bool,
+    late: int,
     backend: str,
     admin_url: str | None,
     database: Database,
@@ -278,17 +298,17 @@ def check_world(
     vault: Vault,
     tmp_path: Path,
 ) -> None:
+    """One drawn world on one backend: the target asks for access (P-RGT-1), then for deletion (P-RGT-3)."""
     folder = tmp_path / uuid.uuid4().hex[:8]
     folder.mkdir()
     realized = world.realize(f"d{uuid.uuid4().hex[:6]}.io")
-    strict = backend != "sqlite"
     for feature in realized.features():
         event(feature)
     with store(backend, realized, folder, admin_url) as made:
         before = made.snapshot()
         assert {n: _bag(rows) for n, rows in before.items()} == {n: _bag(r) for n, r in realized.rows.items()}
 
-        # access (P-RGT-1): read only, whatever the map's flaws for a deletion
+        # access: read only, whatever the map's flaws for a deletion
         public_id = approved(database, config, vault, RequestKind.ACCESS, email=realized.typed)
         outcome = _runner(database, config, vault, made, folder / "map").run(public_id)
         assert outcome.status == "completed", outcome.error
@@ -298,35 +318,53 @@ def check_world(
             report = datamaps.check_path(folder / "map", config)
             assert any("Profile.nick" in f.render() for f in report.of("warning"))
 
-        # deletion (P-RGT-3)
         public_id = approved(database, config, vault, RequestKind.DELETION, email=realized.typed)
-        fault = _late_arrival(made) if late else None
         deleted: Outcome | None
         try:
+            fault = _late_arrival(made, late) if late else None
             deleted = _runner(database, config, vault, made, folder / "map", fault).run(public_id)
         except DatamapInvalid:
-            deleted = None  # refused at load: nothing ran
-        after = made.snapshot()
+            deleted = None  # refused when the map was loaded: nothing ran
         document = _certificate(database, public_id)
-        event(f"deletion {'refused at load' if deleted is None else deleted.status}" + (" (late row)" if late else ""))
-        if deleted is None or deleted.status == "failed":
-            assert document is None, "a failed deletion has no certificate"
-            assert realized.may_refuse(strict) or late, (deleted, describe(world))
-            check_others_untouched(realized, after)
-            if not late:
-                event("failed after changing the store" if after != before else "failed, store unchanged")
-            if not realized.must_fail(strict) and not late:  # refused up front: refused before any change
-                assert after == before
-            return
-        assert not realized.must_fail(strict), f"a deletion that cannot be made right completed:\n{describe(world)}"
-        assert not late, "a row in the target's name arrived after the erase, and the deletion was certified"
-        assert deleted.status == "completed", deleted.error
-        check_erased(realized, after)
-        assert document is not None
-        expected = "erased" if realized.found_anything() else "no_record_found"
-        assert document["outcome"] == expected
-        event(f"certificate: {expected}")
-        assert document["verified"] is (expected == "erased")
+        judge_deletion(realized, backend != "sqlite", late, deleted, document, before, made.snapshot())
+
+
+def judge_deletion(
+    realized: Realized,
+    strict: bool,
+    late: int,
+    deleted: Outcome | None,
+    document: dict[str, Any] | None,
+    before: Snapshot,
+    after: Snapshot,
+) -> None:
+    """P-RGT-3: a certificate, ``verified`` exactly when the model's after-state holds; else a failure with none.
+
+    A deletion that cannot be made right must fail, and leave everyone else's rows alone; one a careful runner
+    could refuse up front may be refused, then before any change. That a failure comes before *any* change is
+    the promise of issue 11 Charter does not keep yet (the strict xfails below): here only the weaker one."""
+    status = "refused at load" if deleted is None else deleted.status
+    event(f"deletion {status}" + (" (late row)" if late else ""))
+    if deleted is None or deleted.status == "failed":
+        assert document is None, "a failed deletion has no certificate"
+        assert realized.may_refuse(strict) or late, (deleted, describe(realized.world))
+        check_others_untouched(realized, after)
+        if not late:
+            event("failed after changing the store" if after != before else "failed, store unchanged")
+        if not realized.must_fail(strict) and not late:  # refused up front: refused before any change
+            assert after == before
+        return
+    assert not realized.must_fail(strict), (
+        f"a deletion that cannot be made right completed:\n{describe(realized.world)}"
+    )
+    assert not late, "a row in the target's name arrived after the erase, and the deletion was certified"
+    assert deleted.status == "completed", deleted.error
+    check_erased(realized, after)
+    assert document is not None
+    expected = "erased" if realized.found_anything() else "no_record_found"
+    event(f"certificate: {expected}")
+    assert document["outcome"] == expected
+    assert document["verified"] is (expected == "erased")
 
 
 # -- the properties, per backend ---------------------------------------------------
@@ -335,13 +373,14 @@ _SETTINGS: dict[str, Any] = {
     "deadline": None,
     "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 }
-lates = st.sampled_from([False, False, False, True])
+#: 0: no row arrives during the deletion; else which table one arrives in (``_late_arrival``)
+lates = st.sampled_from([0, 0, 0, 0, 0, 0, 1, 2])
 
 
 @settings(max_examples=EXAMPLES["sqlite"], **_SETTINGS)
 @given(world=worlds(), late=lates)
 def test_requests_on_random_schemas_sqlite(
-    world: World, late: bool, database: Database, config: Settings, vault: Vault, tmp_path: Path
+    world: World, late: int, database: Database, config: Settings, vault: Vault, tmp_path: Path
 ) -> None:
     """P-RGT-1, P-RGT-3 on SQLite (widths not enforced: a narrow column takes the token)."""
     check_world(world, late, "sqlite", None, database, config, vault, tmp_path)
@@ -351,7 +390,7 @@ def test_requests_on_random_schemas_sqlite(
 @given(world=worlds(), late=lates)
 def test_requests_on_random_schemas_postgresql(
     world: World,
-    late: bool,
+    late: int,
     database: Database,
     config: Settings,
     vault: Vault,
@@ -366,7 +405,7 @@ def test_requests_on_random_schemas_postgresql(
 @given(world=worlds(), late=lates)
 def test_requests_on_random_schemas_mariadb(
     world: World,
-    late: bool,
+    late: int,
     database: Database,
     config: Settings,
     vault: Vault,
