@@ -365,6 +365,27 @@ def judge_deletion(
     event(f"certificate: {expected}")
     assert document["outcome"] == expected
     assert document["verified"] is (expected == "erased")
+    check_certificate(realized, document)
+
+
+def check_certificate(realized: Realized, document: dict[str, Any]) -> None:
+    """The certificate says what was done: per collection, the rows found and how each was erased; the
+    catalogue as not searched."""
+    mine = {f"{DATASET}.{spec.name}": len(realized.mine(spec.name)) for spec in realized.searched()}
+    assert {s["collection"]: s["rows_found"] for s in document["searched"]} == mine
+    done = {c["collection"]: c for c in document["collections"]}
+    assert set(done) == set(mine)
+    for spec in realized.searched():
+        entry = done[f"{DATASET}.{spec.name}"]
+        assert entry["rows_matched"] == len(realized.mine(spec.name))
+        if spec.delete:
+            assert entry["strategy"] == "delete_row"
+            continue
+        fields = {c.name: "random_token" for c in spec.columns if c.identity}
+        fields |= {c.name: "set_null" for c in spec.columns if c.kind in ("text", "number")}
+        assert entry["fields"] == fields, spec.name
+    skipped = {n["collection"] for n in document["not_searched"]}
+    assert skipped == {f"{DATASET}.{s.name}" for s in realized.world.tables if s.role == "catalogue"}
 
 
 # -- the properties, per backend ---------------------------------------------------
