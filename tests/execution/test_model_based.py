@@ -525,6 +525,7 @@ def test_a_child_with_its_own_e_mail_is_still_searched_by_its_owner_s_id(
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="a deletion that cannot be made right (a table with a composite key and no delete override: "
     "'needs exactly one primary key to rewrite fields') fails only at that table's erase step, after the "
     "erase steps ordered before it have already rewritten the person's rows elsewhere",
@@ -554,13 +555,17 @@ def test_a_deletion_that_cannot_be_made_right_changes_nothing_sqlite(
             ],
         },
     )
-    outcome, before, after, document, _ = _deletion("sqlite", world, None, database, config, vault, tmp_path)
+    try:
+        outcome, before, after, document, _ = _deletion("sqlite", world, None, database, config, vault, tmp_path)
+    except DatamapInvalid:
+        return  # the map refused whole when loaded (as on main since the check refuses key shapes): nothing ran
     assert outcome.status == "failed" and document is None
     assert after == before  # today: Order 101's Note is already null
 
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="a 24-character token cannot fit the person's e-mail column (varchar(20)) on PostgreSQL; the run "
     "fails at the root's erase step, after its children's erase steps have already nulled the person's data",
 )
@@ -580,6 +585,7 @@ def test_a_token_that_cannot_fit_changes_nothing_postgresql(
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="an access package holds every column of the table, also those the data map does not declare "
     "(fetch selects the whole row): here a PasswordHash the map leaves out reaches the person",
 )
@@ -602,6 +608,7 @@ def test_the_package_holds_only_the_declared_fields(
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="a collection reached only by a phone identity is never searched for an e-mail request, though "
     "discovery found the person's phone (verification even collects it): the SMS log keeps it, the package "
     "misses it, and the certificate says erased and verified",
@@ -636,6 +643,7 @@ def test_a_phone_found_on_the_account_reaches_the_sms_log(
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="an e-mail padded with a tab (or a newline) is not found: the store compares lower(trim(column)), and "
     "SQL's trim removes spaces only, while Charter folds the request's value with str.strip() "
     "(connectors.base.matching vs connectors.sql.compared); the log row is neither packaged nor erased, and "
@@ -662,6 +670,7 @@ def test_an_e_mail_padded_with_a_tab_is_the_person_s(
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="in a collection without a primary key, a fetch keeps one of several equal rows (actions._read "
     "de-duplicates by the whole row when there is no key): the person's two identical visits reach the package "
     "as one, and the certificate's rows_matched counts one",
