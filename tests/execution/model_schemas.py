@@ -407,9 +407,8 @@ def _schema(draw: st.DrawFn) -> list[Spec]:
     root_cols = _maybe_narrow(draw, root_cols)
     tables: list[Spec] = [Spec(draw(st.sampled_from(ROOT_NAMES)), "root", tuple(root_cols))]
     owners.append(tables[0])
-    roles = draw(
-        st.lists(st.sampled_from(["child", "parent", "log", "composite", "catalogue", "child"]), min_size=1, max_size=5)
-    )
+    others: list[Role] = ["child", "parent", "log", "composite", "catalogue", "child"]
+    roles = draw(st.lists(st.sampled_from(others), min_size=1, max_size=5))
     for index, role in enumerate(roles, start=1):
         if role == "catalogue" and any(t.role == "catalogue" for t in tables):
             role = "child"
@@ -513,7 +512,8 @@ class _Rows:
         return row
 
     def value(self, spec: Spec, col: Col, person: Person | None, n: int) -> Any:
-        draw, tag = self.draw, f"{self.index[spec.name]}.{person.number if person else 0}.{n}"
+        draw: st.DrawFn = self.draw
+        tag = f"{self.index[spec.name]}.{person.number if person else 0}.{n}"
         if col.kind == "email":
             assert person is not None
             keep = spec.role == "root" or draw(st.booleans())
@@ -542,7 +542,8 @@ class _Rows:
             owner = person.number if person else None
             rows, owners = self.world.rows[parent.name], self.world.owners[parent.name]
             theirs = [r["Id"] for r, o in zip(rows, owners, strict=True) if o == owner]
-            if theirs and draw(st.booleans()):  # one the same person's other rows already point at
+            reuse: bool = draw(st.booleans())  # one the same person's other rows already point at
+            if theirs and reuse:
                 return draw(st.sampled_from(theirs))
             return self.add(parent, owner, {})["Id"]
         raise AssertionError(col.kind)  # owner and seq are given by the caller

@@ -442,6 +442,8 @@ def test_requests_on_random_schemas_mariadb(
 # -- examples the model found, shrunk and written out: one pinned, the known gaps as strict xfails ---------
 
 ANA, BEN = Person(1, "ana1", "14155550110"), Person(2, "ben2", "14155550220")
+#: a hand-written table's rows, each with its owner (a person's number, None for nobody's)
+HandRows = list[tuple[int | None, dict[str, Any]]]
 PLAIN = Spelling((False, True), 1, 0)
 
 
@@ -450,7 +452,7 @@ def _customer(*extra: Col, mail: Col | None = None) -> Spec:
     return Spec("Customer", "root", (Col("Id", "id", key=True), mail, Col("FullName", "text", 40, "user.name"), *extra))
 
 
-def _hand(tables: list[Spec], rows: dict[str, list[tuple[int | None, dict[str, Any]]]]) -> World:
+def _hand(tables: list[Spec], rows: dict[str, HandRows]) -> World:
     """A world written out by hand (a shrunk example, made readable)."""
     world = World(tables, [ANA, BEN], target=1, typed=Spelling((False,), 0, 0))
     for spec in tables:
@@ -459,7 +461,7 @@ def _hand(tables: list[Spec], rows: dict[str, list[tuple[int | None, dict[str, A
     return world
 
 
-def _people_rows(**extra: Any) -> list[tuple[int | None, dict[str, Any]]]:
+def _people_rows(**extra: Any) -> HandRows:
     return [
         (1, {"Id": 1, "eMail": Mail("ana1", PLAIN), "FullName": "Ana Costa"} | extra.get("ana", {})),
         (2, {"Id": 2, "eMail": Mail("ben2", PLAIN), "FullName": "Ben Brandt"} | extra.get("ben", {})),
@@ -472,7 +474,10 @@ ORDER = Spec(
     (Col("Id", "id", key=True), Col("OwnerId", "owner", points_to="Customer"), Col("Note", "text", 60, "user.content")),
     owner="Customer",
 )
-ORDERS = [(1, {"Id": 101, "OwnerId": 1, "Note": "for Ana's mother"}), (2, {"Id": 102, "OwnerId": 2, "Note": "Ben's"})]
+ORDERS: HandRows = [
+    (1, {"Id": 101, "OwnerId": 1, "Note": "for Ana's mother"}),
+    (2, {"Id": 102, "OwnerId": 2, "Note": "Ben's"}),
+]
 
 
 def _deletion(
@@ -501,7 +506,7 @@ def test_a_child_with_its_own_e_mail_is_still_searched_by_its_owner_s_id(
     orders then form one component of the traversal, both at depth 0, and the order was searched by e-mail only."""
     contact = Col("ContactMail", "email", 64, "user.contact.email")
     order = replace(ORDER, columns=(*ORDER.columns, contact))
-    orders = [
+    orders: HandRows = [
         (1, {"Id": 101, "OwnerId": 1, "Note": "for Ana's mother", "ContactMail": Mail("ana1", PLAIN)}),
         (1, {"Id": 102, "OwnerId": 1, "Note": "by phone", "ContactMail": None}),
         (2, {"Id": 103, "OwnerId": 2, "Note": "Ben's", "ContactMail": Mail("ben2", PLAIN)}),
