@@ -528,13 +528,6 @@ def test_a_child_with_its_own_e_mail_is_still_searched_by_its_owner_s_id(
     check_certificate(realized, document)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a deletion that cannot be made right (a table with a composite key and no delete override: "
-    "'needs exactly one primary key to rewrite fields') fails only at that table's erase step, after the "
-    "erase steps ordered before it have already rewritten the person's rows elsewhere",
-)
 def test_a_deletion_that_cannot_be_made_right_changes_nothing_sqlite(
     database: Database, config: Settings, vault: Vault, tmp_path: Path
 ) -> None:
@@ -565,7 +558,7 @@ def test_a_deletion_that_cannot_be_made_right_changes_nothing_sqlite(
     except DatamapInvalid:
         return  # the map refused whole when loaded (as on main since the check refuses key shapes): nothing ran
     assert outcome.status == "failed" and document is None
-    assert after == before  # today: Order 101's Note is already null
+    assert after == before  # the map is refused at load: nothing runs
 
 
 @pytest.mark.xfail(
@@ -588,12 +581,6 @@ def test_a_token_that_cannot_fit_changes_nothing_postgresql(
     assert after == before  # today: Order 101's Note is already null
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="an access package holds every column of the table, also those the data map does not declare "
-    "(fetch selects the whole row): here a PasswordHash the map leaves out reaches the person",
-)
 def test_the_package_holds_only_the_declared_fields(
     database: Database, config: Settings, vault: Vault, tmp_path: Path
 ) -> None:
@@ -608,16 +595,9 @@ def test_the_package_holds_only_the_declared_fields(
         outcome = _runner(database, config, vault, made, tmp_path / "map").run(public_id)
     assert outcome.status == "completed", outcome.error
     [row] = _package(config, vault, public_id)[f"{DATASET}.Customer"]
-    assert set(row) == {"Id", "eMail", "FullName"}  # today: PasswordHash too
+    assert set(row) == {"Id", "eMail", "FullName"}  # never the PasswordHash the map leaves out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a collection reached only by a phone identity is never searched for an e-mail request, though "
-    "discovery found the person's phone (verification even collects it): the SMS log keeps it, the package "
-    "misses it, and the certificate says erased and verified",
-)
 def test_a_phone_found_on_the_account_reaches_the_sms_log(
     database: Database, config: Settings, vault: Vault, tmp_path: Path
 ) -> None:
@@ -643,7 +623,7 @@ def test_a_phone_found_on_the_account_reaches_the_sms_log(
     assert outcome.status == "completed", outcome.error
     assert document is not None
     remaining = _remaining_identifying(realized, after)
-    assert not (document["verified"] and remaining), remaining  # today: verified, and SmsLog keeps her phone
+    assert not (document["verified"] and remaining), remaining  # SmsLog is searched by the phone on her row
 
 
 @pytest.mark.xfail(
@@ -673,13 +653,6 @@ def test_an_e_mail_padded_with_a_tab_is_the_person_s(
     assert not (document["verified"] and remaining), remaining  # today: verified, and the log keeps "\tANA1@…"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="in a collection without a primary key, a fetch keeps one of several equal rows (actions._read "
-    "de-duplicates by the whole row when there is no key): the person's two identical visits reach the package "
-    "as one, and the certificate's rows_matched counts one",
-)
 def test_equal_rows_without_a_key_all_reach_the_package(
     database: Database, config: Settings, vault: Vault, tmp_path: Path
 ) -> None:
@@ -699,4 +672,4 @@ def test_equal_rows_without_a_key_all_reach_the_package(
         public_id = approved(database, config, vault, RequestKind.ACCESS, email=realized.typed)
         outcome = _runner(database, config, vault, made, tmp_path / "map").run(public_id)
     assert outcome.status == "completed", outcome.error
-    assert len(_package(config, vault, public_id)[f"{DATASET}.VisitLog"]) == 2  # today: 1
+    assert len(_package(config, vault, public_id)[f"{DATASET}.VisitLog"]) == 2  # both identical visits

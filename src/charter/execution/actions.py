@@ -10,6 +10,7 @@ rows, never one per row; an erase or update is one transaction on the store.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from charter.connectors.base import Connector, Writer
 from charter.datamap.model import DataMap
 from charter.errors import InvalidInput, Misconfigured
-from charter.execution.context import Found, Rows, StepContext, input_match, primary_key, values_of
+from charter.execution.context import Found, Rows, StepContext, declared, input_match, primary_key, values_of
 from charter.execution.corrections import before_after
 from charter.execution.erasure import plain_row
 from charter.execution.steps import Action, Step
@@ -57,19 +58,32 @@ def _where(datamap: DataMap, step: Step) -> tuple[str | None, str, str | None]:
 
 
 def _read(step: Step, ctx: StepContext, connector: Connector) -> Found:
+    """The rows of the step's collection its inputs match, with the declared columns only.
+
+    A row two inputs find is kept once: by its key, or, in a collection without one, as many times as the
+    input that found it most often did (two identical visits of the person are two rows, not one)."""
     key, table, schema = _where(ctx.datamap, step)
+    collection = ctx.datamap.collection(step.collection)
+    assert collection is not None  # _where refused an unknown collection
+    keep = declared(collection, ctx.datamap.systems[step.system].model.kind)
     seen: dict[str, dict[str, Any]] = {}
+    copies: Counter[str] = Counter()
     for wanted in step.inputs:
         values = values_of(wanted, ctx)
         if not values:
             continue
         match = input_match(ctx, step, wanted)
+        here: Counter[str] = Counter()
         for chunk in connector.fetch(table, wanted.field, values, schema=schema, match=match):
             for row in chunk:
-                clean = plain_row(row)
+                clean = {name: value for name, value in plain_row(row).items() if name in keep}
                 identity = json.dumps(clean.get(key) if key else clean, sort_keys=True, default=str)
                 seen.setdefault(identity, clean)
-    return Found(key, list(seen.values()))
+                here[identity] += 1
+        copies |= here  # the most any one input found
+    if key:
+        return Found(key, list(seen.values()))
+    return Found(key, [seen[identity] for identity, count in copies.items() for _ in range(count)])
 
 
 def fetch(step: Step, ctx: StepContext, connector: Connector) -> Result:

@@ -77,3 +77,11 @@ def input_match(ctx: StepContext, step: Step, wanted: Input) -> Match:
     entry = collection.fields.get(wanted.field) if collection else None
     identity = entry.model.meta.identity if entry else None
     return match_for(identity_kind(identity)) if identity else "exact"
+
+
+def declared(collection: CollectionEntry, kind: str = "sql") -> frozenset[str]:
+    """The columns a step keeps of a row: the fields the map declares (top level; a nested field travels in its
+    parent's value), and a Redis hash's key. A column the map does not declare (a password hash) is not the
+    map's business: it never reaches a package or a sealed outcome (issue 11, finding 6)."""
+    names = {f.name for f in collection.fields.values() if f.top}
+    return frozenset(names | {KEY} if kind == "redis" else names)

@@ -37,7 +37,7 @@ from charter.datamap.check import identity_kind
 from charter.datamap.erasure_policy import own_strategy
 from charter.datamap.model import CollectionEntry, FieldEntry
 from charter.errors import CharterError, Misconfigured
-from charter.execution.context import StepContext, input_match, values_of
+from charter.execution.context import StepContext, declared, input_match, values_of
 from charter.execution.erasure import plain, plain_row
 from charter.execution.steps import Action, Step
 
@@ -85,6 +85,7 @@ class Verifier:
         self.collection: CollectionEntry = collection
         self.kind = ctx.datamap.systems[step.system].model.kind
         self.key = row_key(collection, self.kind)
+        self.declared = declared(collection, self.kind)  # the columns the fetch kept (context.declared)
         self.erased = next(s for s in ctx.plan.of(Action.ERASE) if s.collection == step.collection)
         fetch = next(s for s in ctx.plan.of(Action.FETCH) if s.collection == step.collection)
         self.touched = {_identity(r, self.key): r for r in ctx.found(fetch.id).rows}
@@ -96,7 +97,7 @@ class Verifier:
         if not values:
             return rows
         for chunk in self.connector.fetch(self.table, field, values, schema=self.schema, match=match):
-            rows.extend(plain_row(r) for r in chunk)
+            rows.extend({k: v for k, v in plain_row(r).items() if k in self.declared} for r in chunk)
         return rows
 
     def _judge(self, row: dict[str, Any], how: str) -> None:
