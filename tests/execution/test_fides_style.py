@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, update
+from sqlalchemy import func, text, update
 
 from charter.db import Database
 from charter.execution import package, service
@@ -210,3 +210,24 @@ def _row_id(database: Database, public_id: str) -> int:
 
     with database.session() as session:
         return review.get(session, public_id).id
+
+
+def test_a_deletion_that_cannot_be_written_fails_before_any_store_changes(
+    database: Database, config: Settings, vault: Vault, store: fides_style.Store, tmp_path: Path
+) -> None:
+    """Done when (issue 11): a run that cannot be made right fails before any store is changed (P-RGT-3).
+    Here the shop made a personal column NOT NULL after the map was written: nulling it would fail half-way."""
+    if store.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite cannot add NOT NULL to an existing column; PostgreSQL and MariaDB show it")
+    with store.engine.begin() as conn:
+        quote = conn.dialect.identifier_preparer.quote
+        table = f"{quote(store.schema)}.payment_card" if store.schema else "payment_card"
+        alter = "MODIFY name VARCHAR(80) NOT NULL" if conn.dialect.name != "postgresql" else "ALTER name SET NOT NULL"
+        conn.execute(text(f"ALTER TABLE {table} {alter}"))
+    before = store.snapshot()
+    public_id = approved(database, config, vault, RequestKind.DELETION, email=fides_style.ANA)
+    outcome = _runner(database, config, vault, store, tmp_path / "map").run(public_id)
+    assert outcome.status == "failed" and outcome.error is not None
+    assert "fides_style_db.payment_card.name: set_null on a NOT NULL column" in outcome.error
+    assert "nothing was changed" in outcome.error
+    assert store.snapshot() == before

@@ -561,12 +561,6 @@ def test_a_deletion_that_cannot_be_made_right_changes_nothing_sqlite(
     assert after == before  # the map is refused at load: nothing runs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a 24-character token cannot fit the person's e-mail column (varchar(20)) on PostgreSQL; the run "
-    "fails at the root's erase step, after its children's erase steps have already nulled the person's data",
-)
 def test_a_token_that_cannot_fit_changes_nothing_postgresql(
     database: Database, config: Settings, vault: Vault, tmp_path: Path, postgres_url: str
 ) -> None:
@@ -578,7 +572,7 @@ def test_a_token_that_cannot_fit_changes_nothing_postgresql(
     )
     assert realized.widths[("Customer", "eMail")] < TOKEN
     assert outcome.status == "failed" and document is None
-    assert after == before  # today: Order 101's Note is already null
+    assert after == before  # the pre-flight refused the run before any erase
 
 
 def test_the_package_holds_only_the_declared_fields(

@@ -53,7 +53,7 @@ from charter.datamap.model import DataMap
 from charter.db import Database, PinnedDatabase
 from charter.db.base import utcnow
 from charter.errors import CharterError, Conflict, Unavailable
-from charter.execution import actions, backoff, claims, ending
+from charter.execution import actions, backoff, claims, ending, preflight
 from charter.execution import service as planning
 from charter.execution.actions import Found, StepContext
 from charter.execution.batches import Done, Failed, Lost, audit_data, batch_of, correction_ref, dependencies
@@ -176,6 +176,8 @@ class Runner:
         plan, run_id = opened.plan, opened.run_id
         outcome = Outcome(plan.request, Status.IN_PROGRESS.value, steps=len(plan.steps))
         if run_id is None or opened.view is None:
+            return self._closed(outcome)
+        if self._cannot_erase(plan, run_id, opened.view):
             return self._closed(outcome)
         context, keep = self._context(plan, run_id, opened)
         with LeaseKeeper(self.pool, run_id, worker=self.worker, lease=self.lease, clock=self.clock) as keeper:
@@ -448,6 +450,23 @@ class Runner:
             self._fail_run(session, row, run_id, why)
         if self.progress:
             self.progress(step, "failed")
+        return True
+
+    def _cannot_erase(self, plan: Plan, run_id: int, view: claims.RunView) -> bool:
+        """Fail the run, before any store is changed, if an erase step still to do could not be written
+        (``preflight``): a deletion is never left half-done by a step that was bound to fail."""
+        pending = [s for s in plan.of(Action.ERASE) if s.id not in view.done]
+        if not pending:
+            return False
+        try:
+            found = preflight.problems(Plan(plan.request, plan.kind, (), tuple(pending)), self.datamap, self._connector)
+        except CharterError:  # a store that does not answer now: the steps themselves wait for it, or fail
+            return False
+        if not found:
+            return False
+        why = "the deletion cannot be carried out as the data map says; nothing was changed: " + "; ".join(found)
+        with self.database.session(durable=True) as session:
+            self._fail_run(session, review.get(session, plan.request), run_id, why[: claims.MAX_ERROR])
         return True
 
     def _fail_run(self, session: Session, row: PrivacyRequest, run_id: int, why: str) -> None:
