@@ -63,7 +63,7 @@ def indexes(children: int) -> list[str]:
     return [
         "CREATE INDEX ix_customer_email ON customer (email)",
         # what charter datamap check --live advises: the index the case-insensitive e-mail matching uses
-        "CREATE INDEX ix_customer_email_folded ON customer (lower(trim(email)))",
+        "CREATE INDEX ix_customer_email_folded ON customer (lower(btrim(email, E' \\t\\n\\r')))",
         *[f"CREATE INDEX ix_child{i}_customer ON child{i} (customer_id)" for i in range(1, children + 1)],
         *[f"CREATE INDEX ix_grand{i}_child ON grand{i} (child{i}_id)" for i in range(1, children + 1)],
     ]
@@ -186,7 +186,9 @@ def base_key(secret: bytes) -> bytes:
 def reads(cur: psycopg.Cursor[Any], mail: str, children: int) -> dict[str, list[tuple[Any, ...]]]:
     out: dict[str, list[tuple[Any, ...]]] = {}
     # matched as Charter matches an e-mail (case and surrounding spaces ignored), through the same index
-    out["customer"] = cur.execute("SELECT * FROM customer WHERE lower(trim(email)) = %s", (mail,)).fetchall()
+    out["customer"] = cur.execute(
+        "SELECT * FROM customer WHERE lower(btrim(email, E' \\t\\n\\r')) = %s", (mail,)
+    ).fetchall()
     ids = [r[0] for r in out["customer"]]
     for i in range(1, children + 1):
         out[f"child{i}"] = cur.execute(f"SELECT * FROM child{i} WHERE customer_id = ANY(%s)", (ids,)).fetchall()
@@ -221,7 +223,7 @@ def erase_sql(conn: psycopg.Connection[Any], mail: str, key: bytes, children: in
         grands = {i: [r[0] for r in found[f"grand{i}"]] for i in span}
         kids_of = {i: [r[0] for r in found[f"child{i}"]] for i in span}
         left = cur.execute(
-            "SELECT (SELECT count(*) FROM customer WHERE lower(trim(email)) = %s)"
+            "SELECT (SELECT count(*) FROM customer WHERE lower(btrim(email, E' \\t\\n\\r')) = %s)"
             " + (SELECT count(*) FROM customer WHERE id = ANY(%s) AND (email IS DISTINCT FROM %s"
             " OR first_name IS NOT NULL OR last_name IS NOT NULL OR phone IS NOT NULL))"
             + "".join(f" + (SELECT count(*) FROM child{i} WHERE id = ANY(%s) OR customer_id = ANY(%s))" for i in span)

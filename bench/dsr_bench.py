@@ -30,7 +30,7 @@ erasure = the same reads, ``DELETE`` grandchildren / children, ``UPDATE``
 customer (HMAC of the e-mail, NULLs), then a verification that proves as Charter must
 since issue 11: every touched row read again by its primary key (deleted ones gone, the
 customer holding exactly its erasure), the discovery's search again and the e-mail searched
-case-insensitively, in one SELECT. Both sides match the e-mail as ``lower(trim(email))``
+case-insensitively, in one SELECT. Both sides match the e-mail as Charter folds it (``lower(btrim(…))``)
 through the functional index ``charter datamap check --live`` advises. Also
 ``baseline_new_connection``: the same with a fresh connection per person (Charter's
 runner opens a fresh engine per run).
@@ -103,7 +103,7 @@ def load_heavy(url: str, filler: int) -> None:
         )
         _wide.copy(conn, "hline", "id, hitem_id, body", (f"{i}\t{i}\tbody of {i}\n" for i, _p in items))
         conn.execute("CREATE INDEX ix_hcustomer_email ON hcustomer (email)")
-        conn.execute("CREATE INDEX ix_hcustomer_email_folded ON hcustomer (lower(trim(email)))")
+        conn.execute("CREATE INDEX ix_hcustomer_email_folded ON hcustomer (lower(btrim(email, E' \\t\\n\\r')))")
         conn.execute("CREATE INDEX ix_hitem_c ON hitem (hcustomer_id)")
         conn.execute("CREATE INDEX ix_hline_i ON hline (hitem_id)")
         conn.commit()
@@ -138,7 +138,9 @@ def heavy_yaml() -> str:
 
 def heavy_reads(cur: psycopg.Cursor[Any], mail: str) -> dict[str, list[tuple[Any, ...]]]:
     out: dict[str, list[tuple[Any, ...]]] = {}
-    out["hcustomer"] = cur.execute("SELECT * FROM hcustomer WHERE lower(trim(email)) = %s", (mail,)).fetchall()
+    out["hcustomer"] = cur.execute(
+        "SELECT * FROM hcustomer WHERE lower(btrim(email, E' \\t\\n\\r')) = %s", (mail,)
+    ).fetchall()
     ids = [r[0] for r in out["hcustomer"]]
     out["hitem"] = cur.execute("SELECT * FROM hitem WHERE hcustomer_id = ANY(%s)", (ids,)).fetchall()
     items = [r[0] for r in out["hitem"]]
@@ -157,7 +159,7 @@ def heavy_erase_sql(conn: psycopg.Connection[Any], mail: str, key: bytes) -> int
         cur.execute("UPDATE hcustomer SET email = %s, name = NULL, phone = NULL WHERE id = ANY(%s)", (hashed, ids))
         lines = [r[0] for r in found["hline"]]
         left = cur.execute(  # by primary key, by the discovery's search, and the e-mail searched (issue 11)
-            "SELECT (SELECT count(*) FROM hcustomer WHERE lower(trim(email)) = %s)"
+            "SELECT (SELECT count(*) FROM hcustomer WHERE lower(btrim(email, E' \\t\\n\\r')) = %s)"
             " + (SELECT count(*) FROM hcustomer WHERE id = ANY(%s) AND (email IS DISTINCT FROM %s"
             " OR name IS NOT NULL OR phone IS NOT NULL))"
             " + (SELECT count(*) FROM hitem WHERE id = ANY(%s) AND (title IS NOT NULL OR address IS NOT NULL))"

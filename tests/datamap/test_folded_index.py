@@ -62,9 +62,10 @@ def test_a_note_names_the_functional_index_until_it_exists(
     try:
         [line] = _notes(check(path, live=True, env={"CRM_URL": url}))
         assert "'contacts.email' is matched as an email (case and surrounding spaces ignored)" in line
-        assert "CREATE INDEX ON contacts (lower(trim(email)))" in line
+        assert "CREATE INDEX ON contacts (lower(" in line and "trim(email, " in line
         with engine.begin() as conn:
-            conn.execute(text(f"CREATE INDEX ix_folded ON {table} (lower(trim(email)))"))
+            advised = line.split("On a large table: ")[1].replace("ON contacts", f"ix_folded ON {table}")
+            conn.execute(text(advised))  # the statement exactly as the note advises it
         assert _notes(check(path, live=True, env={"CRM_URL": url})) == []
     finally:
         with engine.begin() as conn:

@@ -30,8 +30,8 @@ def matching(match: Match, values: Sequence[Any]) -> list[Any]:
     """The values folded as :func:`compared` folds the column (a value that folds to nothing is dropped)."""
     if match == "exact":
         return list(values)
-    if match == "email":
-        folded = [str(v).strip().lower() for v in values]
+    if match == "email":  # the blanks the store's side trims (connectors.sql.compared), no more
+        folded = [str(v).strip(" \t\n\r").lower() for v in values]
     else:
         folded = ["".join(ch for ch in str(v) if ch not in PHONE_MARKS) for v in values]
     return [v for v in folded if v]

@@ -34,6 +34,7 @@ from sqlalchemy import (
     event,
     func,
     inspect,
+    literal_column,
     select,
     update,
 )
@@ -457,27 +458,67 @@ def _by_values(table: Table, field: str, dialect: str, verb: Callable[[Table], A
 
 def _among(column: Column[Any], dialect: str, match: Match = "exact") -> ColumnElement[bool]:
     """``column`` (as :func:`compared` makes it) is one of the bound list ``:values``."""
-    left = compared(column, match)
+    left = compared(column, match, dialect)
     if dialect == "postgresql":
         kind = column.type if match == "exact" else String()
         return left == any_(bindparam("values", type_=ARRAY(kind)))
     return left.in_(bindparam("values", expanding=True))
 
 
-def compared(column: ColumnElement[Any], match: Match) -> ColumnElement[Any]:
-    """The column as an identity of kind ``match`` is compared: ``lower(trim(c))`` for e-mail, the digits
-    alone for a phone (spaces, dashes, dots, brackets and ``+`` removed, nested REPLACE: every dialect has it,
-    where a regular expression replace is not in SQLite). Both sides get the same folding (:func:`matching`).
-    An index on the bare column does not serve these: ``charter datamap check --live`` names the functional
-    index to create where a store lacks one."""
+#: What folding an e-mail trims from both ends, as each dialect writes it: spaces, tabs and line ends (a CSV
+#: import leaves a ``\r``). Written as SQL literals, never bound: a functional index serves a query only when
+#: the query's expression is the index's own, constants included (``folded_index`` writes that index).
+_PG_BLANKS = "E' \\t\\n\\r'"
+_SQLITE_BLANKS = "' ' || char(9) || char(10) || char(13)"
+_LINE_MARKS = ("char(9)", "char(10)", "char(13)")
+
+
+def _dialect(name: str) -> str:
+    return "mysql" if name in ("mysql", "mariadb") else name
+
+
+def compared(column: ColumnElement[Any], match: Match, dialect: str = "sqlite") -> ColumnElement[Any]:
+    """The column as an identity of kind ``match`` is compared: the e-mail trimmed of spaces, tabs and line
+    ends and lower-cased, a phone by its digits alone (spaces, dashes, dots, brackets, ``/`` and ``+`` removed by
+    nested REPLACE: every dialect has it, where a regular-expression replace is not in SQLite). Both sides get
+    the same folding (:func:`matching`). An index on the bare column does not serve these:
+    ``charter datamap check --live`` names the functional index (:func:`folded_index`) where a store lacks one."""
+    empty: ColumnElement[Any] = literal_column("''")
     if match == "email":
-        return func.lower(func.trim(column))
+        kind = _dialect(dialect)
+        if kind == "postgresql":
+            return func.lower(func.btrim(column, literal_column(_PG_BLANKS)))
+        if kind == "mysql":  # TRIM removes one string: tabs and line ends go first (never inside an address)
+            folded: ColumnElement[Any] = column
+            for mark in _LINE_MARKS:
+                folded = func.replace(folded, literal_column(mark), empty)
+            return func.lower(func.trim(folded))
+        return func.lower(func.trim(column, literal_column(_SQLITE_BLANKS)))
     if match == "phone":
-        folded: ColumnElement[Any] = column
+        digits: ColumnElement[Any] = column
         for mark in PHONE_MARKS:
-            folded = func.replace(folded, mark, "")
-        return folded
+            digits = func.replace(digits, literal_column(_quoted(mark)), empty)
+        return digits
     return column
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def folded_index(dialect: str, table: str, column: str, match: Match) -> str | None:
+    """The CREATE INDEX that serves :func:`compared` for ``match`` on this dialect (None: MariaDB cannot)."""
+    kind = _dialect(dialect)
+    if kind == "mysql":
+        return None
+    if match == "email":
+        blanks = _PG_BLANKS if kind == "postgresql" else _SQLITE_BLANKS
+        trim = "btrim" if kind == "postgresql" else "trim"
+        return f"CREATE INDEX ON {table} (lower({trim}({column}, {blanks})))"
+    folded = column
+    for mark in PHONE_MARKS:
+        folded = f"replace({folded}, {_quoted(mark)}, '')"
+    return f"CREATE INDEX ON {table} ({folded})"
 
 
 def _indexes(conn: Connection, inspector: Any, table: str, schema: str | None) -> tuple[str, ...]:

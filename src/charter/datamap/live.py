@@ -19,8 +19,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from charter.connectors import Connector, LiveCollection, LiveSchema, connector_for
-from charter.connectors.base import PHONE_MARKS, match_for
+from charter.connectors.base import Match, match_for
 from charter.connectors.redis_keys import KEY, glob_of, shape_of
+from charter.connectors.sql import folded_index
 from charter.datamap import live_fit, unmapped
 from charter.datamap.check import identity_kind, references
 from charter.datamap.erasure_policy import Resolver, collection_strategy
@@ -161,9 +162,9 @@ class LiveChecker:
             column = entry.name
             if match == "exact" or not entry.top or column not in table.columns:
                 continue
-            if any(_serves(index, column, match) for index in table.indexes):
-                continue
             dialect = system_dialect(system, self.env)
+            if any(_serves(index, column, match, dialect) for index in table.indexes):
+                continue
             how = "case and surrounding spaces ignored" if match == "email" else "digits only"
             hint = _index_hint(dialect, collection.name, column, match)
             article = "an" if kind[:1] in ("a", "e", "i", "o", "u") else "a"
@@ -229,25 +230,25 @@ def _linked(a: FieldEntry, b: FieldEntry) -> bool:
     )
 
 
-def _serves(index: str, column: str, match: str) -> bool:
+def _serves(index: str, column: str, match: str, dialect: str) -> bool:
+    """Does an index (as ``LiveCollection.indexes`` writes it) hold the expression Charter compares by?"""
     column = column.lower()
-    if match == "email":  # PostgreSQL reports trim(x) as TRIM(BOTH FROM x)
-        return index.startswith("lower(") and "trim" in index and column in index and "," not in index
-    return index.startswith("replace(") and column in index
+    if column not in index:
+        return False
+    if match == "email":  # PostgreSQL trims with btrim(c, E' \t\n\r'); SQLite with trim(c, ' ' || char(9) …)
+        marker = "btrim(" if dialect == "postgresql" else "char(13)"
+        return index.startswith("lower(") and marker in index and "," not in index.split(")")[-1]
+    return index.startswith("replace(")
 
 
-def _index_hint(dialect: str, table: str, column: str, match: str) -> str:
-    if dialect == "mysql":
+def _index_hint(dialect: str, table: str, column: str, match: Match) -> str:
+    statement = folded_index(dialect, table, column, match)
+    if statement is None:
         return (
             "MariaDB cannot index an expression: keep the values normalized (trimmed, lower case) in the column "
             "instead, or accept the scan"
         )
-    if match == "email":
-        return f"On a large table: CREATE INDEX ON {table} (lower(trim({column})))"
-    folded = column
-    for mark in PHONE_MARKS:
-        folded = f"replace({folded}, '{mark}', '')"
-    return f"On a large table: CREATE INDEX ON {table} ({folded})"
+    return f"On a large table: {statement}"
 
 
 def system_dialect(system: SystemEntry, env: Mapping[str, str]) -> str:

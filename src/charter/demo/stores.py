@@ -251,11 +251,15 @@ def create(home: Path, *, count: int = 250) -> dict[str, int]:
 #: ``charter datamap check --live`` suggests them; SQLite and PostgreSQL index expressions, MariaDB cannot.
 FOLDED_INDEXES = {
     SHOP_FILE: (
-        "CREATE INDEX IF NOT EXISTS ix_customers_email_folded ON customers (lower(trim(email)))",
+        "CREATE INDEX IF NOT EXISTS ix_customers_email_folded ON customers "
+        "(lower(trim(email, ' ' || char(9) || char(10) || char(13))))",
         "CREATE INDEX IF NOT EXISTS ix_customers_phone_folded ON customers (replace(replace(replace(replace("
         "replace(replace(replace(phone, ' ', ''), '-', ''), '(', ''), ')', ''), '.', ''), '+', ''), '/', ''))",
     ),
-    SUPPORT_FILE: ("CREATE INDEX IF NOT EXISTS ix_tickets_email_folded ON tickets (lower(trim(email)))",),
+    SUPPORT_FILE: (
+        "CREATE INDEX IF NOT EXISTS ix_tickets_email_folded ON tickets "
+        "(lower(trim(email, ' ' || char(9) || char(10) || char(13))))",
+    ),
 }
 
 
