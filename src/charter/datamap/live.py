@@ -20,8 +20,8 @@ from sqlalchemy.exc import ArgumentError
 
 from charter.connectors import Connector, LiveCollection, LiveSchema, connector_for
 from charter.connectors.base import Match, match_for
+from charter.connectors.folding import folded_index
 from charter.connectors.redis_keys import KEY, glob_of, shape_of
-from charter.connectors.sql import folded_index
 from charter.datamap import live_fit, unmapped
 from charter.datamap.check import identity_kind, references
 from charter.datamap.erasure_policy import Resolver, collection_strategy
