@@ -1,5 +1,8 @@
 """Any SQLAlchemy database as a Connector: PostgreSQL (psycopg), MariaDB/MySQL (PyMySQL), SQLite.
 
+Engines are shared per store (``sql_engines``), errors classified in ``sql_errors``, identity folding is in
+``folding``; this module reads and writes the tables.
+
 Identifiers are never formatted into SQL: tables are reflected into
 SQLAlchemy ``Table`` objects, which quote them. Values are bound parameters;
 a fetch sends one ``IN`` query per chunk of values, never one per row.
@@ -7,11 +10,9 @@ a fetch sends one ``IN`` query per chunk of values, never one per row.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -31,18 +32,15 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     delete,
-    event,
     inspect,
     select,
     update,
 )
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
-    InterfaceError,
     NoSuchTableError,
-    OperationalError,
     SAWarning,
     SQLAlchemyError,
 )
@@ -58,105 +56,18 @@ from charter.connectors.base import (
     unavailable,
 )
 from charter.connectors.folding import compared, indexes_of
+from charter.connectors.sql_engines import connect_args, dispose_engines, shared_engine
+from charter.connectors.sql_errors import permanent, retryable, sqlstate
 from charter.errors import InvalidInput, Misconfigured, NotFound
 
+__all__ = ["SYSTEM_SCHEMAS", "SqlConnector", "dispose_engines"]
 
-def _connect_args(url: URL, timeout: float, statement_timeout: float = 0.0) -> dict[str, Any]:
-    """Driver options: how long to wait for a connection, and (when set) for any one statement.
-
-    A statement past ``statement_timeout`` is cancelled by the server and surfaces as an
-    ``OperationalError``, which the runner retries like any store that did not answer.
-    """
-    backend = url.get_backend_name()
-    seconds = max(1, round(timeout))
-    if backend == "postgresql":
-        args: dict[str, Any] = {"connect_timeout": seconds}
-        if statement_timeout > 0:
-            args["options"] = f"-c statement_timeout={max(1, round(statement_timeout * 1000))}"
-        return args
-    if backend in ("mysql", "mariadb"):
-        wait = max(seconds, 30, round(statement_timeout) + 5)
-        return {"connect_timeout": seconds, "read_timeout": wait, "write_timeout": wait}
-    if backend == "sqlite":
-        return {"timeout": timeout}
-    return {}
-
-
-def _mysql_statement_timeout(seconds: float) -> Callable[[Any, Any], None]:
-    """MariaDB's ``max_statement_time`` (seconds, every statement), else MySQL's ``max_execution_time``
-    (milliseconds, reads only): the same URL scheme reaches either server."""
-
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("SET SESSION max_statement_time = %s", (float(seconds),))
-        except Exception:  # noqa: BLE001 - not MariaDB: the driver's own error class varies
-            cursor.execute("SET SESSION max_execution_time = %s", (max(1, round(seconds * 1000)),))
-        finally:
-            cursor.close()
-
-    return on_connect
-
-
-def _mysql_strict(dbapi_connection: Any, _record: Any) -> None:
-    """Strict mode for every statement Charter sends to a MySQL/MariaDB store: a non-strict session silently
-    cuts a value to fit its column (a 32-character keyed hash into ``varchar(24)``) or turns a bad value into
-    a zero, and the erase "succeeds" with something other than its erasure. Strict, the store refuses it
-    (``StoreRefused``), and the check names the width needed before anything runs."""
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES')")
-    finally:
-        cursor.close()
-
-
-#: Schemas of the server itself, never a store's data (PostgreSQL's pg_* ones are left out by prefix).
 SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys"})
 
 # SQLAlchemy cannot reflect SQLite's expression indexes and says so on every reflection of such a table: the
 # very indexes the live check advises for folded identity matching (``_indexes`` reads them itself). Ignored for
 # that message only, once for the process (a filter set around each reflection is not thread-safe).
 warnings.filterwarnings("ignore", message=".*expression-based index", category=SAWarning)
-
-_EngineKey = tuple[str, float, float]
-_engines: OrderedDict[_EngineKey, Engine] = OrderedDict()
-_engines_lock = threading.Lock()
-_MAX_ENGINES = 32
-
-
-def _shared_engine(url: URL, connect_timeout: float, statement_timeout: float) -> Engine:
-    """One pooled engine per store and process: a worker answering request after request keeps its
-    connections to a store instead of opening new ones for every run (docs/bench.md: most of a small
-    request's store time was the connection). SQLite files are not shared: a file replaced on disk
-    must not be read through an old handle, and opening one costs nothing."""
-    key = (url.render_as_string(hide_password=False), connect_timeout, statement_timeout)
-    with _engines_lock:
-        engine = _engines.get(key)
-        if engine is not None:
-            _engines.move_to_end(key)
-            return engine
-    engine = create_engine(url, connect_args=_connect_args(url, connect_timeout, statement_timeout), pool_pre_ping=True)
-    if url.get_backend_name() in ("mysql", "mariadb"):
-        event.listen(engine, "connect", _mysql_strict)
-    if statement_timeout > 0 and url.get_backend_name() in ("mysql", "mariadb"):
-        event.listen(engine, "connect", _mysql_statement_timeout(statement_timeout))
-    with _engines_lock:
-        kept = _engines.setdefault(key, engine)
-        _engines.move_to_end(key)
-        evicted = [_engines.popitem(last=False)[1] for _ in range(max(0, len(_engines) - _MAX_ENGINES))]
-    for old in evicted + ([engine] if kept is not engine else []):
-        old.dispose()
-    return kept
-
-
-def dispose_engines() -> None:
-    """Close every shared store engine of this process (shutdown, or a test that drops its store)."""
-    with _engines_lock:
-        engines = list(_engines.values())
-        _engines.clear()
-    for engine in engines:
-        engine.dispose()
-
 
 _SchemaKey = tuple[str, str | None, str]
 _reflected: dict[_SchemaKey, tuple[float, Table]] = {}
@@ -212,10 +123,10 @@ class SqlConnector:
         self._shared = parsed.get_backend_name() != "sqlite"
         try:
             if self._shared:
-                self.engine: Engine = _shared_engine(parsed, connect_timeout, statement_timeout)
+                self.engine: Engine = shared_engine(parsed, connect_timeout, statement_timeout)
             else:
                 self.engine = create_engine(
-                    parsed, connect_args=_connect_args(parsed, connect_timeout), pool_pre_ping=True
+                    parsed, connect_args=connect_args(parsed, connect_timeout), pool_pre_ping=True
                 )
         except (ArgumentError, ImportError) as exc:
             raise Misconfigured(f"system '{system_id}': cannot use this kind of URL ({type(exc).__name__})") from None
@@ -260,12 +171,12 @@ class SqlConnector:
 
     def _failed(self, exc: BaseException) -> Exception:
         origin = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-        permanent = _permanent(origin)
-        if permanent is not None:  # a wrong password, a missing database, table or column: fails at once
-            code, why = permanent
+        lasting = permanent(origin)
+        if lasting is not None:  # a wrong password, a missing database, table or column: fails at once
+            code, why = lasting
             return refused(self.system_id, origin, sqlstate=code, reason=why)
-        if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _retryable(exc):
-            return refused(self.system_id, origin, sqlstate=_sqlstate(origin))
+        if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not retryable(exc):
+            return refused(self.system_id, origin, sqlstate=sqlstate(origin))
         return unavailable(self.system_id, origin, secret=self._password)
 
     def ping(self) -> None:
@@ -461,65 +372,6 @@ def _among(column: Column[Any], dialect: str, match: Match = "exact") -> ColumnE
         kind = column.type if match == "exact" else String()
         return left == any_(bindparam("values", type_=ARRAY(kind)))
     return left.in_(bindparam("values", expanding=True))
-
-
-def _retryable(exc: DBAPIError) -> bool:
-    """No answer, a lost connection, a deadlock, a serialization failure, a cancelled statement: all the
-    drivers report these as ``OperationalError`` (or ``InterfaceError`` for a closed connection) — and a few
-    errors trying again cannot fix, which :func:`_permanent` picks out first."""
-    return isinstance(exc, (OperationalError, InterfaceError)) and _permanent(exc.orig or exc) is None
-
-
-_LOGIN = "the store refused the login (wrong user or password): fix the system's URL, then retry the request"
-_NO_DATABASE = "the database does not exist: fix the system's URL, then retry the request"
-_NO_TABLE = "a table the data map names does not exist: fix the data map or the store, then retry the request"
-_NO_COLUMN = "a column the data map names does not exist: fix the data map or the store, then retry the request"
-#: Errors trying again cannot fix, though drivers report them as OperationalError: PostgreSQL SQLSTATEs,
-#: MariaDB/MySQL error numbers.
-_PERMANENT = {
-    "28P01": _LOGIN,  # invalid_password
-    "28000": _LOGIN,  # invalid_authorization_specification (no such role, no pg_hba entry)
-    "1045": _LOGIN,  # ER_ACCESS_DENIED_ERROR
-    "1044": _LOGIN,  # ER_DBACCESS_DENIED_ERROR
-    "3D000": _NO_DATABASE,  # invalid_catalog_name
-    "1049": _NO_DATABASE,  # ER_BAD_DB_ERROR
-    "42P01": _NO_TABLE,  # undefined_table
-    "1146": _NO_TABLE,  # ER_NO_SUCH_TABLE
-    "42703": _NO_COLUMN,  # undefined_column
-    "1054": _NO_COLUMN,  # ER_BAD_FIELD_ERROR
-}
-#: libpq refuses a login before there is a SQLSTATE to report (psycopg's ``sqlstate`` is None), and SQLite
-#: has none: their messages, in order.
-_PERMANENT_TEXT = (
-    (re.compile(r"password authentication failed"), "28P01"),
-    (re.compile(r'role ".*" does not exist|no pg_hba\.conf entry'), "28000"),
-    (re.compile(r'database ".*" does not exist'), "3D000"),
-    (re.compile(r"^no such table"), "42P01"),
-    (re.compile(r"^no such column"), "42703"),
-)
-
-
-def _permanent(error: BaseException) -> tuple[str, str] | None:
-    """(code, what to do) when the store's answer means trying again cannot help; None otherwise."""
-    codes = [getattr(error, "sqlstate", None)]
-    if getattr(error, "args", None) and isinstance(error.args[0], int):
-        codes.insert(0, str(error.args[0]))  # PyMySQL: the server's error number says more than its SQLSTATE
-    for code in codes:
-        if code in _PERMANENT:
-            return code, _PERMANENT[code]
-    text = str(error)
-    for pattern, code in _PERMANENT_TEXT:
-        if pattern.search(text):
-            return code, _PERMANENT[code]
-    return None
-
-
-def _sqlstate(error: BaseException) -> str | None:
-    state = getattr(error, "sqlstate", None)  # psycopg
-    if state is None and getattr(error, "args", None):
-        first = error.args[0]
-        state = str(first) if isinstance(first, int) else None  # PyMySQL: the server's error number
-    return state
 
 
 def _coerce(column: Column[Any], value: Any) -> Any:
