@@ -46,6 +46,11 @@ def _categorized(collection: CollectionEntry) -> bool:
     return bool(collection.model.data_categories) or any(f.model.data_categories for f in collection.fields.values())
 
 
+def through(edges: list[Edge]) -> set[str]:
+    """The keys of the fields references go through: a rewrite there would cut the path to other data."""
+    return {f.key for edge in edges for f in (edge.source, edge.target)}
+
+
 def identity_kind(name: str) -> str:
     return IDENTITY_ALIASES.get(name, name)
 
@@ -264,7 +269,7 @@ class Checker:
     def _strategies(self) -> None:
         from charter.datamap import writes  # here, not at the top: writes builds on this module's helpers
 
-        referenced = {e.source.key for e in self.edges} | {e.target.key for e in self.edges}
+        referenced = through(self.edges)
         resolver = Resolver(self.map)
         self._policy_terms()
         erased_somewhere = False

@@ -23,7 +23,7 @@ from charter.connectors.base import Match, match_for
 from charter.connectors.folding import folded_index
 from charter.connectors.redis_keys import KEY, glob_of, shape_of
 from charter.datamap import live_fit, unmapped
-from charter.datamap.check import identity_kind, references
+from charter.datamap.check import identity_kind, references, through
 from charter.datamap.erasure_policy import Resolver, collection_strategy
 from charter.datamap.findings import Finding, drift, note, warning
 from charter.datamap.model import CollectionEntry, DataMap, FieldEntry, SystemEntry
@@ -60,7 +60,7 @@ class LiveChecker:
         self.findings: list[Finding] = []
         self.checked: list[str] = []
         #: fields references go through: a collection's strategy leaves them alone, as the planner does
-        self.through = {f.key for edge in references(datamap) for f in (edge.source, edge.target)}
+        self.through = through(references(datamap))
         #: what a deletion writes into each field: the planner's own resolver (charter.datamap.erasure_policy)
         self.resolver = Resolver(datamap)
 

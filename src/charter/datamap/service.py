@@ -160,17 +160,16 @@ def erasure_table(datamap: DataMap) -> list[FieldFate]:
 
     An ambiguous field (two rules disagree) shows its error as the reason and no strategy: ``check``
     reports it as an error, so no deletion runs under that map."""
-    from charter.datamap.check import references
+    from charter.datamap.check import references, through
     from charter.datamap.erasure_policy import Ambiguous, Resolver, personal
 
     resolver = Resolver(datamap)
-    edges = references(datamap)
-    through = {e.source.key for e in edges} | {e.target.key for e in edges}
+    linking = through(references(datamap))
     fates = []
     for collection in datamap.collections():
         for entry in collection.fields.values():
             try:
-                decided = resolver.field(collection, entry, through)
+                decided = resolver.field(collection, entry, linking)
                 strategy = decided.erasure.strategy if decided.erasure else None
                 why = decided.why
             except Ambiguous as exc:

@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from charter.datamap import graph
-from charter.datamap.check import erase_before, identity_kind, references
+from charter.datamap.check import erase_before, identity_kind, references, through
 from charter.datamap.erasure_policy import Resolver, collection_strategy, personal
 from charter.datamap.model import CollectionEntry, DataMap, FieldEntry
 from charter.errors import InvalidInput, shown
@@ -150,7 +150,7 @@ class Planner:
         self.position: dict[str, int] = {}
         self.fetch_ids: dict[str, str] = {}
         self.resolver = Resolver(datamap)
-        self.through = {e.source.key for e in self.edges} | {e.target.key for e in self.edges}
+        self.through = through(self.edges)
         self.untouched: list[NotSearched] = []
 
     def _linked_identities(self) -> list[tuple[FieldEntry, FieldEntry]]:
