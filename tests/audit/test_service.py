@@ -13,19 +13,21 @@ from typing import cast
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Table, delete, select, text, update
+from sqlalchemy import Table, delete, event, select, text, update
 
 from charter.audit import (
     GENESIS_HASH,
     Anchor,
     AuditEntry,
     ChainedEntry,
+    Entry,
     Verification,
     check_chain,
     entries,
     export,
     read_export,
     record,
+    record_many,
     verify,
 )
 from charter.audit.chain import canonical_json, timestamp
@@ -118,6 +120,34 @@ def test_appends_in_one_transaction_read_the_head_once(database: Database, monke
     assert len(locked) == 1
     assert check(database).ok
     assert [e.seq for e in stored(database)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_several_entries_go_in_one_insert_chained_in_order(database: Database) -> None:
+    """``record_many`` (a runner's batch of erasures) appends with one statement, chained as one by one would,
+    and continues from the head another transaction left."""
+    append(database, 1)
+    sent: list[str] = []
+    listen = lambda *args: sent.append(str(args[2]))  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(database.engine, "before_cursor_execute", listen)
+    try:
+        with database.session() as session:
+            made = record_many(
+                session, [Entry("executor", "execution.erase", "request:r1", {"n": n}) for n in range(3)]
+            )
+            record(session, actor="executor", action="execution.finished", target="request:r1")
+    finally:
+        event.remove(database.engine, "before_cursor_execute", listen)
+    assert sum(1 for statement in sent if statement.lstrip().upper().startswith("INSERT INTO AUDIT_ENTRIES")) == 2
+    rows = stored(database)
+    assert [r.seq for r in rows] == [1, 2, 3, 4, 5] and [m.seq for m in made] == [2, 3, 4]
+    assert [r.data for r in rows[1:4]] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert check(database).ok
+
+
+def test_one_bad_entry_of_several_sends_none(database: Database) -> None:
+    with pytest.raises(InvalidInput), database.session() as session:
+        record_many(session, [Entry("executor", "execution.erase", "request:r1"), Entry("executor", "Bad Action", "x")])
+    assert stored(database) == []
 
 
 def test_an_append_after_a_rolled_back_savepoint_continues_the_committed_chain(database: Database) -> None:

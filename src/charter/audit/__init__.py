@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from charter.audit.chain import GENESIS_HASH, ChainedEntry, entry_hash, read_export
 from charter.audit.models import AuditEntry
-from charter.audit.service import entries, export, record
+from charter.audit.service import Entry, entries, export, record, record_many
 from charter.audit.verification import Anchor, Verification, check_chain, verify
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Anchor",
     "AuditEntry",
     "ChainedEntry",
+    "Entry",
     "Verification",
     "check_chain",
     "entries",
@@ -25,5 +26,6 @@ __all__ = [
     "export",
     "read_export",
     "record",
+    "record_many",
     "verify",
 ]

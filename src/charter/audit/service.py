@@ -8,7 +8,8 @@ describes are committed together or not at all.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from sqlalchemy import BigInteger, bindparam, insert, select, text
@@ -62,6 +63,16 @@ _FIELDS = ("seq", "at", "actor", "action", "target", "data", "prev_hash", "hash"
 _INSERT = insert(AuditEntry)
 
 
+@dataclass(frozen=True)
+class Entry:
+    """An entry to append with :func:`record_many` (the same arguments as :func:`record`)."""
+
+    actor: str
+    action: str
+    target: str
+    data: Mapping[str, object] | None = None
+
+
 def record(
     session: Session,
     *,
@@ -75,43 +86,60 @@ def record(
     The chain lock is held until the caller's transaction ends, so call this
     close to the commit: appends from other transactions wait meanwhile.
     """
-    _check_text("actor", actor, 200, _ACTOR)
-    _check_text("action", action, 100, _ACTION)
-    _check_text("target", target, 255, None)
-    clean = _clean_data(dict(data or {}))
+    return record_many(session, [Entry(actor, action, target, data)])[0]
+
+
+def record_many(session: Session, wanted: Sequence[Entry]) -> list[AuditEntry]:
+    """Append several entries, chained in order, with one INSERT (a runner's batch of erasures is one entry
+    per step; a statement each was a round trip each). Every entry is checked before any is sent."""
+    if not wanted:
+        return []
+    checked = []
+    for one in wanted:
+        _check_text("actor", one.actor, 200, _ACTOR)
+        _check_text("action", one.action, 100, _ACTION)
+        _check_text("target", one.target, 255, None)
+        checked.append((one, _clean_data(dict(one.data or {}))))
     # The caller's own pending changes go first, so their errors stay theirs
-    # and the IntegrityError below can only be about the audit entry.
+    # and the IntegrityError below can only be about the audit entries.
     session.flush()
     seq, prev_hash = _next_link(session)
-    at = utcnow()
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        target=target,
-        data=clean,
-        prev_hash=prev_hash,
-        hash=entry_hash(
+    made: list[AuditEntry] = []
+    for one, clean in checked:
+        at = utcnow()
+        entry = AuditEntry(
             seq=seq,
-            at=timestamp(at),
-            actor=actor,
-            action=action,
-            target=target,
+            at=at,
+            actor=one.actor,
+            action=one.action,
+            target=one.target,
             data=clean,
             prev_hash=prev_hash,
-        ),
-    )
+            hash=entry_hash(
+                seq=seq,
+                at=timestamp(at),
+                actor=one.actor,
+                action=one.action,
+                target=one.target,
+                data=clean,
+                prev_hash=prev_hash,
+            ),
+        )
+        made.append(entry)
+        seq, prev_hash = seq + 1, entry.hash
     try:
-        # a plain INSERT on the session's connection: an ORM flush of the entry cost more than its round trip
-        session.connection().execute(_INSERT, {c: getattr(entry, c) for c in _FIELDS})
+        # a plain INSERT on the session's connection (an ORM flush of the entries cost more than the round
+        # trip); several rows go as one multi-row INSERT (SQLAlchemy's "insertmanyvalues")
+        rows = [{c: getattr(entry, c) for c in _FIELDS} for entry in made]
+        session.connection().execute(_INSERT, rows if len(rows) > 1 else rows[0])
     except IntegrityError as exc:
         # Only reachable if _lock_chain could not hold the lock (an autocommit
         # connection, another backend): the primary key refuses a forked chain.
         raise Conflict("another transaction appended to the audit log at the same time; retry") from exc
     if not session.in_nested_transaction():
-        session.info[_HEAD] = (session.get_transaction(), entry.seq, entry.hash)
-    return entry
+        last = made[-1]
+        session.info[_HEAD] = (session.get_transaction(), last.seq, last.hash)
+    return made
 
 
 #: where a transaction that appended keeps the chain's head: (that transaction, seq, hash)

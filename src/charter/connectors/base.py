@@ -124,6 +124,56 @@ class Writer(Protocol):
         """
 
 
+@dataclass(frozen=True)
+class Wanted:
+    """One condition of a search: ``field`` is one of ``values``, compared as ``match`` says."""
+
+    field: str
+    values: Sequence[Any]
+    match: Match = "exact"
+
+
+#: A row a search found, with the indexes of the conditions (``Wanted``) it matched.
+Hit = tuple[Row, frozenset[int]]
+
+
+@runtime_checkable
+class Searcher(Protocol):
+    """A connector that matches several conditions in one query (:func:`find` falls back to one each)."""
+
+    def find(self, collection: str, wanted: Sequence[Wanted], *, schema: str | None = None) -> Iterator[list[Hit]]:
+        """Rows matching any of ``wanted``, each with the conditions it matched, a chunk per query."""
+
+
+def find(connector: Connector, collection: str, wanted: Sequence[Wanted], *, schema: str | None = None) -> list[Hit]:
+    """Rows of ``collection`` matching any of ``wanted``, each with the indexes of the conditions it matched:
+    one query per chunk where the connector can (a verification's three searches are one round trip, not
+    three), else a fetch per condition. A row several conditions find may come once or once per condition."""
+    if isinstance(connector, Searcher):
+        return [hit for chunk in connector.find(collection, wanted, schema=schema) for hit in chunk]
+    hits: list[Hit] = []
+    for index, one in enumerate(wanted):
+        if one.values:
+            for chunk in connector.fetch(collection, one.field, one.values, schema=schema, match=one.match):
+                hits.extend((row, frozenset({index})) for row in chunk)
+    return hits
+
+
+@runtime_checkable
+class Transactional(Protocol):
+    """A writer whose writes can share one store transaction: a runner's batch of erase steps is one commit
+    on the store (one WAL flush, not one per statement), and a batch that fails half-way changes nothing."""
+
+    def begin(self) -> None:
+        """Until :meth:`commit` or :meth:`rollback`, every write of this connector goes in one transaction."""
+
+    def commit(self) -> None:
+        """Make the writes since :meth:`begin` durable; raise as a write would if the store refuses."""
+
+    def rollback(self) -> None:
+        """Undo the writes since :meth:`begin` (a lost connection has undone them already); never raises."""
+
+
 _FAMILIES = (
     ("datetime", ("timestamp", "datetime")),
     ("date", ("date",)),

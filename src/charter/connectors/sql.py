@@ -13,22 +13,16 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from datetime import date, datetime
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     Column,
-    ColumnElement,
     Connection,
     Engine,
-    Enum,
     MetaData,
-    String,
     Table,
-    any_,
     bindparam,
     create_engine,
     delete,
@@ -36,7 +30,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import RootTransaction, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
@@ -46,18 +40,21 @@ from sqlalchemy.exc import (
 )
 
 from charter.connectors.base import (
+    Hit,
     LiveCollection,
     LiveColumn,
     LiveSchema,
     Match,
     Row,
+    Wanted,
     matching,
     refused,
     unavailable,
 )
-from charter.connectors.folding import compared, indexes_of
+from charter.connectors.folding import indexes_of
 from charter.connectors.sql_engines import connect_args, dispose_engines, shared_engine
 from charter.connectors.sql_errors import permanent, retryable, sqlstate
+from charter.connectors.sql_statements import FLAG, any_of, by_values, coerce, type_name
 from charter.errors import InvalidInput, Misconfigured, NotFound
 
 __all__ = ["SYSTEM_SCHEMAS", "SqlConnector", "dispose_engines"]
@@ -134,6 +131,7 @@ class SqlConnector:
         self._tables: dict[tuple[str | None, str], Table] = {}
         self._held: Connection | None = None
         self._reader: Connection | None = None
+        self._unit: RootTransaction | None = None
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -157,17 +155,65 @@ class SqlConnector:
     def _transaction(self) -> Iterator[Connection]:
         """One transaction on the connection this connector holds for writes until ``close`` (checked out,
         and pinged, once per run rather than once per step). A failure gives the connection back to the
-        pool, which throws it away if the failure was a lost connection; the next call takes a fresh one."""
+        pool, which throws it away if the failure was a lost connection; the next call takes a fresh one.
+        Between :meth:`begin` and :meth:`commit`, the writes join that unit's transaction instead."""
+        if self._unit is not None:
+            assert self._held is not None  # begin() holds it
+            try:
+                yield self._held
+            except SQLAlchemyError as exc:  # the unit's rollback() gives the connection back
+                raise self._failed(exc) from exc
+            return
         try:
             if self._held is None:
                 self._held = self.engine.connect()
             with self._held.begin():
                 yield self._held
         except SQLAlchemyError as exc:
-            held, self._held = self._held, None
-            if held is not None:
-                held.close()
+            self._drop_held()
             raise self._failed(exc) from exc
+
+    def _writing(self, statements: int) -> AbstractContextManager[Connection]:
+        """Where a write goes: the unit's transaction; else one statement alone, atomic by itself, in
+        autocommit on the reading connection (its BEGIN and COMMIT would be two round trips more); else a
+        transaction of its own."""
+        return self._reading() if statements == 1 and self._unit is None else self._transaction()
+
+    def _drop_held(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            held.close()
+
+    def begin(self) -> None:
+        """Every write until :meth:`commit` or :meth:`rollback` goes in one transaction (``Transactional``)."""
+        if self._unit is not None:
+            raise RuntimeError(f"system '{self.system_id}': a unit of writes is already open")
+        try:
+            if self._held is None:
+                self._held = self.engine.connect()
+            self._unit = self._held.begin()
+        except SQLAlchemyError as exc:
+            self._drop_held()
+            raise self._failed(exc) from exc
+
+    def commit(self) -> None:
+        unit, self._unit = self._unit, None
+        if unit is None:
+            return
+        try:
+            unit.commit()
+        except SQLAlchemyError as exc:
+            self._drop_held()
+            raise self._failed(exc) from exc
+
+    def rollback(self) -> None:
+        unit, self._unit = self._unit, None
+        if unit is None:
+            return
+        try:
+            unit.rollback()
+        except SQLAlchemyError:  # the connection is gone, and its transaction with it
+            self._drop_held()
 
     def _failed(self, exc: BaseException) -> Exception:
         origin = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
@@ -198,7 +244,7 @@ class SqlConnector:
                     columns = {
                         c["name"]: LiveColumn(
                             name=c["name"],
-                            type=_type_name(c["type"]),
+                            type=type_name(c["type"]),
                             nullable=bool(c.get("nullable", True)),
                             primary_key=c["name"] in keys,
                             generated=bool(c.get("computed")),
@@ -275,13 +321,34 @@ class SqlConnector:
         table = self._table(collection, schema)
         if field not in table.c:
             raise InvalidInput(f"table '{collection}' of system '{self.system_id}' has no column '{field}'")
-        statement = _by_values(table, field, self.engine.dialect.name, select, match)
+        statement = by_values(table, field, self.engine.dialect.name, select, match)
         distinct = list(dict.fromkeys(matching(match, values)))
         for start in range(0, len(distinct), self.chunk_size):
             chunk = distinct[start : start + self.chunk_size]
             with self._reading() as conn:
                 rows = [dict(row) for row in conn.execute(statement, {"values": chunk}).mappings()]
             yield rows
+
+    def find(self, collection: str, wanted: Sequence[Wanted], *, schema: str | None = None) -> Iterator[list[Hit]]:
+        """Rows matching any of ``wanted`` (``Searcher``), with the conditions each matched: one query per
+        chunk, the store saying which condition a row met (``sql_statements.any_of``)."""
+        table = self._table(collection, schema)
+        lists: list[tuple[int, Wanted, list[Any]]] = []
+        for index, one in enumerate(wanted):
+            if one.field not in table.c:
+                raise InvalidInput(f"table '{collection}' of system '{self.system_id}' has no column '{one.field}'")
+            distinct = list(dict.fromkeys(matching(one.match, one.values)))
+            if distinct:
+                lists.append((index, one, distinct))
+        rounds = max((-(-len(values) // self.chunk_size) for _, _, values in lists), default=0)
+        dialect = self.engine.dialect.name
+        for n in range(rounds):
+            part = [(i, one, values[n * self.chunk_size : (n + 1) * self.chunk_size]) for i, one, values in lists]
+            part = [(i, one, chunk) for i, one, chunk in part if chunk]
+            statement = any_of(table, dialect, [(i, one.field, one.match) for i, one, _ in part])
+            with self._reading() as conn:
+                found = conn.execute(statement, {f"values_{i}": chunk for i, _, chunk in part}).mappings().all()
+            yield [_hit(row) for row in found]
 
     def columns(self, collection: str, *, schema: str | None = None) -> tuple[dict[str, tuple[int | None, bool]], bool]:
         """Each column's declared text length (None when it has none) and whether it takes NULL, from the
@@ -308,11 +375,10 @@ class SqlConnector:
         when there is only one statement); ``match`` as for :meth:`fetch`."""
         table = self._table(collection, schema)
         column = self._column(table, field)
-        statement = _by_values(table, column.name, self.engine.dialect.name, delete, match)
+        statement = by_values(table, column.name, self.engine.dialect.name, delete, match)
         distinct = list(dict.fromkeys(matching(match, values)))
         chunks = [distinct[start : start + self.chunk_size] for start in range(0, len(distinct), self.chunk_size)]
-        # one statement is atomic by itself: no transaction around it (its BEGIN and COMMIT are round trips)
-        with self._reading() if len(chunks) == 1 else self._transaction() as conn:
+        with self._writing(len(chunks)) as conn:
             return sum(max(conn.execute(statement, {"values": chunk}).rowcount, 0) for chunk in chunks)
 
     def rewrite(
@@ -333,17 +399,19 @@ class SqlConnector:
             .values({c.name: bindparam(f"_v_{n}") for n, c in enumerate(columns)})
         )
         params = [
-            {"_key": pk, **{f"_v_{n}": _coerce(c, new[c.name]) for n, c in enumerate(columns)}} for pk, new in changes
+            {"_key": pk, **{f"_v_{n}": coerce(c, new[c.name]) for n, c in enumerate(columns)}} for pk, new in changes
         ]
         changed = 0
-        with self._reading() if len(params) == 1 else self._transaction() as conn:
+        with self._writing(len(params)) as conn:
             for start in range(0, len(params), self.chunk_size):
                 result = conn.execute(statement, params[start : start + self.chunk_size])
                 changed += max(result.rowcount, 0)
         return changed
 
     def close(self) -> None:
-        """Give the held connection back; a shared engine stays for the next run, a private one goes."""
+        """Give the held connection back (a unit still open is rolled back with it); a shared engine stays for
+        the next run, a private one goes."""
+        self.rollback()
         for held in (self._held, self._reader):
             if held is not None:
                 held.close()
@@ -352,47 +420,8 @@ class SqlConnector:
             self.engine.dispose()
 
 
-def _by_values(table: Table, field: str, dialect: str, verb: Callable[[Table], Any], match: Match = "exact") -> Any:
-    """``SELECT``/``DELETE … WHERE field IN (:values)``, built once per reflected table, verb and field (kept
-    in the table's ``info``, so it lives as long as the schema cache keeps the table). On PostgreSQL the
-    values go as one array, ``field = ANY(:values)``: the same SQL text whatever their number, so psycopg
-    prepares it once per connection instead of the server parsing and planning every statement."""
-    built: dict[tuple[str, str, str], Any] = table.info.setdefault("charter.by_values", {})
-    key = (verb.__name__, field, match)
-    statement = built.get(key)
-    if statement is None:
-        statement = built[key] = verb(table).where(_among(table.c[field], dialect, match))
-    return statement
-
-
-def _among(column: Column[Any], dialect: str, match: Match = "exact") -> ColumnElement[bool]:
-    """``column`` (as :func:`compared` makes it) is one of the bound list ``:values``."""
-    left = compared(column, match, dialect)
-    if dialect == "postgresql":
-        kind = column.type if match == "exact" else String()
-        return left == any_(bindparam("values", type_=ARRAY(kind)))
-    return left.in_(bindparam("values", expanding=True))
-
-
-def _coerce(column: Column[Any], value: Any) -> Any:
-    """An ISO text back to the date or datetime the column holds (outcomes travel as JSON)."""
-    if not isinstance(value, str):
-        return value
-    try:
-        python_type = column.type.python_type
-    except NotImplementedError:
-        return value
-    if python_type is datetime:
-        return datetime.fromisoformat(value)
-    if python_type is date:
-        return date.fromisoformat(value[:10])
-    return value
-
-
-def _type_name(type_: Any) -> str:
-    if isinstance(type_, Enum):
-        return "enum"  # PostgreSQL's would render as varchar(n), n its longest label
-    try:
-        return str(type_).lower()
-    except Exception:  # noqa: BLE001 - some dialect types cannot render without a dialect; the class name will do
-        return type(type_).__name__.lower()
+def _hit(found: Mapping[Any, Any]) -> Hit:
+    """A row of ``any_of`` without its flag columns, and the conditions those say it matched."""
+    row = {str(name): value for name, value in found.items()}
+    flags = frozenset(int(name[len(FLAG) :]) for name, value in row.items() if name.startswith(FLAG) and value)
+    return {name: value for name, value in row.items() if not name.startswith(FLAG)}, flags

@@ -125,6 +125,14 @@ class RunView:
                 ready.append(state.step_id)
         return ready
 
+    def claimable(self, now: datetime) -> set[str]:
+        """Steps a claim could take now, dependencies aside: pending, or claimed with a lease run out."""
+        return {
+            s.step_id
+            for s in self.steps.values()
+            if s.status == PENDING or (s.status == CLAIMED and s.lease_until is not None and s.lease_until < now)
+        }
+
     def mark(self, step_id: str, status: str, lease_until: datetime | None = None) -> None:
         self.steps[step_id] = StepState(step_id, status, lease_until)
         if status == DONE:
@@ -185,6 +193,16 @@ _FINISH = (
         lease_until=None,
         error=None,
     )
+)
+_RELEASE = (
+    update(ExecutionStep)
+    .where(
+        ExecutionStep.run_id == bindparam("run"),
+        ExecutionStep.step_id.in_(bindparam("steps", expanding=True)),
+        ExecutionStep.status == CLAIMED,
+        ExecutionStep.claimed_by == bindparam("worker"),
+    )
+    .values(status=PENDING, claimed_by=None, lease_until=None)
 )
 _FAIL = (
     update(ExecutionStep)
@@ -275,20 +293,19 @@ def finish(
 def finish_many(
     session: Session,
     run_id: int,
-    outcomes: Sequence[tuple[str, Mapping[str, Any], bytes | None]],
+    outcomes: Sequence[tuple[str, Mapping[str, Any], bytes | None, datetime]],
     *,
     worker: str,
-    now: datetime,
 ) -> set[str]:
-    """Store several steps' outcomes and mark them done in one executemany, each conditional on our claim
-    as in :func:`finish`; the ids this worker still held (and so stored)."""
+    """Store several steps' outcomes, each with when it was performed, and mark them done in one executemany,
+    each conditional on our claim as in :func:`finish`; the ids this worker still held (and so stored)."""
     if not outcomes:
         return set()
     params = [
-        {"run": run_id, "step": step_id, "worker": worker, "now": now, "summary": dict(summary), "sealed": sealed}
-        for step_id, summary, sealed in outcomes
+        {"run": run_id, "step": step_id, "worker": worker, "now": at, "summary": dict(summary), "sealed": sealed}
+        for step_id, summary, sealed, at in outcomes
     ]
-    ids = [step_id for step_id, _summary, _sealed in outcomes]
+    ids = [step_id for step_id, _summary, _sealed, _at in outcomes]
     if rowcount(session.connection().execute(_FINISH, params)) == len(params):
         return set(ids)
     # Some claims ran out and were taken over: ours are the ones now done under our name.
@@ -299,6 +316,13 @@ def finish_many(
         ExecutionStep.claimed_by == worker,
     )
     return set(session.scalars(held))
+
+
+def release_many(session: Session, run_id: int, step_ids: Sequence[str], *, worker: str) -> None:
+    """Give back steps this worker claimed but will not perform (they built on a step it lost): pending again,
+    for whoever runs next, instead of waiting for their lease to run out."""
+    if step_ids:
+        session.connection().execute(_RELEASE, {"run": run_id, "steps": list(step_ids), "worker": worker})
 
 
 def fail(session: Session, run_id: int, step_id: str, *, worker: str, now: datetime, error: str) -> bool:

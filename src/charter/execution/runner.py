@@ -7,16 +7,17 @@
    transaction. An ``in_progress`` one is resumed: the plan is made again
    (step ids are stable) and must have the same digest, else the run fails
    rather than mix two plans.
-2. Loop: claim the next batch of ready steps (every dependency ``done``) with
-   one conditional UPDATE under a lease (:mod:`claims`) — every ready step
-   that only reads (fetch, verify), else the first ready step that writes
-   (erase, update) alone — perform them in their data stores
-   (:mod:`actions`), then store their outcomes and mark them done in one
-   transaction of Charter's database, the same that writes the audit
-   records of the writing steps and claims the next batch. The step rows are
-   read once per run and the view kept from this worker's own writes; they
-   are read again only when a claim fails or nothing is ready. A store that
-   is ``Unavailable`` is tried again with exponential backoff and jitter for
+2. Loop: claim the next batch with one conditional UPDATE under a lease
+   (:mod:`claims`): the whole discovery (every fetch, in dependency order),
+   then the writes with the verification that follows them
+   (:func:`~charter.execution.batches.batch_of`); perform them in their data
+   stores (:mod:`actions`; a batch's writes share one transaction per store,
+   :mod:`units`), then store their outcomes and mark them done in one
+   transaction of Charter's database, the same that writes the audit records
+   of the writing steps and claims the next batch. The step rows are read once
+   per run and the view kept from this worker's own writes; they are read
+   again only when a claim fails or nothing is ready. A store that is
+   ``Unavailable`` is tried again with exponential backoff and jitter for
    ``CHARTER_EXECUTION_RETRY_WINDOW_MINUTES`` (:mod:`backoff`); any other
    Charter error (a wrong password, a missing table), or the window spent,
    fails the step, the run and the request (review.fail): no later step runs
@@ -34,6 +35,7 @@ caught: the step stays claimed until its lease runs out, like a crash.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import socket
@@ -56,11 +58,21 @@ from charter.errors import CharterError, Conflict, Unavailable
 from charter.execution import actions, backoff, claims, ending, preflight
 from charter.execution import service as planning
 from charter.execution.actions import Found, StepContext
-from charter.execution.batches import Done, Failed, Lost, audit_data, batch_of, correction_ref, dependencies
+from charter.execution.batches import (
+    WRITING,
+    Done,
+    Failed,
+    Lost,
+    audit_data,
+    batch_of,
+    correction_ref,
+    dependencies,
+)
 from charter.execution.erasure import Strategies
 from charter.execution.guards import refuse_held
 from charter.execution.lease import LeaseKeeper
 from charter.execution.steps import Action, Plan, Step
+from charter.execution.units import Units
 from charter.requests import review
 from charter.requests.errors import IllegalTransition
 from charter.requests.kinds import RequestKind, Status
@@ -179,10 +191,10 @@ class Runner:
             return self._closed(outcome)
         if self._cannot_erase(plan, run_id, opened.view):
             return self._closed(outcome)
-        context, keep = self._context(plan, run_id, opened)
+        context, outcomes = self._context(plan, run_id, opened)
         with LeaseKeeper(self.pool, run_id, worker=self.worker, lease=self.lease, clock=self.clock) as keeper:
             self._keeper = keeper
-            return self._loop(plan, run_id, outcome, context, keep, opened.view, opened.batch)
+            return self._loop(plan, run_id, outcome, context, outcomes, opened.view, opened.batch)
 
     def _loop(
         self,
@@ -190,7 +202,7 @@ class Runner:
         run_id: int,
         outcome: Outcome,
         context: StepContext,
-        keep: Callable[[str, Found], None],
+        outcomes: dict[str, Found],
         view: claims.RunView,
         batch: list[Step],
     ) -> Outcome:
@@ -208,7 +220,7 @@ class Runner:
                     if view.failed() or view.all_done():
                         continue
                     return outcome  # the remaining steps are another worker's, under a live lease
-            batch = self._carry_out(plan, run_id, batch, context, view, keep, outcome)
+            batch = self._carry_out(plan, run_id, batch, context, view, outcomes, outcome)
             if not batch and not view.all_done() and not view.failed():
                 with self.database.session() as session:  # nothing ready as far as we know: see what others did
                     view = claims.view_of(session, run_id)
@@ -262,7 +274,7 @@ class Runner:
     def _claim_in(self, session: Session, plan: Plan, run_id: int, view: claims.RunView) -> list[Step]:
         """Claim the next batch (:func:`~charter.execution.batches.batch_of`) in the caller's transaction."""
         now = self.clock()
-        ready = batch_of(plan, view.all_ready(now, self._depends))
+        ready = batch_of(plan, view, now, self._depends)
         if not ready:
             return []
         taken = claims.claim_many(session, run_id, ready, worker=self.worker, now=now, lease=self.lease)
@@ -293,20 +305,31 @@ class Runner:
         batch: list[Step],
         context: StepContext,
         view: claims.RunView,
-        keep: Callable[[str, Found], None],
+        outcomes: dict[str, Found],
         outcome: Outcome,
     ) -> list[Step]:
-        """Perform the claimed steps, then store them, their audit entries and the claim of the next batch in one
-        transaction of Charter's database (a frontier of reading steps per transaction, a writing step on its
-        own). Returns the next batch, already ours. A step that fails is stored after the ones done before it,
-        then fails the run."""
+        """Perform the claimed steps in order, then store them, their audit entries and the claim of the next
+        batch in one transaction of Charter's database (:func:`~charter.execution.batches.batch_of`). Returns
+        the next batch, already ours. A step that fails is stored after the ones done before it, then fails
+        the run."""
         done: list[Done] = []
         failure: tuple[Step, str] | None = None
+        skipped: set[str] = set()  # lost to another worker, or built on one that was: not performed here
+        writes = list(itertools.takewhile(lambda step: step.action in WRITING, batch))
         with self._keeper.holding(*(step.id for step in batch)):
-            for step in batch:
+            if len(writes) > 1:
+                done, failure, lost = self._write_together(plan, run_id, writes, context)
+                skipped.update(lost)
+            for step in batch[len(writes) if len(writes) > 1 else 0 :]:
+                if failure is not None:
+                    break
+                if any(d in skipped for d in self._depends[step.id]):
+                    skipped.add(step.id)
+                    continue
                 try:
                     result = self._execute(plan, run_id, step, context)
                 except Lost:
+                    skipped.add(step.id)
                     continue
                 except Failed as failed:
                     failure = (step, failed.why)
@@ -315,8 +338,17 @@ class Runner:
                 if result.found is not None:
                     dumped = result.found.dumps()
                     sealed = self.vault.keys.seal(dumped, context=_seal_context(plan.request, step.id))
-                done.append(Done(step, result, dumped, sealed))
-        following = self._record(plan, run_id, done, view, keep, outcome, claim_next=failure is None)
+                    # the batch's later steps build on it as a later run would: from its stored (JSON) form
+                    outcomes[step.id] = Found.loads(dumped)
+                done.append(Done(step, result, dumped, sealed, self.clock()))
+        if (
+            failure is not None
+        ):  # the batch's steps not done are given back: pending, not "claimed" by a run that failed
+            stored = {d.step.id for d in done}
+            skipped.update(s.id for s in batch if s.id not in stored and s.id != failure[0].id)
+        following = self._record(
+            plan, run_id, done, view, outcomes, outcome, claim_next=failure is None, release=sorted(skipped)
+        )
         if failure is not None:
             step, why = failure
             if self._fail_step(plan, run_id, step, why):
@@ -343,21 +375,73 @@ class Runner:
                     self.fault("after", step)
                 return result
             except Unavailable as exc:
-                now = self.clock()
-                since = since or now
-                with self.database.session() as session:
-                    tried = claims.attempts_of(session, run_id, step.id)
-                pause = backoff.next_wait(self.settings.execution, tried, since=since, now=now)
-                if pause is None:
-                    raise Failed(backoff.gave_up(tried, since, now, _error(exc))) from exc
-                self.sleep(pause)
-                with self.database.session() as session:
-                    if not claims.retry(
-                        session, run_id, step.id, worker=self.worker, now=self.clock(), lease=self.lease
-                    ):
-                        raise Lost from exc
+                since = self._wait_to_retry(run_id, step, since, exc)
             except CharterError as exc:
                 raise Failed(_error(exc)) from exc
+
+    def _write_together(
+        self, plan: Plan, run_id: int, steps: list[Step], context: StepContext
+    ) -> tuple[list[Done], tuple[Step, str] | None, list[str]]:
+        """A batch's leading writes (:mod:`units`): one store transaction per system, committed after the last.
+
+        Returns what was done (performed, and its store's writes hold), the step that failed and why, and the
+        steps lost to another worker. A store that is ``Unavailable`` has lost the transaction's earlier
+        writes too: the whole group is tried again, with backoff (every write is idempotent). Any other error
+        rolls back the writes of the stores in a transaction, so the failure changed nothing there."""
+        since: datetime | None = None
+        while True:
+            group = Units(self._connector, (step.system for step in steps))
+            performed: list[tuple[Step, actions.Result, datetime]] = []
+            step = steps[0]
+            try:
+                for step in steps:
+                    if self.progress:
+                        self.progress(step, "start")
+                    if self.fault:
+                        self.fault("before", step)
+                    result = actions.PERFORM[step.action](step, context, group.connector(step.system))
+                    performed.append((step, result, self.clock()))
+                group.commit()
+            except Unavailable as exc:
+                group.rollback()
+                try:
+                    since = self._wait_to_retry(run_id, step, since, exc)
+                except Lost:
+                    return [], None, [s.id for s in steps]
+                except Failed as failed:
+                    return self._held_writes(performed, group), (step, failed.why), []
+                continue
+            except CharterError as exc:
+                group.rollback()
+                return self._held_writes(performed, group), (step, _error(exc)), []
+            except BaseException:
+                group.rollback()
+                raise
+            if self.fault:
+                for step, _result, _at in performed:
+                    self.fault("after", step)
+            return self._held_writes(performed, group), None, []
+
+    @staticmethod
+    def _held_writes(performed: list[tuple[Step, actions.Result, datetime]], group: Units) -> list[Done]:
+        return [Done(step, result, None, None, at) for step, result, at in performed if group.persisted(step.system)]
+
+    def _wait_to_retry(self, run_id: int, step: Step, since: datetime | None, exc: Unavailable) -> datetime:
+        """Wait before trying ``step`` again (exponential backoff within the retry window), counting the try
+        and renewing its lease; returns when the window started. ``Failed`` once the window is spent, ``Lost``
+        if the lease ran out meanwhile and another worker took the step."""
+        now = self.clock()
+        since = since or now
+        with self.database.session() as session:
+            tried = claims.attempts_of(session, run_id, step.id)
+        pause = backoff.next_wait(self.settings.execution, tried, since=since, now=now)
+        if pause is None:
+            raise Failed(backoff.gave_up(tried, since, now, _error(exc))) from exc
+        self.sleep(pause)
+        with self.database.session() as session:
+            if not claims.retry(session, run_id, step.id, worker=self.worker, now=self.clock(), lease=self.lease):
+                raise Lost from exc
+        return since
 
     def _record(
         self,
@@ -365,43 +449,51 @@ class Runner:
         run_id: int,
         done: list[Done],
         view: claims.RunView,
-        keep: Callable[[str, Found], None],
+        outcomes: dict[str, Found],
         outcome: Outcome,
         *,
         claim_next: bool,
+        release: list[str],
     ) -> list[Step]:
-        """Store the done steps (conditional on still holding them), audit the erasures and corrections, and
-        claim the next ready steps: one transaction. Returns the next batch."""
-        if not done:
+        """Store the done steps (conditional on still holding them), audit the erasures and corrections, give
+        back the steps not performed, and claim the next batch: one transaction. Returns the next batch."""
+        if not done and not release:
             return []
         ready: list[str] = []
         taken: set[str] = set()
         with self.database.session() as session:
             now = self.clock()
-            outcomes = [(d.step.id, d.result.summary, d.sealed) for d in done]
-            kept = claims.finish_many(session, run_id, outcomes, worker=self.worker, now=now)
-            for d in done:
-                if d.step.id in kept and d.step.action in (Action.ERASE, Action.UPDATE):
-                    audit.record(
-                        session,
+            stored = [(d.step.id, d.result.summary, d.sealed, d.finished_at) for d in done]
+            kept = claims.finish_many(session, run_id, stored, worker=self.worker)
+            audit.record_many(
+                session,
+                [
+                    audit.Entry(
                         actor=ACTOR,
                         action=f"execution.{d.step.action.value}",
                         target=f"request:{plan.request}",
                         data=audit_data(d.step, d.result.summary)
                         | correction_ref(session, self.vault, plan.request, d.step, d.result),
                     )
-            if claim_next:
-                ready = batch_of(plan, view.all_ready(now, self._depends, finishing=kept))
+                    for d in done
+                    if d.step.id in kept and d.step.action in (Action.ERASE, Action.UPDATE)
+                ],
+            )
+            claims.release_many(session, run_id, release, worker=self.worker)
+            if claim_next and done:
+                ready = batch_of(plan, view, now, self._depends, finishing=kept)
                 taken = claims.claim_many(session, run_id, ready, worker=self.worker, now=now, lease=self.lease)
         # committed: the steps are done (with their outcomes) and the next ones are ours
         for d in done:
             if d.step.id in kept:
                 view.mark(d.step.id, claims.DONE)
                 outcome.executed.append(d.step.id)
-                if d.dumped is not None:
-                    keep(d.step.id, Found.loads(d.dumped))
+            else:  # another worker stored its own outcome of this step: later steps read that one
+                outcomes.pop(d.step.id, None)
             if self.progress:
                 self.progress(d.step, "done")
+        for step_id in release:
+            view.mark(step_id, claims.PENDING)
         for step_id in taken:
             view.mark(step_id, claims.CLAIMED, now + self.lease)
         return [plan.step(s) for s in ready if s in taken]
@@ -415,8 +507,9 @@ class Runner:
             self._connectors[system_id] = connector
         return connector
 
-    def _context(self, plan: Plan, run_id: int, opened: _Opened) -> tuple[StepContext, Callable[[str, Found], None]]:
-        """The steps' context, and how to keep a step's outcome once stored (earlier outcomes are opened once)."""
+    def _context(self, plan: Plan, run_id: int, opened: _Opened) -> tuple[StepContext, dict[str, Found]]:
+        """The steps' context, and the outcomes it knows by step id: this worker's own, kept as it performs
+        them; another worker's or an earlier call's, opened from their sealed rows once, when first needed."""
         identities, corrected = opened.identities, opened.corrected
         cache: dict[str, Found] = {}
         stored: dict[str, bytes] = {}
@@ -433,11 +526,8 @@ class Runner:
                 cache[step_id] = Found.loads(opened)
             return cache[step_id]
 
-        def keep(step_id: str, outcome: Found) -> None:
-            cache[step_id] = outcome
-
         context = StepContext(plan.request, plan, self.datamap, identities, found, self.strategies, corrected)
-        return context, keep
+        return context, cache
 
     # -- the end -----------------------------------------------------------------
     def _fail_step(self, plan: Plan, run_id: int, step: Step, error: str) -> bool:

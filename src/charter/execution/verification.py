@@ -4,8 +4,8 @@ The first verification re-ran the discovery with the requested identity. Once
 an erase step had rewritten the identity column, that search found nothing,
 and passed, whatever the rows now held (issue 11, finding 3): a hash a
 non-strict MariaDB session had cut to fit, an e-mail a table-level strategy
-had skipped. A ``verify`` step now checks three things, each by reading the
-store again:
+had skipped. A ``verify`` step now checks three things by reading the store
+again (one query for the three where the connector can, ``connectors.base.find``):
 
 1. **every row the erase step touched, by its key** (the map's primary key,
    all its columns when it is composite; a Redis hash's key): a deleted row
@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from charter.connectors.base import Connector, Match, match_for, matching
+from charter.connectors.base import Connector, Hit, Wanted, find, match_for, matching
 from charter.connectors.redis_keys import KEY
 from charter.datamap.check import identity_kind
 from charter.datamap.erasure_policy import own_strategy
@@ -91,14 +91,7 @@ class Verifier:
         self.touched = {_identity(r, self.key): r for r in ctx.found(fetch.id).rows}
         self.problems: list[str] = []
         self.checked = 0
-
-    def _read(self, field: str, values: list[Any], match: Match = "exact") -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        if not values:
-            return rows
-        for chunk in self.connector.fetch(self.table, field, values, schema=self.schema, match=match):
-            rows.extend({k: v for k, v in plain_row(r).items() if k in self.declared} for r in chunk)
-        return rows
+        self.searched = 0
 
     def _judge(self, row: dict[str, Any], how: str) -> None:
         """A row found now that matches the person: only an erased, touched row may be there."""
@@ -120,44 +113,49 @@ class Verifier:
         if wrong:
             self.problems.append(f"field(s) {', '.join(wrong)} do not hold their erasure ({how})")
 
-    def by_key(self) -> None:
-        """1: every touched row, re-read by its key."""
-        if not self.key or self.kind == "redis":
-            return  # no key to read by: 2 and 3 still search by value (delete_row by the discovery's inputs)
-        first = self.key[0]
-        wanted = set(self.touched)
-        values = list(dict.fromkeys(r.get(first) for r in self.touched.values() if r.get(first) is not None))
-        seen: set[str] = set()
-        for row in self._read(first, values):
-            ident = _identity(row, self.key)
-            if ident not in wanted or ident in seen:
-                continue
-            seen.add(ident)
-            self._judge(row, "re-read by its key")
-        # every touched row was looked up: a deleted one is gone (or judged above), a rewritten one holds its
-        # erasure (or was judged), or is gone since, which leaves nothing of the person in it either
-        self.checked = len(wanted)
-
-    def by_inputs(self) -> None:
-        """2: the discovery's own search again."""
+    def searches(self) -> list[tuple[str, Wanted]]:
+        """What the three checks search for, each named by its check: ``key`` (1), ``input`` (2),
+        ``identity`` (3); sent to the store as one query (``connectors.base.find``)."""
+        out: list[tuple[str, Wanted]] = []
+        if self.key and self.kind != "redis":  # without a key: 2 and 3 still search (delete_row by its inputs)
+            first = self.key[0]
+            values = list(dict.fromkeys(r.get(first) for r in self.touched.values() if r.get(first) is not None))
+            out.append(("key", Wanted(first, values)))
         for wanted in self.step.inputs:
-            for row in self._read(wanted.field, values_of(wanted, self.ctx), input_match(self.ctx, self.step, wanted)):
-                if self.erased.strategy == "delete_row" or _identity(row, self.key) not in self.touched:
-                    self._judge(row, f"found again by {wanted.field}")
-
-    def by_identities(self) -> int:
-        """3: every identity value discovery found, searched in each identity field here."""
+            out.append(
+                ("input", Wanted(wanted.field, values_of(wanted, self.ctx), input_match(self.ctx, self.step, wanted)))
+            )
         known = self.found_identities()
-        searched = 0
         for entry in self.collection.identities():
-            if not entry.top or self._kept(entry):
-                continue
-            kind = identity_kind(entry.model.meta.identity or "")
-            values = sorted(known.get(kind, set()))
-            searched += len(values)
-            for _row in self._read(entry.name, values, match_for(kind)):
-                self.problems.append(f"{entry.name} still holds the person's {kind}")
-        return searched
+            if entry.top and not self._kept(entry):
+                kind = identity_kind(entry.model.meta.identity or "")
+                self.searched += len(known.get(kind, ()))
+                out.append((f"identity:{kind}", Wanted(entry.name, sorted(known.get(kind, set())), match_for(kind))))
+        return out
+
+    def check(self, searches: list[tuple[str, Wanted]], hits: list[Hit]) -> None:
+        """Judge what the searches found. 1: every touched row found by its key holds its erasure (a deleted
+        one is gone); 2: a row the discovery's search finds again is a touched, rewritten one; 3: no row holds
+        an identity value of the person."""
+        seen: set[str] = set()
+        for found, matched in hits:
+            row = {k: v for k, v in plain_row(found).items() if k in self.declared}
+            ident = _identity(row, self.key)
+            for index in sorted(matched):
+                what, wanted = searches[index]
+                if what == "key":
+                    if ident in self.touched and ident not in seen:
+                        seen.add(ident)
+                        self._judge(row, "re-read by its key")
+                elif what == "input":
+                    if self.erased.strategy == "delete_row" or ident not in self.touched:
+                        self._judge(row, f"found again by {wanted.field}")
+                else:
+                    self.problems.append(f"{wanted.field} still holds the person's {what.split(':', 1)[1]}")
+        if searches and searches[0][0] == "key":
+            # every touched row was looked up: a deleted one is gone (or judged above), a rewritten one holds
+            # its erasure (or was judged), or is gone since, which leaves nothing of the person in it either
+            self.checked = len(self.touched)
 
     def _kept(self, entry: FieldEntry) -> bool:
         """An identity field the map keeps on purpose (``keep`` with a reason) is not expected to change."""
@@ -186,13 +184,17 @@ class Verifier:
         return known
 
     def run(self) -> dict[str, Any]:
-        self.by_key()
-        self.by_inputs()
-        searched = self.by_identities()
+        searches = self.searches()
+        self.check(searches, find(self.connector, self.table, [w for _, w in searches], schema=self.schema))
         if self.problems:
             unique = sorted(set(self.problems))
             raise VerificationFailed(
                 f"{self.step.collection} in system '{self.step.system}' still identifies the requester: "
                 + "; ".join(unique)
             )
-        return {"rows": len(self.touched), "rows_checked": self.checked, "identity_values": searched, "remaining": 0}
+        return {
+            "rows": len(self.touched),
+            "rows_checked": self.checked,
+            "identity_values": self.searched,
+            "remaining": 0,
+        }
