@@ -278,6 +278,13 @@ class Server:
         self.process = subprocess.Popen(  # noqa: S603 - our own fixed command line
             command, env=env, stdout=self.logfile, stderr=subprocess.STDOUT, start_new_session=True
         )
+        try:
+            self._wait_healthy()
+        except BaseException:  # Ctrl-C included: the server is in a session of its own and would outlive us
+            self.stop()
+            raise
+
+    def _wait_healthy(self) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -288,7 +295,6 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"uvicorn exited with {self.process.returncode}; see {self.logfile.name}")
             time.sleep(0.2)
-        self.stop()
         raise RuntimeError("uvicorn did not answer /healthz within 60 s")
 
     def cpu_seconds(self) -> float:
