@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import _multistore_data as data
 import psycopg
 import pymysql
 import redis
-from _multistore_data import PREFIX
 
 SCAN_COUNT = 500  # Charter's default CHARTER_CONNECTORS_SCAN_COUNT
 REDACTED = "(erased)"
@@ -118,7 +118,7 @@ def _sessions(cache: redis.Redis, mail: str) -> list[str]:
             pipe.hget(key, "email")
         hits.extend(k for k, v in zip(batch, pipe.execute(), strict=True) if v == mail)
 
-    for key in cache.scan_iter(match=f"{PREFIX}:session:*", count=SCAN_COUNT, _type="HASH"):
+    for key in cache.scan_iter(match=f"{data.PREFIX}:session:*", count=SCAN_COUNT, _type="HASH"):
         batch.append(key)
         if len(batch) >= SCAN_COUNT:
             check()
@@ -130,7 +130,7 @@ def _sessions(cache: redis.Redis, mail: str) -> list[str]:
 
 def _redis_reads(cache: redis.Redis, mail: str, ids: list[int]) -> tuple[Found, list[str], list[str]]:
     sessions = _sessions(cache, mail)
-    carts = [f"{PREFIX}:cart:{i}" for i in ids]
+    carts = [f"{data.PREFIX}:cart:{i}" for i in ids]
     pipe = cache.pipeline(transaction=False)
     for key in [*sessions, *carts]:
         pipe.hgetall(key)
@@ -242,6 +242,6 @@ def _left(stores: Stores, mail: str, ids: list[int], orders: list[int]) -> int:
         left += len(_sessions(stores.cache, mail))
         pipe = stores.cache.pipeline(transaction=False)
         for i in ids:
-            pipe.hexists(f"{PREFIX}:cart:{i}", "ship_name")
+            pipe.hexists(f"{data.PREFIX}:cart:{i}", "ship_name")
         left += sum(1 for v in pipe.execute() if v)
     return left

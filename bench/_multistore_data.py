@@ -8,10 +8,10 @@ Per person ``p`` (1..N), 26 rows — N = 1,000,000 gives 26,000,000:
 * MariaDB ``support`` (8): ``support_tickets`` 1 (``requester_email``),
   ``ticket_messages`` 2 per ticket, ``call_notes`` 1, ``loyalty_accounts`` 1
   (``email``), ``loyalty_events`` 3 per account.
-* Redis (prefix ``cbm:``, DB 12): only the *active* people — every
+* Redis (the run's key prefix, ``--redis-prefix``; any database): only the *active* people — every
   ``stride``-th person, ``stride = N // redis_people`` (10,000 by default, at any
-  N): a session hash ``cbm:session:<token>`` holding the e-mail, and a cart hash
-  ``cbm:cart:<customer id>``. Sessions expire in real shops, so only the
+  N): a session hash ``<prefix>:session:<token>`` holding the e-mail, and a cart hash
+  ``<prefix>:cart:<customer id>``. Sessions expire in real shops, so only the
   recently active have one; keeping the Redis part the same size at 100k and
   1M people keeps the SCAN a session lookup needs (no index: the e-mail is a
   value, not in the key) the same at both sizes.
@@ -31,23 +31,22 @@ database) are added after the load.
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import _mariadb
+import _redis
 import psycopg
 import pymysql
 import redis
 from _pg import libpq, log
 from _wide import copy
-from sqlalchemy.engine import make_url
 
+#: the key prefix of the Redis part: ``<PREFIX>:session:…``, ``<PREFIX>:cart:…`` (``set_prefix``)
 PREFIX = "cbm"
-MARIADB_ADMIN = os.environ.get("CHARTER_BENCH_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/mysql")
-REDIS_URL = os.environ.get("CHARTER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 ENV_PG, ENV_MARIA, ENV_REDIS = (
     "CHARTER_BENCH_MULTI_PG_URL",
     "CHARTER_BENCH_MULTI_MARIA_URL",
@@ -339,99 +338,72 @@ def maria_lines(table: str, lo: int, hi: int) -> Iterator[str]:
 
 
 def maria_url(database: str) -> str:
-    return make_url(MARIADB_ADMIN).set(database=database).render_as_string(hide_password=False)
+    return _mariadb.database_url(database)
 
 
-def _maria_connect(database: str | None = None) -> pymysql.Connection[Any]:
-    url = make_url(MARIADB_ADMIN)
-    return pymysql.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 3306,
-        user=url.username or "root",
-        password=url.password or "",
-        database=database,
-        local_infile=True,
-        autocommit=True,
-    )
-
-
-def maria_connect(database: str) -> pymysql.Connection[Any]:
-    conn = _maria_connect(database)
-    conn.autocommit(False)
-    return conn
-
-
-def create_maria(database: str) -> str:
-    drop_maria(database)
-    with _maria_connect() as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
-    return maria_url(database)
-
-
-def drop_maria(database: str) -> None:
-    with _maria_connect() as conn, conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
-
-
-def maria_exists(database: str) -> bool:
-    with _maria_connect() as conn, conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s", (database,))
-        return bool(cur.fetchone()[0])
+def maria_connect(database: str, admin_url: str | None = None) -> pymysql.Connection[Any]:
+    """A connection to ``database`` in a transaction of its own (autocommit off), as the baseline uses."""
+    return _mariadb.connect(database, admin_url=admin_url, autocommit=False)
 
 
 def load_maria(database: str, people: int) -> dict[str, float]:
     times: dict[str, float] = {}
-    with _maria_connect(database) as conn, conn.cursor() as cur, tempfile.TemporaryDirectory() as tmp:
-        cur.execute("SET GLOBAL local_infile = 1")
-        cur.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
-        for statement in MARIA_DDL:
-            cur.execute(statement)
-        for table in ("support_tickets", "ticket_messages", "call_notes", "loyalty_accounts", "loyalty_events"):
-            begun = time.perf_counter()
-            path = Path(tmp) / f"{table}.tsv"
-            for lo, hi in _blocks(people):
-                with path.open("w", encoding="utf-8") as out:
-                    out.writelines(maria_lines(table, lo, hi))
-                cur.execute(
-                    f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} CHARACTER SET utf8mb4"
-                    " FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n'",
-                    (str(path),),
-                )
-            times[f"load_{table}_s"] = round(time.perf_counter() - begun, 1)
-            log(f"  mariadb {table}: {times[f'load_{table}_s']} s")
-        begun = time.perf_counter()
-        for statement in MARIA_AFTER:
-            cur.execute(statement)
-        cur.execute("ANALYZE TABLE support_tickets, ticket_messages, call_notes, loyalty_accounts, loyalty_events")
-        cur.fetchall()
-        times["indexes_and_fks_s"] = round(time.perf_counter() - begun, 1)
+    with _mariadb.connect(database) as conn, conn.cursor() as cur, tempfile.TemporaryDirectory() as tmp:
+        cur.execute("SELECT @@GLOBAL.local_infile")
+        was = int(cur.fetchone()[0])
+        if not was:  # the server's setting, put back as it was below
+            cur.execute("SET GLOBAL local_infile = 1")
+        try:
+            _load_maria(cur, tmp, people, times)
+        finally:
+            if not was:
+                cur.execute("SET GLOBAL local_infile = 0")
     return times
+
+
+def _load_maria(cur: Any, tmp: str, people: int, times: dict[str, float]) -> None:
+    cur.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
+    for statement in MARIA_DDL:
+        cur.execute(statement)
+    for table in ("support_tickets", "ticket_messages", "call_notes", "loyalty_accounts", "loyalty_events"):
+        begun = time.perf_counter()
+        path = Path(tmp) / f"{table}.tsv"
+        for lo, hi in _blocks(people):
+            with path.open("w", encoding="utf-8") as out:
+                out.writelines(maria_lines(table, lo, hi))
+            cur.execute(
+                f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} CHARACTER SET utf8mb4"
+                " FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n'",
+                (str(path),),
+            )
+        times[f"load_{table}_s"] = round(time.perf_counter() - begun, 1)
+        log(f"  mariadb {table}: {times[f'load_{table}_s']} s")
+    begun = time.perf_counter()
+    for statement in MARIA_AFTER:
+        cur.execute(statement)
+    cur.execute("ANALYZE TABLE support_tickets, ticket_messages, call_notes, loyalty_accounts, loyalty_events")
+    cur.fetchall()
+    times["indexes_and_fks_s"] = round(time.perf_counter() - begun, 1)
 
 
 # --- Redis -------------------------------------------------------------------------------------------
 
 
-def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(REDIS_URL, decode_responses=True)
+def set_prefix(prefix: str) -> None:
+    """The run's own key prefix (``--redis-prefix``): the data map's key patterns and the baseline use it."""
+    global PREFIX  # one prefix per run; the measuring process sets it again from its setup
+    PREFIX = prefix
 
 
-def clear_redis(client: redis.Redis) -> int:
-    removed = 0
-    batch: list[str] = []
-    for key in client.scan_iter(match=f"{PREFIX}:*", count=1000):
-        batch.append(key)
-        if len(batch) >= 1000:
-            removed += int(client.delete(*batch))
-            batch = []
-    if batch:
-        removed += int(client.delete(*batch))
-    return removed
+def redis_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, decode_responses=True)
 
 
-def load_redis(people: int, stride: int) -> dict[str, float]:
-    client = redis_client()
+def load_redis(url: str, people: int, stride: int) -> dict[str, float]:
+    """Sessions and carts under the run's prefix (any older keys under it deleted first, no other key)."""
+    _redis.delete_prefix(url, f"{PREFIX}:")
+    client = redis_client(url)
     begun = time.perf_counter()
-    clear_redis(client)
     pipe = client.pipeline(transaction=False)
     keys = 0
     for p in range(stride, people + 1, stride):

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _multistore_data import ENV_MARIA, ENV_PG, ENV_REDIS, PREFIX
+import _multistore_data as data
+from _multistore_data import ENV_MARIA, ENV_PG, ENV_REDIS
 
 
 def _f(name: str, categories: str, meta: str | None = None, charter: str | None = None) -> str:
@@ -24,6 +25,8 @@ def _f(name: str, categories: str, meta: str | None = None, charter: str | None 
 
 
 PK = "{primary_key: true, data_type: integer}"
+#: what the baseline does with an order's date and total: kept (NOT NULL columns Charter refuses to set_null)
+TAX_KEPT = "{erasure: {strategy: keep, reason: 'tax records, 10 years'}}"
 
 
 def _ref(dataset: str, target: str) -> str:
@@ -76,9 +79,9 @@ def datamap_yaml(redis: bool = True) -> str:
         [
             _f("id", "system.operations", PK),
             _f("customer_id", "user.unique_id", _ref("shop", "customers.id")),
-            _f("placed_at", "user.behavior.purchase_history"),
+            _f("placed_at", "user.behavior.purchase_history", charter=TAX_KEPT),
             _f("status", "system.operations"),
-            _f("total_cents", "user.behavior.purchase_history"),
+            _f("total_cents", "user.behavior.purchase_history", charter=TAX_KEPT),
             _f("ship_postal_code", "user.contact.address.postal_code", charter="{erasure: redact_text}"),
         ],
         description="Kept ten years for tax law; only the shipping postal code is erased.",
@@ -193,7 +196,7 @@ def datamap_yaml(redis: bool = True) -> str:
             _f("ip", "user.device.ip_address"),
             _f("user_agent", "user.device"),
         ],
-        f'{{key: "{PREFIX}:session:*", erasure: delete_row}}',
+        f'{{key: "{data.PREFIX}:session:*", erasure: delete_row}}',
     )
     cache += _collection(
         "carts",
@@ -203,7 +206,7 @@ def datamap_yaml(redis: bool = True) -> str:
             _f("ship_name", "user.name", charter="{erasure: set_null}"),
             _f("updated_at", "system.operations"),
         ],
-        f'{{key: "{PREFIX}:cart:{{customer_id}}"}}',
+        f'{{key: "{data.PREFIX}:cart:{{customer_id}}"}}',
     )
     return shop + support + (cache if redis else "")
 

@@ -25,13 +25,18 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import queue
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+import _proc
+import _redis
 
 Job = tuple[str, str, str]
 
@@ -140,39 +145,44 @@ class ProcessPool:
         return released, finished
 
     def close(self) -> dict[int, float]:
+        """Stop the workers (each finishes its job first); any still alive after 30 s is terminated."""
         for _ in self.processes:
             self.jobs.put(None)
         peaks: dict[int, float] = {}
-        for _ in self.processes:
-            _tag, pid, mb = self.done.get(timeout=120)
-            peaks[pid] = round(mb, 1)
+        while len(peaks) < len(self.processes):
+            try:
+                item = self.done.get(timeout=120)
+            except queue.Empty:
+                break
+            if isinstance(item, tuple) and item[0] == "rss":  # else a job left over from a failed round
+                peaks[item[1]] = round(item[2], 1)
         for process in self.processes:
             process.join(timeout=30)
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout=10)
         return peaks
 
 
 def cpu_seconds() -> dict[str, float]:
-    """CPU seconds used so far (user + system, with reaped children) by group: the PostgreSQL server, Redis,
-    `charter worker` processes, everything else. Differences around a round say where its CPU went."""
-    tick = os.sysconf("SC_CLK_TCK")
-    out: dict[str, float] = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    """CPU seconds used so far (user + system, reaped children included) by the bench's own processes, by
+    group: this process, the worker processes it spawned (``ProcessPool``), the ``charter worker`` processes
+    it started (``CeleryPool``), each with the processes under it. Differences around a round say where its
+    CPU went. The PostgreSQL and Redis servers are not counted: they serve other clients on this machine too."""
+    me = os.getpid()
+    out = {"bench process": _proc.cpu_seconds(me), "worker processes": 0.0, "charter worker": 0.0}
+    for pid in _proc.tree(me)[1:]:
         try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
             command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        fields = stat.rsplit(")", 1)[1].split()
-        used = sum(int(fields[i]) for i in (11, 12, 13, 14)) / tick
-        group = next((g for g, mark in _GROUPS if mark in command or mark in stat.split(")", 1)[0]), "other")
-        out[group] = out.get(group, 0.0) + used
+        group = "charter worker" if " worker " in f"{command} " and "charter" in command else "worker processes"
+        out[group] += _proc.cpu_seconds(pid)
     return out
 
 
-_GROUPS = (("postgresql", "postgres"), ("redis", "redis-server"), ("charter worker", "charter worker"))
-
-
-CHARTER = shutil.which("charter") or str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "charter")
+POLL_S = 0.005
+CHARTER = shutil.which("charter") or str(Path(sys.executable).parent / "charter")
 _FINISHED = """
 SELECT r.public_id, x.started_at, x.finished_at, x.status,
        (SELECT min(s.claimed_by) FROM execution_steps s WHERE s.run_id = x.id)
@@ -187,7 +197,14 @@ class CeleryPool:
     Only ``("charter", public_id, _)`` jobs: the SQL baseline has no place on Charter's queue."""
 
     def __init__(
-        self, setup: WorkerSetup, warm_up: list[str], *, workers: int, concurrency: int, broker_url: str
+        self,
+        setup: WorkerSetup,
+        warm_up: list[str],
+        *,
+        workers: int,
+        concurrency: int,
+        broker_url: str,
+        key_prefix: str | None = None,
     ) -> None:
         from charter.settings import JobSettings, Settings
 
@@ -195,7 +212,9 @@ class CeleryPool:
         self.warm_up = warm_up
         self.workers = workers
         self.concurrency = concurrency
-        tag = uuid.uuid4().hex[:8]
+        self.broker_url = broker_url
+        #: every key Celery writes for this pool starts with it (kombu's global_keyprefix); deleted by close()
+        self.key_prefix = key_prefix or f"{_redis.default_prefix('celery')}_{uuid.uuid4().hex[:6]}:"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
         self.env.update(
             CHARTER_ENV="test",
@@ -204,17 +223,18 @@ class CeleryPool:
             CHARTER_DATAMAP_PATH=str(setup.datamap_dir),
             CHARTER_JOBS_BACKEND="celery",
             CHARTER_JOBS_BROKER_URL=broker_url,
-            CHARTER_JOBS_KEY_PREFIX=f"cbench{tag}:",
+            CHARTER_JOBS_KEY_PREFIX=self.key_prefix,
             CHARTER_JOBS_QUEUE="charter",
             CHARTER_JOBS_SWEEP_SECONDS="0",
             **{setup.url_env: setup.store_url},
         )
         jobs = JobSettings(
-            backend="celery", broker_url=broker_url, key_prefix=f"cbench{tag}:", queue="charter", sweep_seconds=0
+            backend="celery", broker_url=broker_url, key_prefix=self.key_prefix, queue="charter", sweep_seconds=0
         )
         self.settings = Settings.load(env="test", home=setup.home, jobs=jobs)
         self.logs = [setup.folder / f"charter-worker-{n + 1}.log" for n in range(workers)]
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.keys_removed = 0
 
     def start(self) -> None:
         for log in self.logs:
@@ -245,6 +265,9 @@ class CeleryPool:
         CeleryQueue(self.settings).submit_run(public_id)
 
     def run_all(self, jobs: list[Job]) -> tuple[float, list[Done]]:
+        """A run ends, for the bench, when it sees the run finished in Charter's database, i.e. after Charter's
+        final commit (polled every ``POLL_S``: an end may be late by that much, never early). Charter's own
+        ``finished_at`` is stamped inside that last transaction, before its commit, so it is not used."""
         import psycopg
         from _pg import libpq
 
@@ -256,28 +279,28 @@ class CeleryPool:
         for public_id in ids:
             self._submit(public_id)
         deadline = released + 600
+        seen: dict[str, tuple[float, Any]] = {}
         with psycopg.connect(libpq(self.setup.state_url), autocommit=True) as conn:
-            while True:
-                rows = conn.execute(_FINISHED, (ids,)).fetchall()
-                if len(rows) == len(ids):
+            while len(seen) < len(ids):
+                waiting = [i for i in ids if i not in seen]
+                rows = conn.execute(_FINISHED, (waiting,)).fetchall()
+                now = time.monotonic()
+                for row in rows:
+                    seen[row[0]] = (now, row)
+                if len(seen) == len(ids):
                     break
                 for proc, log in zip(self.procs, self.logs, strict=True):
                     if proc.poll() is not None:
                         raise RuntimeError(f"charter worker exited ({proc.returncode}): {log.read_text()[-2000:]}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{len(ids) - len(rows)} runs did not finish in 600 s")
-                time.sleep(0.02)
-        failed = [r[0] for r in rows if r[3] != "completed"]
+                if now > deadline:
+                    raise RuntimeError(f"{len(ids) - len(seen)} runs did not finish in 600 s")
+                time.sleep(POLL_S)
+        failed = [public_id for public_id, (_at, row) in seen.items() if row[3] != "completed"]
         if failed:
             raise RuntimeError(f"{len(failed)} runs did not complete, e.g. {failed[0]}")
         done = [
-            Done(
-                ("charter", r[0], ""),
-                int(str(r[4]).split(":")[1]),
-                r[1].timestamp() - offset,
-                r[2].timestamp() - offset,
-            )
-            for r in rows
+            Done(("charter", public_id, ""), int(str(row[4]).split(":")[1]), row[1].timestamp() - offset, at)
+            for public_id, (at, row) in seen.items()
         ]
         return released, done
 
@@ -297,4 +320,6 @@ class CeleryPool:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        self.procs = []
+        self.keys_removed = _redis.delete_prefix(self.broker_url, self.key_prefix)
         return peaks

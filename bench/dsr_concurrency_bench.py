@@ -25,6 +25,14 @@ processes instead (``_workers.CeleryPool``: Celery on the local Redis,
 the API sends them, start and finish read from Charter's database); the
 baseline still runs in the two plain processes.
 
+Databases ``--store-db`` and ``--state-db`` (default ``charter_bench_conc_{store,state}_<pid>``) are
+created through ``--admin-url`` and dropped at the end, whatever happens, unless ``--keep``. With
+``--celery`` the broker is ``--redis-url`` / ``--redis-db``; every key Celery writes starts with
+``--redis-prefix`` (one of the run's own by default) and those keys are deleted at the end. A Celery run
+ends when the bench sees it finished in Charter's database, i.e. after its final commit. CPU per request
+counts the bench's own processes only (this one, its workers, its ``charter worker`` processes), not the
+PostgreSQL or Redis server.
+
 Run::
 
     .venv/bin/python bench/dsr_concurrency_bench.py            # 10,000 people, 20 at once, 5 rounds
@@ -40,16 +48,16 @@ import random
 import statistics
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import _redis
 import _wide
 from _charter import Charter, RequestKind, percentile, rss_mb
-from _pg import create_database, drop_database, log
-from _workers import CeleryPool, Done, Job, ProcessPool, WorkerSetup, cpu_seconds
+from _pg import add_admin_option, check_name, create_database, default_name, drop_database, log, use_admin_url
+from _workers import POLL_S, CeleryPool, Done, Job, ProcessPool, WorkerSetup, cpu_seconds
 
-STORE_DB = "charter_bench_conc_store"
-STATE_DB = "charter_bench_conc_state"
 FIDES_RPS = 0.78
 TARGET_RPS = 50
 
@@ -92,8 +100,22 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="leave the databases in place")
     parser.add_argument("--celery", action="store_true", help="Charter's requests on real `charter worker` processes")
     parser.add_argument("--concurrency", type=int, default=2, help="with --celery: threads per worker (its default)")
-    parser.add_argument("--broker", default=os.environ.get("CHARTER_BENCH_REDIS_BROKER", "redis://127.0.0.1:6379/13"))
+    parser.add_argument(
+        "--store-db", default=default_name("conc_store"), help="the store's database (created, dropped)"
+    )
+    parser.add_argument("--state-db", default=default_name("conc_state"), help="Charter's database (created, dropped)")
+    add_admin_option(parser)
+    _redis.add_options(parser)
+    parser.add_argument(
+        "--redis-prefix",
+        default=None,
+        help="with --celery: the prefix of every key Celery writes (default: one of this run's own); "
+        "those keys, and only those, are deleted at the end",
+    )
     args = parser.parse_args()
+    use_admin_url(args.admin_url)
+    check_name(args.store_db)
+    check_name(args.state_db)
     rng = random.Random(args.seed)
     children = 5
     out: dict[str, Any] = {
@@ -110,87 +132,88 @@ def main() -> None:
         ),
         "python": sys.version.split()[0],
         "cores": os.cpu_count(),
-        "load_before": os.getloadavg()[0],
+        "loadavg_1min_whole_machine_before": os.getloadavg()[0],
     }
-    with tempfile.TemporaryDirectory(prefix="charter-conc-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="charter-conc-bench-") as tmp, ExitStack() as cleanup:
         folder = Path(tmp)
-        store_url = create_database(STORE_DB)
-        state_url = create_database(STATE_DB)
-        charter: Charter | None = None
-        pool: ProcessPool | None = None
+        if not args.keep:  # registered first, so they run last: after the workers are stopped
+            cleanup.callback(drop_database, args.state_db)
+            cleanup.callback(drop_database, args.store_db)
+        store_url = create_database(args.store_db)
+        state_url = create_database(args.state_db)
+        log(f"loading {args.people} people x 46 rows with COPY")
+        out["load"] = _wide.load(store_url, args.people, children)
+        datamap_dir = _wide.write_datamap(folder / "datamap", children)
+        charter = Charter(state_url, {_wide.URL_ENV: store_url}, folder / "home", datamap_dir)
+        cleanup.callback(charter.close)
+        spare = 2 * args.workers * args.concurrency if args.celery else 0
+        need = args.workers + spare + 2 * args.rounds * args.at_once
+        chosen = rng.sample(range(1, args.people + 1), need)
+        warm, rest = chosen[: args.workers], chosen[args.workers + spare :]
+        celery_warm = [charter.approved(RequestKind.ACCESS, _wide.email(p)) for p in chosen[args.workers :][:spare]]
+        log(f"creating and approving {len(warm) + args.rounds * args.at_once} access requests (not timed)")
+        warm_jobs: list[Job] = [("charter", charter.approved(RequestKind.ACCESS, _wide.email(p)), "") for p in warm]
+        charter_rounds: list[list[Job]] = []
+        base_rounds: list[list[Job]] = []
+        for r in range(args.rounds):
+            people = rest[r * 2 * args.at_once : (r + 1) * 2 * args.at_once]
+            charter_rounds.append(
+                [("charter", charter.approved(RequestKind.ACCESS, _wide.email(p)), "") for p in people[: args.at_once]]
+            )
+            base_rounds.append([("sql", _wide.email(p), str(p)) for p in people[args.at_once :]])
+        setup = WorkerSetup(state_url, store_url, _wide.URL_ENV, folder / "home", datamap_dir, children, folder)
+        # each worker warms up on its own access request and one baseline access
+        warm_up = [[job, ("sql", _wide.email(p), f"warm{p}")] for job, p in zip(warm_jobs, warm, strict=True)]
+        pool = ProcessPool(setup, warm_up)
+        pools: dict[str, Any] = {"pool": pool}
+        cleanup.callback(lambda: pools["pool"] and pools["pool"].close())
+        log(f"starting {args.workers} workers (each warms up on one request)")
+        pool.start()
         celery: CeleryPool | None = None
-        try:
-            log(f"loading {args.people} people x 46 rows with COPY")
-            out["load"] = _wide.load(store_url, args.people, children)
-            datamap_dir = _wide.write_datamap(folder / "datamap", children)
-            charter = Charter(state_url, {_wide.URL_ENV: store_url}, folder / "home", datamap_dir)
-            spare = 2 * args.workers * args.concurrency if args.celery else 0
-            need = args.workers + spare + 2 * args.rounds * args.at_once
-            chosen = rng.sample(range(1, args.people + 1), need)
-            warm, rest = chosen[: args.workers], chosen[args.workers + spare :]
-            celery_warm = [charter.approved(RequestKind.ACCESS, _wide.email(p)) for p in chosen[args.workers :][:spare]]
-            log(f"creating and approving {len(warm) + args.rounds * args.at_once} access requests (not timed)")
-            warm_jobs: list[Job] = [("charter", charter.approved(RequestKind.ACCESS, _wide.email(p)), "") for p in warm]
-            charter_rounds: list[list[Job]] = []
-            base_rounds: list[list[Job]] = []
-            for r in range(args.rounds):
-                people = rest[r * 2 * args.at_once : (r + 1) * 2 * args.at_once]
-                charter_rounds.append(
-                    [
-                        ("charter", charter.approved(RequestKind.ACCESS, _wide.email(p)), "")
-                        for p in people[: args.at_once]
-                    ]
-                )
-                base_rounds.append([("sql", _wide.email(p), str(p)) for p in people[args.at_once :]])
-            setup = WorkerSetup(state_url, store_url, _wide.URL_ENV, folder / "home", datamap_dir, children, folder)
-            # each worker warms up on its own access request and one baseline access
-            warm_up = [[job, ("sql", _wide.email(p), f"warm{p}")] for job, p in zip(warm_jobs, warm, strict=True)]
-            pool = ProcessPool(setup, warm_up)
-            log(f"starting {args.workers} workers (each warms up on one request)")
-            pool.start()
-            if args.celery:
-                log(f"starting {args.workers} `charter worker` processes (warm-up: {len(celery_warm)} requests)")
-                celery = CeleryPool(
-                    setup, celery_warm, workers=args.workers, concurrency=args.concurrency, broker_url=args.broker
-                )
-                celery.start()
-            charter_done: list[tuple[float, list[Done]]] = []
-            cpu: dict[str, float] = {}
-            base_done: list[tuple[float, list[Done]]] = []
-            for r in range(args.rounds):
-                log(f"round {r + 1}: {args.at_once} Charter access requests at once, then the baseline")
-                before = cpu_seconds()
-                charter_done.append((celery or pool).run_all(charter_rounds[r]))
-                for group, used in cpu_seconds().items():
-                    cpu[group] = cpu.get(group, 0.0) + used - before.get(group, 0.0)
-                base_done.append(pool.run_all(base_rounds[r]))
-            out["worker_peak_rss_mb"] = list(pool.close().values())
-            pool = None
-            if celery is not None:
-                out["charter_worker_peak_rss_mb"] = list(celery.close().values())
-                celery = None
-            out["charter"] = summary(charter_done)
-            served = args.rounds * args.at_once
-            out["charter"]["cpu_ms_per_request"] = {g: round(1000 * s / served, 1) for g, s in sorted(cpu.items())}
-            out["baseline_sql"] = summary(base_done)
-            c_rate = out["charter"]["requests_per_s"]["median_of_rounds"]
-            b_rate = out["baseline_sql"]["requests_per_s"]["median_of_rounds"]
-            out["ratio_baseline_rate_over_charter"] = round(b_rate / c_rate, 1)
-            out["target_requests_per_s"] = TARGET_RPS
-            out["fides_requests_per_s"] = FIDES_RPS
-            out["speedup_vs_fides"] = round(c_rate / FIDES_RPS, 1)
-        finally:
-            if celery is not None:
-                celery.close()
-            if pool is not None:
-                pool.close()
-            if charter is not None:
-                charter.close()
-            if not args.keep:
-                drop_database(STORE_DB)
-                drop_database(STATE_DB)
+        if args.celery:
+            broker = _redis.url_of(args)
+            log(f"starting {args.workers} `charter worker` processes (warm-up: {len(celery_warm)} requests)")
+            celery = CeleryPool(
+                setup,
+                celery_warm,
+                workers=args.workers,
+                concurrency=args.concurrency,
+                broker_url=broker,
+                key_prefix=args.redis_prefix,
+            )
+            pools["celery"] = celery
+            cleanup.callback(lambda: pools["celery"] and pools["celery"].close())
+            celery.start()
+        charter_done: list[tuple[float, list[Done]]] = []
+        cpu: dict[str, float] = {}
+        base_done: list[tuple[float, list[Done]]] = []
+        for r in range(args.rounds):
+            log(f"round {r + 1}: {args.at_once} Charter access requests at once, then the baseline")
+            before = cpu_seconds()
+            charter_done.append((celery or pool).run_all(charter_rounds[r]))
+            for group, used in cpu_seconds().items():
+                cpu[group] = cpu.get(group, 0.0) + used - before.get(group, 0.0)
+            base_done.append(pool.run_all(base_rounds[r]))
+        out["worker_peak_rss_mb"] = list(pool.close().values())
+        pools["pool"] = None
+        if celery is not None:
+            out["charter_worker_peak_rss_mb"] = list(celery.close().values())
+            pools["celery"] = None
+            out["redis"] = {"prefix": celery.key_prefix, "keys_removed": celery.keys_removed}
+            out["run_end"] = f"seen committed in Charter's database (polled every {POLL_S * 1000:g} ms)"
+        out["charter"] = summary(charter_done)
+        served = args.rounds * args.at_once
+        out["charter"]["cpu_ms_per_request"] = {g: round(1000 * s / served, 1) for g, s in sorted(cpu.items()) if s}
+        out["charter"]["cpu_counted"] = "the bench's own processes only; not the PostgreSQL or Redis server"
+        out["baseline_sql"] = summary(base_done)
+        c_rate = out["charter"]["requests_per_s"]["median_of_rounds"]
+        b_rate = out["baseline_sql"]["requests_per_s"]["median_of_rounds"]
+        out["ratio_baseline_rate_over_charter"] = round(b_rate / c_rate, 1)
+        out["target_requests_per_s"] = TARGET_RPS
+        out["fides_requests_per_s"] = FIDES_RPS
+        out["speedup_vs_fides"] = round(c_rate / FIDES_RPS, 1)
     out["bench_process_peak_rss_mb"] = round(rss_mb(), 1)
-    out["load_after"] = os.getloadavg()[0]
+    out["loadavg_1min_whole_machine_after"] = os.getloadavg()[0]
     print(json.dumps(out, indent=2))
 
 

@@ -29,7 +29,12 @@ and marketing e-mail for a known person by e-mail or by public id (some
 consented, some withdrew), an unknown person, transfers CN → US.
 
 The load generator runs on the same machine as the server and shares its
-cores; ``loadavg`` and the generator's own CPU time are reported.
+cores. CPU figures are the bench's own: the server's (uvicorn and every process
+under it) and the load generator's (this process); the machine's load average
+(every process on it) is reported as such. Nothing outlives the run: the
+database is a SQLite file in a temporary ``CHARTER_HOME``, removed at the end,
+no CHARTER_* variable of the calling shell reaches the server, and no
+PostgreSQL or Redis is used.
 
 An in-process part (``--profile-requests``) times authenticate +
 ``decide_many`` per single decision with a cProfile, and one batch through
@@ -67,6 +72,7 @@ import httpx2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _proc
 import _synthetic as syn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +98,8 @@ def log(message: str) -> None:
 
 def prepare_home(home: Path, people: int, events: int, seed: int) -> dict[str, Any]:
     """Database, statements, token and people in ``home``; returns the token and some public ids."""
+    for name in [k for k in os.environ if k.startswith("CHARTER_")]:
+        del os.environ[name]  # this process too runs with the bench's settings only
     os.environ.update(server_env(home))
     from charter.auth import passwords
     from charter.auth import service as auth
@@ -265,10 +273,18 @@ class Server:
         else:
             serve = str(Path(__file__).resolve().parent / "_serve.py")
             command = [sys.executable, serve, "127.0.0.1", str(self.port), str(workers)]
-        env = {**os.environ, **server_env(home)}
+        # the bench's own settings only: no CHARTER_* variable of the calling shell reaches the server
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")} | server_env(home)
         self.process = subprocess.Popen(  # noqa: S603 - our own fixed command line
             command, env=env, stdout=self.logfile, stderr=subprocess.STDOUT, start_new_session=True
         )
+        try:
+            self._wait_healthy()
+        except BaseException:  # Ctrl-C included: the server is in a session of its own and would outlive us
+            self.stop()
+            raise
+
+    def _wait_healthy(self) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -279,32 +295,11 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"uvicorn exited with {self.process.returncode}; see {self.logfile.name}")
             time.sleep(0.2)
-        self.stop()
         raise RuntimeError("uvicorn did not answer /healthz within 60 s")
 
     def cpu_seconds(self) -> float:
-        """User+system CPU of the server's processes so far (from /proc)."""
-        total = 0.0
-        tick = os.sysconf("SC_CLK_TCK")
-        for pid in self._pids():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / tick
-            except (OSError, IndexError, ValueError):
-                pass
-        return total
-
-    def _pids(self) -> list[int]:
-        pids = [self.process.pid]
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(fields[1]) == self.process.pid:  # ppid
-                    pids.append(int(entry.name))
-        return pids
+        """User+system CPU so far of the server's processes: uvicorn and every process under it (/proc)."""
+        return _proc.tree_cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -614,14 +609,14 @@ def run_config(
             count = int(rate * args.duration)
             load = [singles[rng.randrange(len(singles))] for _ in range(count)]
             log(f"{workers} worker(s): open loop, {rate:g}/s for {args.duration:g}s")
-            cpu1, self1, load1 = server.cpu_seconds(), _own_cpu(), os.getloadavg()[0]
+            cpu1, self1, load1 = server.cpu_seconds(), _own_cpu(), os.getloadavg()[0]  # load: the whole machine
             begun = time.perf_counter()
             figures = open_loop(server.base, token, load, rate, args.connections, args.timeout)
             wall = time.perf_counter() - begun
             figures["wall_s"] = round(wall, 1)
             figures["server_cpu_cores_used"] = round((server.cpu_seconds() - cpu1) / wall, 2)
             figures["load_generator_cpu_cores_used"] = round((_own_cpu() - self1) / wall, 2)
-            figures["loadavg_1min_before"] = round(load1, 2)
+            figures["loadavg_1min_whole_machine_before"] = round(load1, 2)
             result[f"open_loop_{rate:g}_per_s"] = figures
             log(f"{workers} worker(s): open loop {json.dumps(figures)}")
     finally:
@@ -696,7 +691,7 @@ def main() -> None:
             "people": args.people,
             "events": args.events,
             "setup": {"load_and_rebuild_s": prepared["load_s"], "rebuild": prepared["rebuild"]},
-            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+            "loadavg_whole_machine_at_start": [round(x, 2) for x in os.getloadavg()],
         }
         if args.profile_requests:
             log(f"in-process: {args.profile_requests:,} single decisions through auth + decide_many")

@@ -19,8 +19,10 @@ Prints one JSON document. The 1M-people / 10M-events PostgreSQL figures
 ``bench/ledger_scale_bench.py``; see docs/bench.md.
 
 Run: ``.venv/bin/python bench/ledger_bench.py [--people N] [--events N] [--backends sqlite,postgresql]``.
-PostgreSQL: ``CHARTER_BENCH_POSTGRES_URL`` (default the test server) names a server where a
-database ``charter_bench_<pid>`` is created and dropped afterwards.
+PostgreSQL: ``--database`` (default ``charter_bench_ledger_<pid>``) is created through ``--admin-url``
+(default ``CHARTER_BENCH_POSTGRES_URL``, else the local server's ``postgres`` database) and dropped
+afterwards, whatever happens. SQLite: a file in a temporary folder, removed afterwards. Every timing
+ends after the transaction it measures has committed.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _pg import add_admin_option, check_name, create_database, default_name, drop_database, use_admin_url
 
 from charter.crypto import KeyRing
 from charter.db import Database, migrate
@@ -224,21 +227,16 @@ def run_sqlite(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_postgresql(args: argparse.Namespace) -> dict[str, Any]:
-    admin_url = os.environ.get("CHARTER_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    name = f"charter_bench_{os.getpid()}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    database = Database(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
+    use_admin_url(args.admin_url)
+    database: Database | None = None
     try:
+        database = Database(create_database(args.database))
         migrate(database)
         return measure(database, args.people, args.events, args.append, args.lookups, args.seed)
     finally:
-        database.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        if database is not None:
+            database.dispose()
+        drop_database(args.database)
 
 
 def main() -> None:
@@ -249,7 +247,10 @@ def main() -> None:
     parser.add_argument("--lookups", type=int, default=5_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database", default=default_name("ledger"), help="PostgreSQL database (created, dropped)")
+    add_admin_option(parser)
     args = parser.parse_args()
+    check_name(args.database)
     if args.events < args.people:
         parser.error("--events must be at least --people (every person gets one event or more)")
     runners = {"sqlite": run_sqlite, "postgresql": run_postgresql}

@@ -1,6 +1,7 @@
 """The consent ledger at scale on PostgreSQL: 1M people / 10M events (issue 3, "Figures").
 
-In a fresh database (``charter_bench_scale`` by default, dropped at the end unless ``--keep``):
+In a fresh database (``--database``, default ``charter_bench_scale_<pid>``, created through ``--admin-url``
+and dropped at the end, whatever happens, unless ``--keep``):
 
 1. migrate, publish both example statements;
 2. bulk-load ``--people`` people (one e-mail identity each: keyed lookup
@@ -26,8 +27,11 @@ Run (≈ 20 min on 2 cores)::
 
     .venv/bin/python bench/ledger_scale_bench.py --people 1000000 --events 10000000
 
-Quick check: ``--people 10000 --events 100000``. Server: ``CHARTER_BENCH_POSTGRES_URL``
-(default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``).
+Quick check: ``--people 10000 --events 100000``. Server: ``--admin-url`` (default
+``CHARTER_BENCH_POSTGRES_URL``, else ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``). The
+profile's slice has a database of its own (``--profile-database``), dropped at once. ``--keep`` then
+``--reuse --database NAME`` measures lookups (and the rebuild) again on the kept database. Every timing
+ends after the commit of what it measures; a rebuild stopped by its deadline is rolled back and says so.
 """
 
 from __future__ import annotations
@@ -52,12 +56,23 @@ from typing import Any
 import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _pg
 import _synthetic as syn
-from _pg import ADMIN_URL, STARTED, create_database, drop_database, libpq, log
+from _pg import (
+    STARTED,
+    add_admin_option,
+    check_name,
+    create_database,
+    database_url,
+    default_name,
+    drop_database,
+    libpq,
+    log,
+    use_admin_url,
+)
 
 from charter.db import Database, migrate
 from charter.decisions.state import EMPTY
@@ -269,7 +284,9 @@ def check_projection_bytes(database: Database, people: int, samples: int, seed: 
 # --- lookups --------------------------------------------------------------------------------------
 
 
-def _quantiles(values: list[float]) -> dict[str, float]:
+def _quantiles(values: list[float]) -> dict[str, float] | None:
+    if len(values) < 2:  # e.g. no unpreempted lookup on a busy machine
+        return None
     cuts = statistics.quantiles(values, n=100, method="inclusive")
     return {
         "p50_ms": round(cuts[49] * 1000, 3),
@@ -319,8 +336,9 @@ def lookups(database: Database, people: int, count: int, seed: int, pick: Callab
         "unpreempted_share": round(len(unpreempted["projection"]) / count, 3),
         "projection_unpreempted": _quantiles(unpreempted["projection"]),
         "naive_fold_unpreempted": _quantiles(unpreempted["naive"]),
-        "loadavg_1min_after": round(os.getloadavg()[0], 2),
+        "loadavg_1min_whole_machine_after": round(os.getloadavg()[0], 2),
     }
+    assert figures["projection"] is not None and figures["naive_fold"] is not None, "--lookups must be 2 or more"
     figures["ratio_naive_over_projection_p50"] = round(
         figures["naive_fold"]["p50_ms"] / figures["projection"]["p50_ms"], 2
     )
@@ -343,7 +361,7 @@ def api_lookups(database: Database, people: int, count: int, seed: int) -> dict[
             found = decisions._states(session, [(0, ref)], syn.VAULT)
         latencies.append(time.perf_counter() - begun)
         assert found[ref][0] is not None, "a known person must be found"
-    return {"lookups": count, "path": "charter.decisions.service._states", **_quantiles(latencies)}
+    return {"lookups": count, "path": "charter.decisions.service._states", **(_quantiles(latencies) or {})}
 
 
 # --- rebuild --------------------------------------------------------------------------------------
@@ -373,6 +391,7 @@ def timed_rebuild(database: Database, timeout: float, people: int, events: int) 
         share = done / people
         return {
             "finished": False,
+            "committed": False,  # the deadline's exception rolled the rebuild back: rates of uncommitted work
             "timeout_s": timeout,
             "people_done": done,
             "seconds": round(seconds, 1),
@@ -392,19 +411,18 @@ def timed_rebuild(database: Database, timeout: float, people: int, events: int) 
     }
 
 
-def profile_rebuild(people: int, events: int, seed: int, top: int = 25) -> dict[str, Any]:
-    name = f"charter_bench_scale_profile_{os.getpid()}"
-    url = create_database(name)
+def profile_rebuild(name: str, people: int, events: int, seed: int, top: int = 25) -> dict[str, Any]:
     try:
+        url = create_database(name)
         database, found = prepare(url)
         bulk_load(url, found, people, events, seed)
         fill_projection(url)
         profiler = cProfile.Profile()
         begun = time.perf_counter()
+        profiler.enable()
         with database.session() as session:
-            profiler.enable()
             report = ledger.rebuild(session, batch=1000)
-            profiler.disable()
+        profiler.disable()  # after the session's commit: the profile includes it
         wall = time.perf_counter() - begun
         database.dispose()
     finally:
@@ -492,13 +510,13 @@ def environment() -> dict[str, Any]:
         )
     except OSError:
         commit, dirty = "?", True
-    with psycopg.connect(libpq(ADMIN_URL)) as conn:
+    with psycopg.connect(libpq(_pg.ADMIN_URL)) as conn:
         server = conn.execute("SHOW server_version").fetchone()
         buffers = conn.execute("SHOW shared_buffers").fetchone()
     return {
         "python": sys.version.split()[0],
         "cpus": os.cpu_count(),
-        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "loadavg_whole_machine_at_start": [round(x, 2) for x in os.getloadavg()],
         "postgresql": server[0] if server else "?",
         "shared_buffers": buffers[0] if buffers else "?",
         "commit": commit,
@@ -519,7 +537,11 @@ def main() -> None:
     parser.add_argument("--rebuild-timeout", type=float, default=1200.0, help="Seconds before rebuild is abandoned.")
     parser.add_argument("--profile-people", type=int, default=10_000)
     parser.add_argument("--profile-events", type=int, default=100_000, help="0: no profile.")
-    parser.add_argument("--database", default="charter_bench_scale")
+    parser.add_argument("--database", default=default_name("scale"), help="The database (created, dropped).")
+    parser.add_argument(
+        "--profile-database", default=default_name("scale_profile"), help="The profile's database (created, dropped)."
+    )
+    add_admin_option(parser)
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
     parser.add_argument(
         "--reuse", action="store_true", help="Use the database left by --keep: no load, lookups (and rebuild) only."
@@ -529,25 +551,32 @@ def main() -> None:
     args = parser.parse_args()
     if args.events < args.people:
         parser.error("--events must be at least --people (every person gets one event or more)")
+    if args.reuse and args.database == default_name("scale"):
+        parser.error("--reuse measures on a database kept by --keep: name it with --database")
+    use_admin_url(args.admin_url)
+    check_name(args.database)
+    check_name(args.profile_database)
 
     result: dict[str, Any] = {"environment": environment(), "people": args.people, "events": args.events}
     if args.profile_events:
         log(f"profile: rebuild of a {args.profile_events:,}-event slice under cProfile")
-        result["rebuild_profile"] = profile_rebuild(args.profile_people, args.profile_events, args.seed)
+        result["rebuild_profile"] = profile_rebuild(
+            args.profile_database, args.profile_people, args.profile_events, args.seed
+        )
 
     database = None
-    if args.reuse:
-        url = make_url(ADMIN_URL).set(database=args.database).render_as_string(hide_password=False)
-        with psycopg.connect(libpq(url)) as conn:
-            people = conn.execute("SELECT count(*) FROM people").fetchone()
-            events = conn.execute("SELECT count(*) FROM ledger_events").fetchone()
-        args.people, args.events = int(people[0]) if people else 0, int(events[0]) if events else 0
-        result.update(people=args.people, events=args.events, reused_database=args.database)
-        log(f"reusing {args.database}: {args.people:,} people, {args.events:,} events")
-    else:
-        url = create_database(args.database)
-        log(f"database {args.database} created")
     try:
+        if args.reuse:
+            url = database_url(args.database)
+            with psycopg.connect(libpq(url)) as conn:
+                people = conn.execute("SELECT count(*) FROM people").fetchone()
+                events = conn.execute("SELECT count(*) FROM ledger_events").fetchone()
+            args.people, args.events = int(people[0]) if people else 0, int(events[0]) if events else 0
+            result.update(people=args.people, events=args.events, reused_database=args.database)
+            log(f"reusing {args.database}: {args.people:,} people, {args.events:,} events")
+        else:
+            url = create_database(args.database)
+            log(f"database {args.database} created")
         if args.reuse:
             database = Database(url)
         else:

@@ -13,8 +13,8 @@ so ``Eduardo@Example.com`` is found for ``eduardo@example.com``. An index on the
 
 MariaDB cannot index an expression; there the bench measures the folded lookup with the plain index only
 (``--mariadb``). Medians of ``--samples`` lookups of random people; JSON on stdout, progress on stderr. The
-database is created under ``--database`` (default ``charter_bench_matching_<pid>``) and dropped afterwards
-unless ``--keep``. Run::
+database ``--database`` (default ``charter_bench_matching_<pid>``) is created through ``--admin-url``
+(PostgreSQL) or ``--mariadb-admin-url`` (MariaDB) and dropped afterwards, whatever happens, unless ``--keep``. Run::
 
     .venv/bin/python bench/matching_bench.py --rows 1000000
     .venv/bin/python bench/matching_bench.py --rows 1000000 --mariadb
@@ -31,12 +31,11 @@ import statistics
 import time
 from typing import Any
 
+import _mariadb
+import _pg
 import psycopg
-from _pg import ADMIN_URL, libpq, log
-from sqlalchemy import bindparam, create_engine, text
-from sqlalchemy.engine import make_url
-
-MARIADB_URL = os.environ.get("CHARTER_BENCH_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+from _pg import libpq, log
+from sqlalchemy import Engine, bindparam, create_engine, text
 
 
 def _email(n: int, rng: random.Random) -> tuple[str, str]:
@@ -58,14 +57,9 @@ def _median_ms(run: Any, wanted: list[list[str]]) -> float:
 
 
 def postgres(args: argparse.Namespace) -> dict[str, Any]:
-    name = args.database
-    admin = create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(args.admin_url).set(database=name).render_as_string(hide_password=False)
     rng = random.Random(7)
     try:
+        url = _pg.create_database(args.database)
         with psycopg.connect(libpq(url), autocommit=True) as conn:
             conn.execute("CREATE TABLE customer (id integer PRIMARY KEY, email text NOT NULL, name text)")
             log(f"loading {args.rows:,} rows")
@@ -98,9 +92,7 @@ def postgres(args: argparse.Namespace) -> dict[str, Any]:
             out["folded_indexed_ms"] = _median_ms(folded, typed)
     finally:
         if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+            _pg.drop_database(args.database)
     out["ratio_folded_indexed_to_exact"] = round(out["folded_indexed_ms"] / out["exact_indexed_ms"], 2)
     out["ratio_folded_no_index_to_exact"] = round(out["folded_no_index_ms"] / out["exact_indexed_ms"], 1)
     return out
@@ -120,14 +112,10 @@ def _samples(args: argparse.Namespace) -> tuple[list[list[str]], list[list[str]]
 
 
 def mariadb(args: argparse.Namespace) -> dict[str, Any]:
-    name = args.database
-    admin = create_engine(args.mariadb_url)
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    engine = create_engine(make_url(args.mariadb_url).set(database=name))
     rng = random.Random(7)
+    engine: Engine | None = None
     try:
+        engine = create_engine(_mariadb.create_database(args.database))
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE customer (id INT PRIMARY KEY, email VARCHAR(200) NOT NULL, name TEXT)"))
             log(f"loading {args.rows:,} rows")
@@ -161,11 +149,10 @@ def mariadb(args: argparse.Namespace) -> dict[str, Any]:
             log("folded, plain index only")
             out["folded_no_index_ms"] = _median_ms(folded, typed[: max(3, args.samples // 10)])
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
         if not args.keep:
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        admin.dispose()
+            _mariadb.drop_database(args.database)
     out["ratio_folded_no_index_to_exact"] = round(out["folded_no_index_ms"] / out["exact_indexed_ms"], 1)
     return out
 
@@ -176,11 +163,14 @@ def main() -> None:
     parser.add_argument("--values", type=int, default=1, help="e-mails per lookup (1: one request)")
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--database", default=f"charter_bench_matching_{os.getpid()}")
-    parser.add_argument("--admin-url", default=ADMIN_URL, help="PostgreSQL admin URL (CHARTER_BENCH_POSTGRES_URL)")
+    _pg.add_admin_option(parser)
     parser.add_argument("--mariadb", action="store_true", help="measure MariaDB instead of PostgreSQL")
-    parser.add_argument("--mariadb-url", default=MARIADB_URL, help="MariaDB admin URL (CHARTER_BENCH_MARIADB_URL)")
+    _mariadb.add_admin_option(parser)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
+    _pg.use_admin_url(args.admin_url)
+    _mariadb.use_admin_url(args.mariadb_admin_url)
+    (_mariadb if args.mariadb else _pg).check_name(args.database)
     figures = mariadb(args) if args.mariadb else postgres(args)
     store = "mariadb" if args.mariadb else "postgresql"
     print(json.dumps({"bench": "matching", "store": store, "rows": args.rows, "values": args.values, **figures}))

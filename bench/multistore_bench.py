@@ -24,19 +24,24 @@ approved outside the clock. Then, over ``--diag`` more requests of each kind,
 where Charter's time goes: statements and time per database (SQLAlchemy
 cursor events: Charter's own database vs each store) and Redis round trips.
 
-Databases ``charter_bench_multi_pg`` and ``charter_bench_multi_state``
-(PostgreSQL, ``CHARTER_BENCH_POSTGRES_URL``), ``charter_bench_multi_maria``
-(MariaDB, ``CHARTER_BENCH_MARIADB_URL``, default root on 127.0.0.1:3306), Redis
-DB 12 (``CHARTER_BENCH_REDIS_URL``) under the key prefix ``cbm:``. All are
-dropped / cleared at the end unless ``--keep``; ``--reuse`` measures again on
-kept stores of the same ``--people`` without loading (people erased by earlier
-runs are remembered in ``bench_erased`` and not drawn again).
+Databases ``--pg-db`` and ``--state-db`` (PostgreSQL, through ``--admin-url``),
+``--mariadb-db`` (MariaDB, through ``--mariadb-admin-url``), and keys under
+``--redis-prefix`` in ``--redis-url`` / ``--redis-db``; every default name has the
+bench's pid. The bench refuses a Redis database holding keys of others (they
+would slow the session SCAN it measures) unless ``--redis-shared``. Charter's
+database is dropped at the end whatever happens; the stores too unless
+``--keep`` (only the bench's own keys are deleted, never a whole Redis
+database); ``--reuse`` measures again on kept stores of the same ``--people``,
+named by the options of the ``--keep`` run, without loading (people erased by
+earlier runs are remembered in ``bench_erased`` and not drawn again).
 
 Run::
 
     .venv/bin/python bench/multistore_bench.py --people 100000
-    .venv/bin/python bench/multistore_bench.py --people 1000000 --keep   # ≈ 15 min load on 2 cores
-    .venv/bin/python bench/multistore_bench.py --people 1000000 --reuse
+    .venv/bin/python bench/multistore_bench.py --people 1000000 --keep --pg-db m_pg --mariadb-db m_maria \\
+        --redis-prefix m_cache   # ≈ 15 min load on 2 cores
+    .venv/bin/python bench/multistore_bench.py --people 1000000 --reuse --pg-db m_pg --mariadb-db m_maria \\
+        --redis-prefix m_cache
 """
 
 from __future__ import annotations
@@ -51,34 +56,44 @@ import random
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import _mariadb
 import _multistore_baseline as baseline
 import _multistore_data as data
+import _redis
 import psycopg
 from _charter import Charter, RequestKind, StatementCounter, compare, rss_mb, stats, timed, vm_hwm_mb
 from _multistore_diag import Profile, by_package
 from _multistore_map import write_datamap
-from _pg import ADMIN_URL, create_database, drop_database, libpq, log
-from sqlalchemy.engine import make_url
-
-PG_DB = "charter_bench_multi_pg"
-STATE_DB = "charter_bench_multi_state"
-MARIA_DB = "charter_bench_multi_maria"
+from _pg import (
+    add_admin_option,
+    check_name,
+    create_database,
+    database_exists,
+    database_url,
+    default_name,
+    drop_database,
+    libpq,
+    log,
+    use_admin_url,
+)
 
 
 def load(args: argparse.Namespace, stride: int) -> dict[str, Any]:
     out: dict[str, Any] = {"rows": args.people * data.ROWS_PER_PERSON}
     begun = time.perf_counter()
-    pg_url = create_database(PG_DB)
+    pg_url = create_database(args.pg_db)
     log(f"loading PostgreSQL: {args.people} people x 18 rows (COPY)")
     out["postgresql"] = data.load_pg(pg_url, args.people)
-    data.create_maria(MARIA_DB)
+    _mariadb.create_database(args.mariadb_db)
     log(f"loading MariaDB: {args.people} people x 8 rows (LOAD DATA LOCAL INFILE)")
-    out["mariadb"] = data.load_maria(MARIA_DB, args.people)
-    log(f"loading Redis: sessions and carts of every {stride}th person")
-    out["redis"] = data.load_redis(args.people, stride)
+    out["mariadb"] = data.load_maria(args.mariadb_db, args.people)
+    if not args.no_redis:
+        log(f"loading Redis: sessions and carts of every {stride}th person")
+        out["redis"] = data.load_redis(_redis.url_of(args), args.people, stride)
     out["total_s"] = round(time.perf_counter() - begun, 1)
     return out
 
@@ -92,27 +107,30 @@ def loaded_people(pg_url: str) -> int | None:
     return int(row[0]) if row else None
 
 
-def sizes(pg_url: str) -> dict[str, Any]:
+def sizes(args: argparse.Namespace, pg_url: str) -> dict[str, Any]:
     with psycopg.connect(libpq(pg_url)) as conn:
         pg_mb = conn.execute("SELECT pg_database_size(current_database()) / 1048576").fetchone()[0]
-    with data.maria_connect(MARIA_DB) as conn, conn.cursor() as cur:
+    with data.maria_connect(args.mariadb_db) as conn, conn.cursor() as cur:
         cur.execute(
             "SELECT sum(data_length + index_length) / 1048576 FROM information_schema.tables WHERE table_schema = %s",
-            (MARIA_DB,),
+            (args.mariadb_db,),
         )
         maria_mb = cur.fetchone()[0]
-    client = data.redis_client()
-    keys = client.dbsize()
-    client.close()
-    return {"postgresql_mb": int(pg_mb), "mariadb_mb": int(maria_mb or 0), "redis_keys_in_db": keys}
+    out = {"postgresql_mb": int(pg_mb), "mariadb_mb": int(maria_mb or 0)}
+    if not args.no_redis:
+        url = _redis.url_of(args)
+        out["redis_keys_of_the_bench"] = _redis.count_prefix(url, f"{args.redis_prefix}:")
+        out["redis_other_keys_in_db"] = _redis.other_keys(url, f"{args.redis_prefix}:")
+    return out
 
 
 # --- the measuring process ---------------------------------------------------------------------------
 
 
-def _stores(pg_url: str, with_redis: bool) -> baseline.Stores:
-    cache = data.redis_client() if with_redis else None
-    return baseline.Stores(psycopg.connect(libpq(pg_url)), data.maria_connect(MARIA_DB), cache)
+def _stores(setup: dict[str, Any]) -> baseline.Stores:
+    cache = data.redis_client(setup["redis_url"]) if setup["redis"] else None
+    maria = data.maria_connect(setup["maria_db"], setup["maria_admin_url"])
+    return baseline.Stores(psycopg.connect(libpq(setup["pg_url"])), maria, cache)
 
 
 def _customer_ids(p: int) -> tuple[list[int], list[int]]:
@@ -130,9 +148,14 @@ def measure(setup: dict[str, Any], results: Any) -> None:
 
 def _measure(setup: dict[str, Any]) -> dict[str, Any]:
     started_hwm = vm_hwm_mb()
-    env = {data.ENV_PG: setup["pg_url"], data.ENV_MARIA: data.maria_url(MARIA_DB), data.ENV_REDIS: data.REDIS_URL}
+    data.set_prefix(setup["prefix"])  # this process imported the module afresh (spawn)
+    env = {
+        data.ENV_PG: setup["pg_url"],
+        data.ENV_MARIA: _mariadb.database_url(setup["maria_db"], setup["maria_admin_url"]),
+        data.ENV_REDIS: setup["redis_url"],
+    }
     charter = Charter(setup["state_url"], env, Path(setup["home"]), Path(setup["datamap_dir"]))
-    stores = _stores(setup["pg_url"], setup["redis"])
+    stores = _stores(setup)
     folder = Path(setup["folder"])
     samples, diag = setup["samples"], setup["diag"]
     erased = {r[0] for r in stores.pg.execute("SELECT person FROM bench_erased").fetchall()}
@@ -190,7 +213,9 @@ def _measure(setup: dict[str, Any]) -> dict[str, Any]:
     left = sum(baseline._left(stores, data.email(p), *_customer_ids(p)) for p in charter_erase)
     hwm_after_timed = vm_hwm_mb()
     log(f"diagnostics: where the time goes, {diag} access and {diag} erasure runs")
-    profile = Profile({setup["state_db"]: "charter_state", PG_DB: "postgresql_store", MARIA_DB: "mariadb_store"})
+    profile = Profile(
+        {setup["state_db"]: "charter_state", setup["pg_db"]: "postgresql_store", setup["maria_db"]: "mariadb_store"}
+    )
     counter = StatementCounter()
     where: dict[str, Any] = {}
     for kind, ids in (("access", diag_ids), ("erasure", diag_erase_ids)):
@@ -246,8 +271,39 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile half of the --diag runs")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--keep", action="store_true", help="leave the stores in place (for --reuse)")
-    parser.add_argument("--reuse", action="store_true", help="measure on kept stores of the same --people")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure on stores kept by --keep (name them: --pg-db, --mariadb-db, …)"
+    )
+    parser.add_argument("--pg-db", default=default_name("multi_pg"), help="the PostgreSQL store's database")
+    parser.add_argument("--state-db", default=default_name("multi_state"), help="Charter's own database (PostgreSQL)")
+    parser.add_argument("--mariadb-db", default=default_name("multi_maria"), help="the MariaDB store's database")
+    add_admin_option(parser)
+    _mariadb.add_admin_option(parser)
+    _redis.add_options(parser)
+    parser.add_argument(
+        "--redis-prefix", default=_redis.default_prefix("multi"), help="prefix of the bench's Redis keys"
+    )
+    parser.add_argument(
+        "--redis-shared",
+        action="store_true",
+        help="run even if the Redis database holds keys of others (they slow the session SCAN down)",
+    )
     args = parser.parse_args()
+    use_admin_url(args.admin_url)
+    _mariadb.use_admin_url(args.mariadb_admin_url)
+    for name in (args.pg_db, args.state_db):
+        check_name(name)
+    _mariadb.check_name(args.mariadb_db)
+    if args.reuse and args.pg_db == default_name("multi_pg"):
+        parser.error(
+            "--reuse measures on kept stores: name them (--pg-db, --mariadb-db, --redis-prefix of the --keep run)"
+        )
+    data.set_prefix(args.redis_prefix)
+    redis_url = _redis.url_of(args)
+    if not args.no_redis and not args.redis_shared:
+        others = _redis.other_keys(redis_url, f"{args.redis_prefix}:")
+        if others:
+            parser.error(f"the Redis database holds {others} keys of others; use another --redis-db or --redis-shared")
     stride = data.stride_of(args.people, args.redis_people)
     out: dict[str, Any] = {
         "bench": "multistore_bench",
@@ -259,56 +315,69 @@ def main() -> None:
         "with_redis": not args.no_redis,
         "python": sys.version.split()[0],
         "cores": os.cpu_count(),
-        "load_before": os.getloadavg(),
+        "loadavg_whole_machine_before": os.getloadavg(),
     }
-    pg_url = make_url(ADMIN_URL).set(database=PG_DB).render_as_string(hide_password=False)
-    try:
-        if args.reuse and loaded_people(pg_url) == args.people and data.maria_exists(MARIA_DB):
+    pg_url = database_url(args.pg_db)
+    with tempfile.TemporaryDirectory(prefix="charter-multi-bench-") as tmp, ExitStack() as cleanup:
+        cleanup.callback(drop_database, args.state_db)  # Charter's database is never kept
+        if not args.keep:
+            if not args.no_redis:
+                cleanup.callback(
+                    lambda: out.update(redis_keys_removed=_redis.delete_prefix(redis_url, f"{data.PREFIX}:"))
+                )
+            cleanup.callback(_mariadb.drop_database, args.mariadb_db)
+            cleanup.callback(drop_database, args.pg_db)
+        reusable = args.reuse and database_exists(args.pg_db) and _mariadb.database_exists(args.mariadb_db)
+        if reusable and loaded_people(pg_url) == args.people:
             log(f"reusing the stores of {args.people} people")
             out["load"] = "reused"
         else:
             out["load"] = load(args, stride)
-        out["store_sizes"] = sizes(pg_url)
+        out["store_sizes"] = sizes(args, pg_url)
         out["loader_process_peak_rss_mb"] = round(rss_mb(), 1)
-        out["load_average_before_requests"] = os.getloadavg()
-        with tempfile.TemporaryDirectory(prefix="charter-multi-bench-") as tmp:
-            state_url = create_database(STATE_DB)
-            setup = {
-                "pg_url": pg_url,
-                "state_url": state_url,
-                "state_db": STATE_DB,
-                "home": str(Path(tmp) / "home"),
-                "datamap_dir": str(write_datamap(Path(tmp) / "datamap", redis=not args.no_redis)),
-                "redis": not args.no_redis,
-                "folder": tmp,
-                "people": args.people,
-                "stride": stride,
-                "samples": args.samples,
-                "diag": args.diag,
-                "profile": args.profile,
-                "seed": args.seed + int(time.time()) % 100_000 if args.reuse else args.seed,
-            }
-            context = mp.get_context("spawn")
-            queue = context.Queue()
-            process = context.Process(target=measure, args=(setup, queue))
-            process.start()
-            result = queue.get()
-            process.join()
-            if "error" in result:
-                raise RuntimeError(result["error"])
-            out.update(result)
-            out["fides"] = "no published figure for this dataset (issue 4)"
-            out["speedup_note"] = "ratios are Charter / hand-written baseline in the same process and run"
-            drop_database(STATE_DB)
-    finally:
-        if not args.keep:
-            drop_database(PG_DB)
-            data.drop_maria(MARIA_DB)
-            client = data.redis_client()
-            out["redis_keys_removed"] = data.clear_redis(client)
-            client.close()
-    out["load_after"] = os.getloadavg()
+        out["loadavg_whole_machine_before_requests"] = os.getloadavg()
+        state_url = create_database(args.state_db)
+        setup = {
+            "pg_url": pg_url,
+            "pg_db": args.pg_db,
+            "maria_db": args.mariadb_db,
+            "maria_admin_url": args.mariadb_admin_url,
+            "redis_url": redis_url,
+            "prefix": args.redis_prefix,
+            "state_url": state_url,
+            "state_db": args.state_db,
+            "home": str(Path(tmp) / "home"),
+            "datamap_dir": str(write_datamap(Path(tmp) / "datamap", redis=not args.no_redis)),
+            "redis": not args.no_redis,
+            "folder": tmp,
+            "people": args.people,
+            "stride": stride,
+            "samples": args.samples,
+            "diag": args.diag,
+            "profile": args.profile,
+            "seed": args.seed + int(time.time()) % 100_000 if args.reuse else args.seed,
+        }
+        context = mp.get_context("spawn")
+        queue = context.Queue()
+        process = context.Process(target=measure, args=(setup, queue), daemon=True)
+        process.start()
+        cleanup.callback(_stop, process)
+        result = queue.get()
+        process.join()
+        if "error" in result:
+            raise RuntimeError(result["error"])
+        out.update(result)
+        out["fides"] = "no published figure for this dataset (issue 4)"
+        out["speedup_note"] = "ratios are Charter / hand-written baseline in the same process and run"
+    out["loadavg_whole_machine_after"] = os.getloadavg()
     print(json.dumps(out, indent=2))
+
+
+def _stop(process: Any) -> None:
+    """The measuring process ended (on an interrupt: stopped), before the databases it uses are dropped."""
+    if process.is_alive():
+        process.terminate()
+    process.join(timeout=30)
 
 
 if __name__ == "__main__":
