@@ -217,6 +217,10 @@ class _Described(_Strict):
     retention: str | None = None  # fideslang 1.x; accepted, ignored
 
 
+#: what a field without ``fides_meta`` has (frozen, so one is shared: a run asks hundreds of times)
+_NO_META = FieldMeta()
+
+
 class DatasetField(_Described):
     name: str = Field(min_length=1)
     fides_meta: FieldMeta | None = None
@@ -226,7 +230,7 @@ class DatasetField(_Described):
 
     @property
     def meta(self) -> FieldMeta:
-        return self.fides_meta or self.fidesops_meta or FieldMeta()
+        return self.fides_meta or self.fidesops_meta or _NO_META
 
 
 class CollectionMeta(_Strict):

@@ -48,6 +48,8 @@ class StepContext:
     found: Callable[[str], Found]
     strategies: Strategies
     corrected: Any = None
+    #: values derived from the run's outcomes once for all its steps (``verification.found_identities``)
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 def primary_key(collection: CollectionEntry, kind: str = "sql") -> str | None:

@@ -229,7 +229,9 @@ class Runner:
         """The plan and the run to work on (none when the request is already answered), in one transaction:
         a new run is opened with its first batch already claimed; a run in progress is resumed from its
         steps as stored."""
-        with self.database.session(durable=True) as session:
+        # not durable: losing it in a crash of the database server loses nothing done (no store has changed);
+        # the next durable commit (the discovery's, before any write) makes it durable too
+        with self.database.session() as session:
             row = review.get(session, public_id)
             plan = planning.plan_of(row, self.datamap, vault=self.vault)
             self._depends = dependencies(plan)
@@ -461,7 +463,10 @@ class Runner:
             return []
         ready: list[str] = []
         taken: set[str] = set()
-        with self.database.session() as session:
+        # The discovery of a plan that writes is stored durably before any store is changed: once an identity
+        # is rewritten it could not be found again, and the certificate would say less than was done.
+        durable = any(d.step.action == Action.FETCH for d in done) and any(s.action in WRITING for s in plan.steps)
+        with self.database.session(durable=durable) as session:
             now = self.clock()
             stored = [(d.step.id, d.result.summary, d.sealed, d.finished_at) for d in done]
             kept = claims.finish_many(session, run_id, stored, worker=self.worker)

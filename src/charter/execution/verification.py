@@ -163,7 +163,14 @@ class Verifier:
         return own is not None and own.strategy == "keep"
 
     def found_identities(self) -> dict[str, set[str]]:
-        """The request's identity values and every identity field's value in the rows discovery found."""
+        """The request's identity values and every identity field's value in the rows discovery found: the
+        same for every verify step of the run (every fetch is done before the first), so worked out once."""
+        known: dict[str, set[str]] | None = self.ctx.memo.get("found_identities")
+        if known is None:
+            known = self.ctx.memo["found_identities"] = self._found_identities()
+        return known
+
+    def _found_identities(self) -> dict[str, set[str]]:
         known: dict[str, set[str]] = {}
         for kind, values in self.ctx.identities.items():
             known.setdefault(identity_kind(kind), set()).update(
