@@ -15,6 +15,7 @@ import math
 import threading
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -429,3 +430,41 @@ def test_an_erasure_run_keeps_its_bookkeeping_in_charters_database_small(
     assert len(reads) <= 4  # once at the start, and for the certificate (not once per step)
     assert len(commits) <= steps + 10  # about one transaction per step (the old loop: three)
     assert len(seen) <= 3 * steps + 40  # the old loop: more than 5 per step
+
+
+def test_the_discovery_of_a_deletion_is_stored_durably_before_any_store_changes(
+    database: Database,
+    config: Settings,
+    vault: Vault,
+    monkeypatch: pytest.MonkeyPatch,
+    make_runner: MakeRunner,
+) -> None:
+    """P-RGT-3: once an identity is rewritten, the rows could not be found again. The fetches' outcomes are
+    committed durably (on PostgreSQL, not with the run's relaxed commits) before the first erase starts."""
+    runner = make_runner()
+    opened = runner.database.session
+    events: list[tuple[str, object]] = []
+
+    @contextmanager
+    def session(*, durable: bool = False) -> Iterator[Any]:
+        with opened(durable=durable) as inside:
+            inside.info["durable"] = durable
+            yield inside
+
+    finish_many = claims.finish_many
+
+    def finishing(inside: Any, run_id: int, outcomes: Any, *, worker: str) -> set[str]:
+        events.append(("stored", (inside.info.get("durable"), {step_id.split("-")[0] for step_id, *_ in outcomes})))
+        return finish_many(inside, run_id, outcomes, worker=worker)
+
+    def fault(where: str, step: Step) -> None:
+        if where == "before" and step.action == Action.ERASE:
+            events.append(("erase", step.id))
+
+    monkeypatch.setattr(runner.database, "session", session)
+    monkeypatch.setattr(claims, "finish_many", finishing)
+    runner.fault = fault
+    assert runner.run(approved(database, config, vault, RequestKind.DELETION)).status == "completed"
+    first_erase = next(n for n, (what, _) in enumerate(events) if what == "erase")
+    stored = [value for what, value in events[:first_erase] if what == "stored"]
+    assert stored == [(True, {"fetch"})]
