@@ -146,7 +146,9 @@ def test_kill_9_mid_erasure_then_a_new_worker_finishes_it_once_p_rgt_3(
     with engine.connect() as lock:
         killed = _kill_while_locked(stack, workers, lock, public_id, customer)
     assert stack.status(public_id) == "in_progress"
-    # the killed worker's claims: the customer's erase and any erase of the same frontier (one batch)
+    with engine.connect() as conn:  # its writes to the shop died with its transaction: her rows, all there
+        assert _held_rows(conn, email) == held
+    # the killed worker's claims: the customer's erase and the rest of its batch
     unfinished = {s.step_id for s in _steps(stack.database, public_id) if s.status == claims.CLAIMED}
     assert killed.step_id in unfinished
 
@@ -183,12 +185,12 @@ def _kill_while_locked(
     CeleryQueue(stack.settings).submit_run(public_id)
     workers.wait_for(lambda: _waiting_on_a_lock(lock.engine), "the worker's UPDATE to wait on the test's row lock")
     before = _steps(stack.database, public_id)
-    claimed = {s.collection: s for s in before if s.status == claims.CLAIMED}
-    # the customer's erase, and what is ready with it (a frontier of erases is claimed as one batch)
-    assert "west_shop.customers" in claimed and {s.action for s in claimed.values()} == {"erase"}
-    erased = {s.collection for s in before if s.status == claims.DONE and s.action == "erase"}
-    assert erased >= {"west_shop.addresses", "west_shop.payments"}, "killed in the middle of the erasure"
+    claimed = [s for s in before if s.status == claims.CLAIMED]
+    # the writes and their verification are one batch; the customer's erase comes after its addresses' and
+    # payments', in the same store transaction (units): killed in the middle of the erasure, none is done
+    assert {s.action for s in claimed} == {"erase", "verify"}
+    assert not [s for s in before if s.status == claims.DONE and s.action == "erase"]
     first.kill()  # SIGKILL: no clean-up of any kind
     first.wait()
     blocker.rollback()  # the killed worker's UPDATE proceeds in PostgreSQL, then aborts: its client is gone
-    return claimed["west_shop.customers"]
+    return next(s for s in claimed if s.action == "erase" and s.collection == "west_shop.customers")

@@ -35,7 +35,6 @@ caught: the step stays claimed until its lease runs out, like a crash.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
 import socket
@@ -48,31 +47,24 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from charter import audit
 from charter.connectors import Connector, connector_for
 from charter.datamap.live import resolve_url
 from charter.datamap.model import DataMap
 from charter.db import Database, PinnedDatabase
 from charter.db.base import utcnow
-from charter.errors import CharterError, Conflict, Unavailable
-from charter.execution import actions, backoff, claims, ending, preflight
+from charter.errors import CharterError, Conflict
+from charter.execution import claims, ending, preflight
 from charter.execution import service as planning
 from charter.execution.actions import Found, StepContext
 from charter.execution.batches import (
-    WRITING,
-    Done,
-    Failed,
-    Lost,
-    audit_data,
     batch_of,
-    correction_ref,
     dependencies,
 )
 from charter.execution.erasure import Strategies
 from charter.execution.guards import refuse_held
 from charter.execution.lease import LeaseKeeper
+from charter.execution.performing import BatchRunner, Fault, Progress, seal_context
 from charter.execution.steps import Action, Plan, Step
-from charter.execution.units import Units
 from charter.requests import review
 from charter.requests.errors import IllegalTransition
 from charter.requests.kinds import RequestKind, Status
@@ -82,9 +74,6 @@ from charter.settings import Settings
 from charter.subjects.service import Vault
 
 ACTOR = ending.ACTOR
-#: (where, step): where is "before" (claimed, nothing done) or "after" (the store changed, our outcome not stored)
-Fault = Callable[[str, Step], None]
-Progress = Callable[[Step, str], None]
 
 
 def worker_name() -> str:
@@ -93,14 +82,6 @@ def worker_name() -> str:
 
 def digest(plan: Plan) -> str:
     return hashlib.sha256(json.dumps(plan.as_dict(), sort_keys=True).encode()).hexdigest()
-
-
-def _seal_context(request: str, step_id: str) -> bytes:
-    return b"charter.execution\x00" + request.encode() + b"\x00" + step_id.encode()
-
-
-def _error(exc: CharterError) -> str:
-    return f"{type(exc).__name__}: {exc.detail}"[: claims.MAX_ERROR]
 
 
 class NotRunnable(Conflict):
@@ -141,7 +122,7 @@ class Outcome:
         }
 
 
-class Runner:
+class Runner(BatchRunner):
     def __init__(
         self,
         database: Database,
@@ -300,209 +281,6 @@ class Runner:
                 return [], view
 
     # -- a batch of steps --------------------------------------------------------
-    def _carry_out(
-        self,
-        plan: Plan,
-        run_id: int,
-        batch: list[Step],
-        context: StepContext,
-        view: claims.RunView,
-        outcomes: dict[str, Found],
-        outcome: Outcome,
-    ) -> list[Step]:
-        """Perform the claimed steps in order, then store them, their audit entries and the claim of the next
-        batch in one transaction of Charter's database (:func:`~charter.execution.batches.batch_of`). Returns
-        the next batch, already ours. A step that fails is stored after the ones done before it, then fails
-        the run."""
-        done: list[Done] = []
-        failure: tuple[Step, str] | None = None
-        skipped: set[str] = set()  # lost to another worker, or built on one that was: not performed here
-        writes = list(itertools.takewhile(lambda step: step.action in WRITING, batch))
-        with self._keeper.holding(*(step.id for step in batch)):
-            if len(writes) > 1:
-                done, failure, lost = self._write_together(plan, run_id, writes, context)
-                skipped.update(lost)
-            for step in batch[len(writes) if len(writes) > 1 else 0 :]:
-                if failure is not None:
-                    break
-                if any(d in skipped for d in self._depends[step.id]):
-                    skipped.add(step.id)
-                    continue
-                try:
-                    result = self._execute(plan, run_id, step, context)
-                except Lost:
-                    skipped.add(step.id)
-                    continue
-                except Failed as failed:
-                    failure = (step, failed.why)
-                    break
-                dumped = sealed = None
-                if result.found is not None:
-                    dumped = result.found.dumps()
-                    sealed = self.vault.keys.seal(dumped, context=_seal_context(plan.request, step.id))
-                    # the batch's later steps build on it as a later run would: from its stored (JSON) form
-                    outcomes[step.id] = Found.loads(dumped)
-                done.append(Done(step, result, dumped, sealed, self.clock()))
-        if (
-            failure is not None
-        ):  # the batch's steps not done are given back: pending, not "claimed" by a run that failed
-            stored = {d.step.id for d in done}
-            skipped.update(s.id for s in batch if s.id not in stored and s.id != failure[0].id)
-        following = self._record(
-            plan, run_id, done, view, outcomes, outcome, claim_next=failure is None, release=sorted(skipped)
-        )
-        if failure is not None:
-            step, why = failure
-            if self._fail_step(plan, run_id, step, why):
-                view.mark(step.id, claims.FAILED)
-            outcome.executed.append(step.id)
-            return []
-        return following
-
-    def _execute(self, plan: Plan, run_id: int, step: Step, context: StepContext) -> actions.Result:
-        """One claimed step in its store; a store that is ``Unavailable`` is tried again with backoff.
-
-        Raises ``Failed`` (attempts exhausted, or any other Charter error) or ``Lost`` (while waiting to try
-        again, the lease ran out and another worker took the step).
-        """
-        if self.progress:
-            self.progress(step, "start")
-        since: datetime | None = None  # the first failure of this step here: the retry window starts then
-        while True:
-            try:
-                if self.fault:
-                    self.fault("before", step)
-                result = actions.PERFORM[step.action](step, context, self._connector(step.system))
-                if self.fault:
-                    self.fault("after", step)
-                return result
-            except Unavailable as exc:
-                since = self._wait_to_retry(run_id, step, since, exc)
-            except CharterError as exc:
-                raise Failed(_error(exc)) from exc
-
-    def _write_together(
-        self, plan: Plan, run_id: int, steps: list[Step], context: StepContext
-    ) -> tuple[list[Done], tuple[Step, str] | None, list[str]]:
-        """A batch's leading writes (:mod:`units`): one store transaction per system, committed after the last.
-
-        Returns what was done (performed, and its store's writes hold), the step that failed and why, and the
-        steps lost to another worker. A store that is ``Unavailable`` has lost the transaction's earlier
-        writes too: the whole group is tried again, with backoff (every write is idempotent). Any other error
-        rolls back the writes of the stores in a transaction, so the failure changed nothing there."""
-        since: datetime | None = None
-        while True:
-            group = Units(self._connector, (step.system for step in steps))
-            performed: list[tuple[Step, actions.Result, datetime]] = []
-            step = steps[0]
-            try:
-                for step in steps:
-                    if self.progress:
-                        self.progress(step, "start")
-                    if self.fault:
-                        self.fault("before", step)
-                    result = actions.PERFORM[step.action](step, context, group.connector(step.system))
-                    performed.append((step, result, self.clock()))
-                group.commit()
-            except Unavailable as exc:
-                group.rollback()
-                try:
-                    since = self._wait_to_retry(run_id, step, since, exc)
-                except Lost:
-                    return [], None, [s.id for s in steps]
-                except Failed as failed:
-                    return self._held_writes(performed, group), (step, failed.why), []
-                continue
-            except CharterError as exc:
-                group.rollback()
-                return self._held_writes(performed, group), (step, _error(exc)), []
-            except BaseException:
-                group.rollback()
-                raise
-            if self.fault:
-                for step, _result, _at in performed:
-                    self.fault("after", step)
-            return self._held_writes(performed, group), None, []
-
-    @staticmethod
-    def _held_writes(performed: list[tuple[Step, actions.Result, datetime]], group: Units) -> list[Done]:
-        return [Done(step, result, None, None, at) for step, result, at in performed if group.persisted(step.system)]
-
-    def _wait_to_retry(self, run_id: int, step: Step, since: datetime | None, exc: Unavailable) -> datetime:
-        """Wait before trying ``step`` again (exponential backoff within the retry window), counting the try
-        and renewing its lease; returns when the window started. ``Failed`` once the window is spent, ``Lost``
-        if the lease ran out meanwhile and another worker took the step."""
-        now = self.clock()
-        since = since or now
-        with self.database.session() as session:
-            tried = claims.attempts_of(session, run_id, step.id)
-        pause = backoff.next_wait(self.settings.execution, tried, since=since, now=now)
-        if pause is None:
-            raise Failed(backoff.gave_up(tried, since, now, _error(exc))) from exc
-        self.sleep(pause)
-        with self.database.session() as session:
-            if not claims.retry(session, run_id, step.id, worker=self.worker, now=self.clock(), lease=self.lease):
-                raise Lost from exc
-        return since
-
-    def _record(
-        self,
-        plan: Plan,
-        run_id: int,
-        done: list[Done],
-        view: claims.RunView,
-        outcomes: dict[str, Found],
-        outcome: Outcome,
-        *,
-        claim_next: bool,
-        release: list[str],
-    ) -> list[Step]:
-        """Store the done steps (conditional on still holding them), audit the erasures and corrections, give
-        back the steps not performed, and claim the next batch: one transaction. Returns the next batch."""
-        if not done and not release:
-            return []
-        ready: list[str] = []
-        taken: set[str] = set()
-        # The discovery of a plan that writes is stored durably before any store is changed: once an identity
-        # is rewritten it could not be found again, and the certificate would say less than was done.
-        durable = any(d.step.action == Action.FETCH for d in done) and any(s.action in WRITING for s in plan.steps)
-        with self.database.session(durable=durable) as session:
-            now = self.clock()
-            stored = [(d.step.id, d.result.summary, d.sealed, d.finished_at) for d in done]
-            kept = claims.finish_many(session, run_id, stored, worker=self.worker)
-            audit.record_many(
-                session,
-                [
-                    audit.Entry(
-                        actor=ACTOR,
-                        action=f"execution.{d.step.action.value}",
-                        target=f"request:{plan.request}",
-                        data=audit_data(d.step, d.result.summary)
-                        | correction_ref(session, self.vault, plan.request, d.step, d.result),
-                    )
-                    for d in done
-                    if d.step.id in kept and d.step.action in (Action.ERASE, Action.UPDATE)
-                ],
-            )
-            claims.release_many(session, run_id, release, worker=self.worker)
-            if claim_next and done:
-                ready = batch_of(plan, view, now, self._depends, finishing=kept)
-                taken = claims.claim_many(session, run_id, ready, worker=self.worker, now=now, lease=self.lease)
-        # committed: the steps are done (with their outcomes) and the next ones are ours
-        for d in done:
-            if d.step.id in kept:
-                view.mark(d.step.id, claims.DONE)
-                outcome.executed.append(d.step.id)
-            else:  # another worker stored its own outcome of this step: later steps read that one
-                outcomes.pop(d.step.id, None)
-            if self.progress:
-                self.progress(d.step, "done")
-        for step_id in release:
-            view.mark(step_id, claims.PENDING)
-        for step_id in taken:
-            view.mark(step_id, claims.CLAIMED, now + self.lease)
-        return [plan.step(s) for s in ready if s in taken]
-
     def _connector(self, system_id: str) -> Connector:
         connector = self._connectors.get(system_id)
         if connector is None:
@@ -527,7 +305,7 @@ class Runner:
                 sealed = stored.pop(step_id, None)
                 if sealed is None:
                     raise NotRunnable(f"step {step_id} has no stored outcome to build on")
-                opened = self.vault.keys.open(sealed, context=_seal_context(plan.request, step_id))
+                opened = self.vault.keys.open(sealed, context=seal_context(plan.request, step_id))
                 cache[step_id] = Found.loads(opened)
             return cache[step_id]
 
@@ -535,18 +313,6 @@ class Runner:
         return context, cache
 
     # -- the end -----------------------------------------------------------------
-    def _fail_step(self, plan: Plan, run_id: int, step: Step, error: str) -> bool:
-        """Fail the step, the run and the request; False if the step is no longer ours."""
-        with self.database.session(durable=True) as session:
-            if not claims.fail(session, run_id, step.id, worker=self.worker, now=self.clock(), error=error):
-                return False  # the lease ran out and another worker holds the step now: it decides
-            row = review.get(session, plan.request)
-            why = f"step {step.id} ({step.action.value} {step.collection}) failed: {error}"
-            self._fail_run(session, row, run_id, why)
-        if self.progress:
-            self.progress(step, "failed")
-        return True
-
     def _cannot_erase(self, plan: Plan, run_id: int, view: claims.RunView) -> bool:
         """Fail the run, before any store is changed, if an erase step still to do could not be written
         (``preflight``): a deletion is never left half-done by a step that was bound to fail."""
