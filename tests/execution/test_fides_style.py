@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, text, update
+from sqlalchemy import func, select, text, update
 
 from charter.db import Database
-from charter.execution import package, service
+from charter.execution import claims, package, service
 from charter.execution.certificate import certificate_of
+from charter.execution.models import ExecutionRun
 from charter.execution.runner import Runner
 from charter.execution.steps import Action, Step
 from charter.requests import notices
@@ -231,3 +232,6 @@ def test_a_deletion_that_cannot_be_written_fails_before_any_store_changes(
     assert "fides_style_db.payment_card.name: set_null on a NOT NULL column" in outcome.error
     assert "nothing was changed" in outcome.error
     assert store.snapshot() == before
+    with database.session() as session:  # and nothing is shown as under way: the steps claimed are given back
+        run = session.scalars(select(ExecutionRun)).one()
+        assert {s.status for s in claims.steps_of(session, run.id)} == {claims.PENDING}

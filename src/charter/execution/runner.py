@@ -170,7 +170,7 @@ class Runner(BatchRunner):
         outcome = Outcome(plan.request, Status.IN_PROGRESS.value, steps=len(plan.steps))
         if run_id is None or opened.view is None:
             return self._closed(outcome)
-        if self._cannot_erase(plan, run_id, opened.view):
+        if self._cannot_erase(plan, run_id, opened.view, opened.batch):
             return self._closed(outcome)
         context, outcomes = self._context(plan, run_id, opened)
         with LeaseKeeper(self.pool, run_id, worker=self.worker, lease=self.lease, clock=self.clock) as keeper:
@@ -313,9 +313,10 @@ class Runner(BatchRunner):
         return context, cache
 
     # -- the end -----------------------------------------------------------------
-    def _cannot_erase(self, plan: Plan, run_id: int, view: claims.RunView) -> bool:
+    def _cannot_erase(self, plan: Plan, run_id: int, view: claims.RunView, claimed: list[Step]) -> bool:
         """Fail the run, before any store is changed, if an erase step still to do could not be written
-        (``preflight``): a deletion is never left half-done by a step that was bound to fail."""
+        (``preflight``): a deletion is never left half-done by a step that was bound to fail. The batch
+        claimed with the run is given back (``pending``: nothing of it was done)."""
         pending = [s for s in plan.of(Action.ERASE) if s.id not in view.done]
         if not pending:
             return False
@@ -327,6 +328,7 @@ class Runner(BatchRunner):
             return False
         why = "the deletion cannot be carried out as the data map says; nothing was changed: " + "; ".join(found)
         with self.database.session(durable=True) as session:
+            claims.release_many(session, run_id, [s.id for s in claimed], worker=self.worker)
             self._fail_run(session, review.get(session, plan.request), run_id, why[: claims.MAX_ERROR])
         return True
 
