@@ -81,11 +81,12 @@ class BatchRunner:
         failure: tuple[Step, str] | None = None
         skipped: set[str] = set()  # lost to another worker, or built on one that was: not performed here
         writes = list(itertools.takewhile(lambda step: step.action in WRITING, batch))
+        together = writes if len(writes) > 1 else []  # one write alone needs no transaction around it
         with self._keeper.holding(*(step.id for step in batch)):
-            if len(writes) > 1:
-                done, failure, lost = self._write_together(plan, run_id, writes, context)
+            if together:
+                done, failure, lost = self._write_together(plan, run_id, together, context)
                 skipped.update(lost)
-            for step in batch[len(writes) if len(writes) > 1 else 0 :]:
+            for step in batch[len(together) :]:
                 if failure is not None:
                     break
                 if any(d in skipped for d in self._depends[step.id]):
@@ -106,9 +107,8 @@ class BatchRunner:
                     # the batch's later steps build on it as a later run would: from its stored (JSON) form
                     outcomes[step.id] = Found.loads(dumped)
                 done.append(Done(step, result, dumped, sealed, self.clock()))
-        if (
-            failure is not None
-        ):  # the batch's steps not done are given back: pending, not "claimed" by a run that failed
+        if failure is not None:
+            # the batch's steps not done are given back: pending, not "claimed" by a run that failed
             stored = {d.step.id for d in done}
             skipped.update(s.id for s in batch if s.id not in stored and s.id != failure[0].id)
         following = self._record(
