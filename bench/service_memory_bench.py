@@ -28,8 +28,8 @@ Jobs go to Redis database ``--redis-db`` under a key prefix of this run's
 own; the keys with that prefix are deleted at the end (nothing else: the
 database is never flushed).
 
-The processes run the code this bench imports (``PYTHONPATH`` is set to its
-``src``), so ``PYTHONPATH=/elsewhere/src`` measures another checkout.
+The processes run the code this bench imports (its ``src`` first on
+``PYTHONPATH``), so ``PYTHONPATH=/elsewhere/src`` measures another checkout.
 
 Run::
 
@@ -96,16 +96,18 @@ def _tree(pid: int) -> list[int]:
 
 
 def memory(pid: int) -> dict[str, float]:
-    """VmHWM (peak) and VmRSS (now) of the process and its descendants, in MB; how many processes that is."""
-    peak = rss = 0.0
+    """Of the process and its descendants, in MB: VmHWM (peak), VmRSS (now) and the part of it that is the
+    process's own (RssAnon: the heap) rather than mapped files (RssFile: code of shared libraries, which other
+    processes of the machine share); and how many processes that is."""
+    fields = {"VmHWM": "peak_mb", "VmRSS": "rss_mb", "RssAnon": "anon_mb", "RssFile": "file_mb"}
+    found = dict.fromkeys(fields.values(), 0.0)
     pids = _tree(pid)
     for one in pids:
         for line in Path(f"/proc/{one}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                peak += int(line.split()[1]) / 1024
-            elif line.startswith("VmRSS:"):
-                rss += int(line.split()[1]) / 1024
-    return {"peak_mb": round(peak, 1), "rss_mb": round(rss, 1), "processes": len(pids)}
+            name, _, value = line.partition(":")
+            if name in fields:
+                found[fields[name]] += int(value.split()[0]) / 1024
+    return {**{k: round(v, 1) for k, v in found.items()}, "processes": len(pids)}
 
 
 def wait_for(condition: Callable[[], bool], what: str, seconds: float = 120.0) -> None:
@@ -224,8 +226,9 @@ def main() -> None:
         home = Path(tmp) / "home"
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
+        extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and Path(p).resolve() != SRC]
         env.update(
-            PYTHONPATH=str(SRC),
+            PYTHONPATH=os.pathsep.join([str(SRC), *extra]),  # this checkout first; other entries (diagnostics) kept
             CHARTER_HOME=str(home),
             CHARTER_BASE_URL=f"http://127.0.0.1:{port}",
             CHARTER_DATAMAP_PATH=str(EXAMPLES / "datamap"),
@@ -268,6 +271,7 @@ def main() -> None:
                     _approve_api(base, token, public_id)
                 else:
                     _approve_domain(services, public_id)
+            approved = {"server": memory(server.pid), "worker": memory(worker.pid)}
             for n in range(args.pages):
                 _answers(base + ("/privacy" if n % 2 else "/privacy/requests"))
             wait_for(lambda: _all_done(services, ids), "every request to complete", seconds=600)
@@ -288,6 +292,7 @@ def main() -> None:
                 + (f"--concurrency {args.concurrency}" if args.concurrency else "its default concurrency"),
                 "seconds_to_complete_all": round(took, 2),
                 "at_start": started,
+                "after_approvals": approved,
                 "at_end": end,
                 "total_mb": {
                     "peak": round(end["server"]["peak_mb"] + end["worker"]["peak_mb"], 1),
