@@ -1,20 +1,41 @@
-"""How the CLI reports: one line per problem on stderr, exit codes from the error tree."""
+"""How the CLI reports: one line per problem on stderr, exit codes from the error tree.
+
+``console`` (stdout) and ``errors`` (stderr) are rich consoles made when a
+command first uses one: ``charter serve`` and ``charter worker`` print
+nothing through them unless they fail to start, and rich (about 1 MB) would
+otherwise stay loaded for the life of the process.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
 from charter.errors import CharterError
 
-console = Console(soft_wrap=True)  # messages stay one line each: greppable, never cut mid-path
-errors = Console(stderr=True, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@functools.cache
+def _console(stderr: bool) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, soft_wrap=True)  # messages stay one line each: greppable, never cut mid-path
+
+
+def __getattr__(name: str) -> Console:
+    if name == "console":
+        return _console(False)
+    if name == "errors":
+        return _console(True)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def emit_json(payload: Any) -> None:
@@ -29,15 +50,14 @@ def reported_errors() -> Iterator[None]:
     except CharterError as exc:
         if exc.problems:
             for problem in exc.problems:
-                errors.print(problem.render(), markup=False, highlight=False, soft_wrap=True)
+                _console(True).print(problem.render(), markup=False, highlight=False, soft_wrap=True)
         else:
-            errors.print(f"error: {exc.detail}", markup=False, highlight=False, soft_wrap=True)
+            _console(True).print(f"error: {exc.detail}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
 
 
 def command(func: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a Typer command so Charter errors become exit codes."""
-    import functools
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from charter.cli.context import services
-from charter.cli.output import command, console, emit_json
+from charter.cli.output import command, emit_json
 from charter.db import require_schema
 from charter.errors import InvalidInput
 from charter.jobs import queue_for
@@ -23,6 +23,8 @@ from charter.jobs.sweeper import sweep
 
 
 def _sweep_once(as_json: bool) -> None:
+    from charter.cli.output import console  # rich, made only when there is something to print
+
     with services() as built:
         require_schema(built.database)
         if built.settings.jobs.backend == "celery":

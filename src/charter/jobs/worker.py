@@ -27,6 +27,9 @@ from charter.jobs.base import BrokerUnavailable, JobsMisconfigured, masked, queu
 from charter.jobs.sweeper import sweep
 
 if TYPE_CHECKING:
+    from celery import Celery
+    from celery.worker import WorkController
+
     from charter.services import Services
 
 log = logging.getLogger("charter.jobs")
@@ -112,19 +115,33 @@ def run(services: Services, *, concurrency: int, loglevel: str, sweep_every: flo
     if sweeper is not None:
         sweeper.start()
     try:
-        app.worker_main(
-            [
-                "worker",
-                "--pool=threads",
-                f"--concurrency={concurrency}",
-                f"--loglevel={loglevel.upper()}",
-                f"--queues={services.settings.jobs.queue}",
-                f"--hostname=charter-{os.getpid()}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ]
-        )
+        _celery_worker(app, services.settings.jobs.queue, concurrency=concurrency, loglevel=loglevel).start()
     finally:
         if sweeper is not None:
             sweeper.stop.set()
+
+
+def _celery_worker(app: Celery, queue: str, *, concurrency: int, loglevel: str) -> WorkController:
+    """Celery's worker with the options ``celery worker --pool=threads --without-gossip --without-mingle
+    --without-heartbeat`` gives it, built without going through that command line.
+
+    ``app.worker_main`` parses its arguments with Celery's click program, which imports every ``celery``
+    subcommand, and with them click-repl, prompt_toolkit and Pygments (about 10 MB of a worker's memory)
+    only to read these few options; the worker it then builds and starts is this one.
+    """
+    from celery.utils.log import mlevel
+    from celery.utils.nodenames import default_nodename, host_format
+
+    return app.Worker(
+        hostname=host_format(default_nodename(f"charter-{os.getpid()}@%h")),
+        pool="threads",
+        concurrency=concurrency,
+        loglevel=mlevel(loglevel.upper()),
+        queues=[queue],
+        without_gossip=True,
+        without_mingle=True,
+        without_heartbeat=True,
+        optimization="default",
+        no_color=False,
+        quiet=False,
+    )

@@ -2,8 +2,9 @@
 
 Keys are dotted (``user.contact.email``); a term covers every key below it,
 so a rule about ``user.cpni`` applies to ``user.cpni.billing``. The default
-vocabulary is fideslang's, loaded once, plus ``extensions.yaml``; a
-statement may add terms of its own on top (``Taxonomy.extended``).
+vocabulary is fideslang's (a snapshot of it, :mod:`charter.taxonomy.snapshot`),
+loaded once, plus ``extensions.yaml``; a statement may add terms of its own on
+top (``Taxonomy.extended``).
 """
 
 from __future__ import annotations
@@ -90,20 +91,17 @@ _EXTENSION_SECTIONS = {
 
 @cache
 def default_taxonomy() -> Taxonomy:
-    """fideslang's defaults plus Charter's extensions; built once per process."""
-    from fideslang.default_taxonomy import DEFAULT_TAXONOMY
+    """fideslang's defaults plus Charter's extensions; built once per process.
+
+    fideslang's defaults are read from their snapshot (:mod:`charter.taxonomy.snapshot`: the same terms,
+    without loading fideslang's models into every serving process)."""
+    from charter.taxonomy.snapshot import stored
 
     buckets: dict[Kind, dict[str, Term]] = {kind: {} for kind in Kind}
-    sources = (
-        (Kind.DATA_CATEGORY, DEFAULT_TAXONOMY.data_category),
-        (Kind.DATA_USE, DEFAULT_TAXONOMY.data_use),
-        (Kind.DATA_SUBJECT, DEFAULT_TAXONOMY.data_subject),
-    )
-    for kind, items in sources:
-        for item in items:
-            buckets[kind][item.fides_key] = Term(
-                key=item.fides_key, name=item.name or item.fides_key, description=item.description or ""
-            )
+    snapshot = stored()
+    for kind in Kind:
+        for item in snapshot[kind.value]:
+            buckets[kind][item["key"]] = Term(key=item["key"], name=item["name"], description=item["description"])
     text = resources.files("charter.taxonomy").joinpath("extensions.yaml").read_text()
     for section, entries in yaml.safe_load(text).items():
         kind = _EXTENSION_SECTIONS[section]
