@@ -28,6 +28,8 @@ from charter.auth.principal import Principal
 from charter.auth.roles import Permission
 from charter.errors import CharterError, InvalidInput
 from charter.execution import jobs, retry
+from charter.execution import service as planning
+from charter.execution.steps import Action, Plan
 from charter.requests import factcheck, holds, notices, queue, review, terms
 from charter.requests.details import PARENT
 from charter.requests.kinds import CLOSED, DENIAL_TEXT, RequestKind, Status
@@ -81,6 +83,23 @@ def _forms(session: Any, row: PrivacyRequest) -> dict[str, Any]:
     }
 
 
+#: a deletion still to be carried out: the office sees what it will do before deciding, and while it runs
+_PLANNED = {Status.VERIFIED, Status.IN_REVIEW, Status.NEEDS_MORE_VERIFICATION, Status.APPROVED, Status.IN_PROGRESS}
+
+
+def _deletion_plan(session: Any, row: PrivacyRequest, services: Services) -> tuple[Plan | None, str | None]:
+    """What a deletion will do in each store, per field and why, with the data map as it is now: the plan's
+    erase steps (and what it keeps, leaves or does not search). None once answered; an error text if the map
+    cannot plan it (the office should know before approving)."""
+    if RequestKind(row.kind) != RequestKind.DELETION or Status(row.status) not in _PLANNED or not row.sealed_identity:
+        return None, None
+    try:
+        datamap = planning.load_datamap(services.settings)
+        return planning.plan_of(row, datamap, vault=services.vault), None
+    except CharterError as exc:
+        return None, exc.detail
+
+
 def _request_page(
     request: Request, public_id: str, principal: Principal, *, status_code: int = 200, **extra: Any
 ) -> HTMLResponse:
@@ -92,6 +111,7 @@ def _request_page(
         held = details_of(services.vault, row) if may_decide and row.sealed_identity else {}
         given = held.get("more_verification")
         agent = held.get("agent")
+        planned, plan_error = _deletion_plan(session, row, services)
         return render(
             request,
             "console/request.html",
@@ -108,6 +128,9 @@ def _request_page(
             facts_level=factcheck.describe(factcheck.state_of(session, row)),  # issue 4: facts matching
             has_certificate=certificates.exists(session, row),  # issue 4: the certificate page
             run=retry.report(session, row),  # issue 11: which steps were done, what they changed, what failed
+            erasures=planned.of(Action.ERASE) if planned else [],  # issue 11: per field, what and why
+            plan=planned,
+            plan_error=plan_error,
             **extra,
         )
 
