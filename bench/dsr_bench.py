@@ -35,6 +35,11 @@ through the functional index ``charter datamap check --live`` advises. Also
 ``baseline_new_connection``: the same with a fresh connection per person (Charter's
 runner opens a fresh engine per run).
 
+Fides, measured in the same run (no quoted figure): ``--with-fides`` runs ``bench/peers/fides_bench.py``
+as a subprocess after Charter's part (its own venv, databases, Redis db and the same ``--people``,
+``--children``, ``--samples``, ``--seed``), or ``--fides-results FILE`` reads the JSON that script wrote;
+either gives ``wide.fides`` and ``wide.ratio_fides_over_charter``. Without them ``wide.fides`` is null.
+
 JSON on stdout, progress on stderr. Databases ``--store-db`` and ``--state-db``
 (default ``charter_bench_dsr_store_<pid>`` and ``…_state_<pid>``) are created through
 ``--admin-url`` (default ``CHARTER_BENCH_POSTGRES_URL``) and dropped (unless ``--keep``).
@@ -44,6 +49,7 @@ Run::
     .venv/bin/python bench/dsr_bench.py                 # 10,000 people, 20 samples
     .venv/bin/python bench/dsr_bench.py --heavy         # + the 4,001-row person
     .venv/bin/python bench/dsr_bench.py --children 25   # the 51-table shape
+    .venv/bin/python bench/dsr_bench.py --with-fides    # + Fides on the same shape, same run
 """
 
 from __future__ import annotations
@@ -54,7 +60,7 @@ import hmac
 import json
 import os
 import random
-import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -68,7 +74,8 @@ from _wide import URL_ENV, base_key, email, field, ref, systems_yaml
 
 STORE_DB = f"charter_bench_dsr_store_{os.getpid()}"
 STATE_DB = f"charter_bench_dsr_state_{os.getpid()}"
-FIDES_HEAVY = {"access_s": 1.2, "erasure_s": 261.0}
+PEER = Path(__file__).resolve().parent / "peers" / "fides_bench.py"
+FIDES_NOTE = "not measured in this run: add --with-fides, or run bench/peers/fides_bench.py and pass --fides-results"
 
 
 # --- the heavy shape (3 tables, one person with 4,001 rows) -------------------------------------------
@@ -241,7 +248,6 @@ def bench_wide(
         "access": stats([charter.run(r, keep_connectors=True)[0] for r in kept_ids]),
         "erasure": stats([charter.run(r, keep_connectors=True)[0] for r in kept_erase]),
     }
-    fides = _wide.FIDES.get(children)
     out: dict[str, Any] = {
         "tables": 1 + 2 * children,
         "rows_per_person": _wide.rows_per_person(children),
@@ -260,15 +266,9 @@ def bench_wide(
             "access": compare(results["charter_access"], results["base_access_newconn"]),
             "erasure": compare(results["charter_erasure"], results["base_erasure_newconn"]),
         },
-        "fides_median": fides,
         "statements_per_run": statements,
         "diagnostic_connectors_kept_across_runs": kept,
     }
-    if fides:
-        out["speedup_vs_fides_median"] = {
-            "access": round(fides["access_s"] / statistics.median(results["charter_access"]), 1),
-            "erasure": round(fides["erasure_s"] / statistics.median(results["charter_erasure"]), 1),
-        }
     out["check"] = _wide.rows_left(store_url, charter_erase, children)
     out["raw_ms"] = {k: [round(v * 1000, 2) for v in vs] for k, vs in results.items()}
     return out
@@ -318,7 +318,8 @@ def bench_heavy(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             "charter_erasure_ms": round(erase_s * 1000, 1),
             "baseline_erasure_ms": round(base_s * 1000, 1),
             "ratio_erasure": round(erase_s / base_s, 2),
-            "fides": FIDES_HEAVY,
+            "fides": None,
+            "fides_note": "not measured: bench/peers/fides_bench.py runs the wide shape only",
             "plan_steps": outcome.steps,
             "check_rows_left": left,
         }
@@ -328,6 +329,66 @@ def bench_heavy(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         if not args.keep:
             drop_database(args.store_db + "_heavy")
             drop_database(args.state_db + "_heavy")
+
+
+# --- Fides, the peer, measured by bench/peers/fides_bench.py ------------------------------------------
+
+
+def run_fides(args: argparse.Namespace) -> dict[str, Any]:
+    """The peer script as a subprocess on the same shape (its own databases, venv and Redis db): its JSON.
+
+    A subprocess, not an import: Fides lives in a venv of its own, and the script cleans up after itself."""
+    command = [
+        sys.executable,
+        str(PEER),
+        *("--people", str(args.people), "--samples", str(args.samples)),
+        *("--children", str(args.children), "--seed", str(args.seed)),
+        *(["--admin-url", args.admin_url] if args.admin_url else []),
+        *args.fides_arg,
+    ]
+    log("Fides: " + " ".join(command[1:]))
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)  # noqa: S603 - our own script
+    return dict(json.loads(done.stdout))
+
+
+def read_fides(path: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The peer script's JSON, refused unless it measured the same shape (people, child tables)."""
+    peer = dict(json.loads(Path(path).read_text()))
+    if (peer.get("people"), peer.get("children")) != (args.people, args.children):
+        raise SystemExit(
+            f"{path} measured {peer.get('people')} people, {peer.get('children')} child tables;"
+            f" this run {args.people}, {args.children}"
+        )
+    return peer
+
+
+def with_fides(wide: dict[str, Any], peer: dict[str, Any] | None) -> None:
+    """``wide.fides`` (the peer's figures, client-side: approval until ``complete`` seen) and the ratio."""
+    if peer is None:
+        wide["fides"] = None
+        wide["fides_note"] = FIDES_NOTE
+        return
+    wide["fides"] = {
+        "version": peer["fides_version"],
+        "people": peer["people"],
+        "samples": peer["samples"],
+        "clock": peer["clock"],
+        "access": peer["access"]["until_complete_seen"],
+        "erasure": peer["erasure"]["until_complete_seen"],
+        "server_side": {k: peer[k]["fides_reviewed_to_finished"] for k in ("access", "erasure")},
+        "approve_call": {k: peer[k]["approve_call"] for k in ("access", "erasure")},
+        "server_peak_rss_mb": peer.get("server_peak_rss_mb"),
+        "load": [peer.get("load_before"), peer.get("load_after")],
+        "check": peer.get("check"),
+        "raw_ms": {k: peer[k]["raw_ms"] for k in ("access", "erasure")},
+    }
+    wide["ratio_fides_over_charter"] = {
+        kind: {
+            q: round(peer[kind]["until_complete_seen"][f"{q}_ms"] / wide["charter"][kind][f"{q}_ms"], 1)
+            for q in ("median", "p95")
+        }
+        for kind in ("access", "erasure")
+    }
 
 
 def main() -> None:
@@ -342,6 +403,12 @@ def main() -> None:
     parser.add_argument("--store-db", default=STORE_DB, help="the store's database name (created, then dropped)")
     parser.add_argument("--state-db", default=STATE_DB, help="Charter's database name (created, then dropped)")
     parser.add_argument("--admin-url", default=None, help="PostgreSQL admin URL (default CHARTER_BENCH_POSTGRES_URL)")
+    peer = parser.add_mutually_exclusive_group()
+    peer.add_argument("--with-fides", action="store_true", help="also run bench/peers/fides_bench.py (same shape)")
+    peer.add_argument("--fides-results", default=None, help="JSON bench/peers/fides_bench.py wrote in this run")
+    parser.add_argument(
+        "--fides-arg", action="append", default=[], help="passed on to fides_bench.py (repeat: --fides-arg=--keep)"
+    )
     args = parser.parse_args()
     if args.admin_url:
         use_admin_url(args.admin_url)
@@ -375,6 +442,10 @@ def main() -> None:
             if not args.keep:
                 drop_database(args.store_db)
                 drop_database(args.state_db)
+        if args.with_fides:
+            with_fides(out["wide"], run_fides(args))
+        else:
+            with_fides(out["wide"], read_fides(args.fides_results, args) if args.fides_results else None)
         if args.heavy:
             out["heavy"] = bench_heavy(args, folder)
     out["peak_rss_mb"] = round(rss_mb(), 1)
