@@ -348,6 +348,8 @@ def run_fides(args: argparse.Namespace) -> dict[str, Any]:
     ]
     log("Fides: " + " ".join(command[1:]))
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)  # noqa: S603 - our own script
+    if args.fides_save:
+        Path(args.fides_save).write_text(done.stdout)
     return dict(json.loads(done.stdout))
 
 
@@ -406,6 +408,7 @@ def main() -> None:
     peer = parser.add_mutually_exclusive_group()
     peer.add_argument("--with-fides", action="store_true", help="also run bench/peers/fides_bench.py (same shape)")
     peer.add_argument("--fides-results", default=None, help="JSON bench/peers/fides_bench.py wrote in this run")
+    parser.add_argument("--fides-save", default=None, help="with --with-fides: also write the peer's whole JSON here")
     parser.add_argument(
         "--fides-arg", action="append", default=[], help="passed on to fides_bench.py (repeat: --fides-arg=--keep)"
     )
