@@ -15,7 +15,8 @@ What it does, and cleans up after (unless ``--keep``):
 4. ``fides webserver`` as a subprocess on a free port, configured by environment (``FIDES__…``), in a temp
    folder (it writes its uploads and migration backups to its working directory). Celery runs with
    ``task_always_eager`` (Fides' default): the request runs inside the API process, as Charter's runner runs
-   in-process in dsr_bench; manual approval is required so the clock can start at the approval, as
+   in-process in dsr_bench; ``--worker`` instead starts ``fides worker`` (Celery on the same Redis db) and
+   the webserver queues to it. Manual approval is required so the clock can start at the approval, as
    Charter's does ("a request that needs no further approval");
 5. through Fides' REST API: a postgres connection + secrets, a dataset equivalent to ``_wide.dataset_yaml``,
    local JSON storage, an access policy (target ``user``) and an erasure policy (HMAC for the e-mail,
@@ -48,7 +49,7 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -153,10 +154,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def fides_env(app_url: str, redis_url: str, redis_db: int, secret: str, manual_approval: bool) -> dict[str, str]:
-    """The server's whole configuration, as environment (no fides.toml: the temp folder holds none).
-
-    Analytics off (no traffic leaves the machine); Celery eager, so no worker process is needed."""
+def fides_env(
+    app_url: str, redis_url: str, redis_db: int, secret: str, manual_approval: bool, eager: bool
+) -> dict[str, str]:
+    """The server's (and worker's) whole configuration, as environment (no fides.toml: the temp folder holds
+    none). Analytics off (no traffic leaves the machine); Celery eager unless a worker runs the requests."""
     app = urllib.parse.urlsplit(libpq(app_url))
     cache = urllib.parse.urlsplit(redis_url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIDES__")}
@@ -175,7 +177,7 @@ def fides_env(app_url: str, redis_url: str, redis_db: int, secret: str, manual_a
             "FIDES__SECURITY__OAUTH_ROOT_CLIENT_ID": CLIENT_ID,
             "FIDES__SECURITY__OAUTH_ROOT_CLIENT_SECRET": secret,
             "FIDES__USER__ANALYTICS_OPT_OUT": "true",
-            "FIDES__CELERY__TASK_ALWAYS_EAGER": "true",
+            "FIDES__CELERY__TASK_ALWAYS_EAGER": "true" if eager else "false",
             "FIDES__EXECUTION__REQUIRE_MANUAL_REQUEST_APPROVAL": "true" if manual_approval else "false",
         }
     )
@@ -183,11 +185,14 @@ def fides_env(app_url: str, redis_url: str, redis_db: int, secret: str, manual_a
 
 
 @contextmanager
-def fides_server(fides: Path, env: dict[str, str], folder: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """``fides webserver`` in its own process group, its log in ``folder``; stopped (TERM, then KILL) on exit."""
-    logfile = (folder / "fides-server.log").open("wb")
+def fides_process(
+    fides: Path, command: list[str], env: dict[str, str], folder: Path, log_name: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``fides COMMAND`` in its own process group (so its children stop with it), its log in ``folder``;
+    stopped (TERM, then KILL) on exit."""
+    logfile = (folder / log_name).open("wb")
     proc = subprocess.Popen(  # noqa: S603 - the venv's fides, arguments we built
-        [str(fides), "webserver", "--port", str(port)],
+        [str(fides), *command],
         cwd=folder,
         env=env,
         stdout=logfile,
@@ -205,6 +210,19 @@ def fides_server(fides: Path, env: dict[str, str], folder: Path, port: int) -> I
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         logfile.close()
+
+
+def wait_worker(proc: subprocess.Popen[bytes], log_path: Path, timeout: float) -> None:
+    """Until the Celery worker's log says it is ``ready`` (it then consumes Fides' queues on Redis)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log_path.read_text(errors="replace")
+        if proc.poll() is not None:
+            raise RuntimeError(f"fides worker exited with {proc.returncode}:\n{text[-3000:]}")
+        if " ready." in text:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"fides worker not ready after {timeout:.0f} s (log: {log_path})")
 
 
 def peak_rss_mb(pid: int) -> float | None:
@@ -484,6 +502,7 @@ def bench(args: argparse.Namespace, cache: RedisDb, folder: Path) -> dict[str, A
         "tables": 1 + 2 * args.children,
         "rows_per_person": _wide.rows_per_person(args.children),
         "clock": args.clock,
+        "execution": "celery worker" if args.worker else "eager (in the webserver process)",
         "poll_ms": args.poll_ms,
         "cores": os.cpu_count(),
         "load_before": os.getloadavg()[0],
@@ -495,13 +514,21 @@ def bench(args: argparse.Namespace, cache: RedisDb, folder: Path) -> dict[str, A
         out["load"] = _wide.load(store_url, args.people, args.children)
         secret = os.urandom(24).hex()
         port = args.port or free_port()
-        env = fides_env(app_url, args.redis_url, cache.db, secret, args.clock == "approve")
+        env = fides_env(app_url, args.redis_url, cache.db, secret, args.clock == "approve", not args.worker)
         log(f"starting fides webserver on 127.0.0.1:{port} (log {folder / 'fides-server.log'})")
-        with fides_server(fides, env, folder, port) as proc:
+        with ExitStack() as running:
+            proc = running.enter_context(
+                fides_process(fides, ["webserver", "--port", str(port)], env, folder, "fides-server.log")
+            )
             api = Api(port)
             begun = time.perf_counter()
             out["fides_version"] = api.wait_healthy(proc, folder / "fides-server.log", args.start_timeout)
             out["fides_startup_s"] = round(time.perf_counter() - begun, 1)
+            worker = None
+            if args.worker:
+                log(f"starting fides worker (Celery on Redis db {cache.db}, log {folder / 'fides-worker.log'})")
+                worker = running.enter_context(fides_process(fides, ["worker"], env, folder, "fides-worker.log"))
+                wait_worker(worker, folder / "fides-worker.log", args.start_timeout)
             api.login(secret)
             configure(api, store_url, args.children)
             rng = random.Random(args.seed)
@@ -518,6 +545,7 @@ def bench(args: argparse.Namespace, cache: RedisDb, folder: Path) -> dict[str, A
             log(f"erasure: {args.samples} requests")
             out["erasure"] = timed_requests(api, erase_people, "bench_erasure", args)
             out["server_peak_rss_mb"] = peak_rss_mb(proc.pid)
+            out["worker_peak_rss_mb"] = peak_rss_mb(worker.pid) if worker else None
         out["check"] = check_store(store_url, erase_people, args.children)
     finally:
         if args.keep:
@@ -553,6 +581,11 @@ def main() -> None:
         choices=("approve", "submit"),
         default="approve",
         help="start the clock at the approval (as dsr_bench does for Charter) or at the submission (no approval)",
+    )
+    parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="run requests on a separate `fides worker` (Celery on Redis) instead of eagerly in the webserver",
     )
     parser.add_argument("--start-timeout", type=float, default=300.0, help="seconds to wait for Fides to start")
     parser.add_argument("--keep", action="store_true", help="leave the databases and the server's folder")
