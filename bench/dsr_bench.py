@@ -63,6 +63,7 @@ import random
 import subprocess
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ import psycopg
 from _charter import Charter, RequestKind, StatementCounter, compare, rss_mb, stats, timed
 from _pg import create_database, drop_database, libpq, log, use_admin_url
 from _wide import URL_ENV, base_key, email, field, ref, systems_yaml
+from peers import fides_bench
 
 STORE_DB = f"charter_bench_dsr_store_{os.getpid()}"
 STATE_DB = f"charter_bench_dsr_state_{os.getpid()}"
@@ -184,7 +186,11 @@ def bench_wide(
     args: argparse.Namespace,
     rng: random.Random,
     folder: Path,
+    peer: fides_bench.Peer | None = None,
 ) -> dict[str, Any]:
+    """Charter, the hand-written SQL and (given ``peer``) Fides, interleaved person by person.
+
+    Fides has a store of its own loaded with the same shape, so it gets the very people Charter gets."""
     people, samples, children, diag = args.people, args.samples, args.children, args.samples
     chosen = rng.sample(range(1, people + 1), samples * 3)
     access_people, charter_erase, base_erase = chosen[:samples], chosen[samples : 2 * samples], chosen[2 * samples :]
@@ -195,11 +201,17 @@ def bench_wide(
     # warm-up: one of each, not counted (imports, first reflection)
     warm_a = charter.approved(RequestKind.ACCESS, email(chosen[0]))
     charter.run(warm_a)
+    fides_runs: dict[str, list[dict[str, float]]] = {"access": [], "erasure": []}
+    if peer is not None:
+        log("Fides warm-up: one access and one erasure request (not counted)")
+        peer.time(chosen[0], "bench_access")
+        peer.time(min(set(range(1, people + 1)) - set(chosen)), "bench_erasure")
     names = ("charter_access", "base_access", "base_access_newconn", "charter_erasure", "base_erasure")
     results: dict[str, list[float]] = {k: [] for k in (*names, "base_erasure_newconn")}
     steps: dict[str, int] = {}
     conn = psycopg.connect(libpq(store_url))
-    log(f"access: {samples} people, Charter and baseline interleaved")
+    also = ", Fides" if peer is not None else ""
+    log(f"access: {samples} people, Charter{also} and baseline interleaved")
     for n, (p, rid) in enumerate(zip(access_people, access_ids, strict=True)):
         took, outcome = charter.run(rid)
         steps["access"] = outcome.steps
@@ -211,12 +223,16 @@ def bench_wide(
                 _wide.access_sql(c, mail, folder, n, children)
 
         results["base_access_newconn"].append(timed(fresh))
-    log(f"erasure: {samples} people each for Charter and baseline, interleaved")
+        if peer is not None:
+            fides_runs["access"].append(peer.time(p, "bench_access"))
+    log(f"erasure: {samples} people each for Charter{also} and baseline, interleaved")
     half = samples // 2
-    for n, (_p, rid, q) in enumerate(zip(charter_erase, erase_ids, base_erase, strict=True)):
+    for n, (p, rid, q) in enumerate(zip(charter_erase, erase_ids, base_erase, strict=True)):
         took, outcome = charter.run(rid)
         steps["erasure"] = outcome.steps
         results["charter_erasure"].append(took)
+        if peer is not None:
+            fides_runs["erasure"].append(peer.time(p, "bench_erasure"))
         if n < half:
             results["base_erasure"].append(timed(_wide.erase_sql, conn, email(q), key, children))
         else:
@@ -270,6 +286,13 @@ def bench_wide(
         "diagnostic_connectors_kept_across_runs": kept,
     }
     out["check"] = _wide.rows_left(store_url, charter_erase, children)
+    if peer is not None:
+        out["fides_runs"] = {
+            "access": fides_bench.summarize(fides_runs["access"]),
+            "erasure": fides_bench.summarize(fides_runs["erasure"]),
+            "check": fides_bench.check_store(peer.store_url, charter_erase, children),
+            **peer.rss(),
+        }
     out["raw_ms"] = {k: [round(v * 1000, 2) for v in vs] for k, vs in results.items()}
     return out
 
@@ -334,6 +357,17 @@ def bench_heavy(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 # --- Fides, the peer, measured by bench/peers/fides_bench.py ------------------------------------------
 
 
+def peer_args(args: argparse.Namespace) -> argparse.Namespace:
+    """fides_bench's options for this run: the same shape, people and seed, plus ``--fides-arg``."""
+    shape = ["--people", str(args.people), "--samples", str(args.samples)]
+    shape += ["--children", str(args.children), "--seed", str(args.seed)]
+    shape += ["--admin-url", args.admin_url] if args.admin_url else []
+    parsed = fides_bench.make_parser().parse_args([*args.fides_arg, *shape])
+    if parsed.clock != "approve":
+        raise SystemExit("--with-fides interleaved times Fides from the approval, as Charter: no --clock submit")
+    return parsed
+
+
 def run_fides(args: argparse.Namespace) -> dict[str, Any]:
     """The peer script as a subprocess on the same shape (its own databases, venv and Redis db): its JSON.
 
@@ -375,6 +409,8 @@ def with_fides(wide: dict[str, Any], peer: dict[str, Any] | None) -> None:
         "people": peer["people"],
         "samples": peer["samples"],
         "clock": peer["clock"],
+        "execution": peer.get("execution"),
+        "when": peer.get("when", "after Charter's part (a separate run of bench/peers/fides_bench.py)"),
         "access": peer["access"]["until_complete_seen"],
         "erasure": peer["erasure"]["until_complete_seen"],
         "server_side": {k: peer[k]["fides_reviewed_to_finished"] for k in ("access", "erasure")},
@@ -406,9 +442,18 @@ def main() -> None:
     parser.add_argument("--state-db", default=STATE_DB, help="Charter's database name (created, then dropped)")
     parser.add_argument("--admin-url", default=None, help="PostgreSQL admin URL (default CHARTER_BENCH_POSTGRES_URL)")
     peer = parser.add_mutually_exclusive_group()
-    peer.add_argument("--with-fides", action="store_true", help="also run bench/peers/fides_bench.py (same shape)")
+    peer.add_argument(
+        "--with-fides",
+        nargs="?",
+        const="interleaved",
+        choices=("interleaved", "after"),
+        help="also measure Fides (bench/peers/fides_bench.py) on the same shape: interleaved person by person"
+        " with Charter (the default), or after Charter's part, as a subprocess",
+    )
     peer.add_argument("--fides-results", default=None, help="JSON bench/peers/fides_bench.py wrote in this run")
-    parser.add_argument("--fides-save", default=None, help="with --with-fides: also write the peer's whole JSON here")
+    parser.add_argument(
+        "--fides-save", default=None, help="with --with-fides after: also write the peer's whole JSON here"
+    )
     parser.add_argument(
         "--fides-arg", action="append", default=[], help="passed on to fides_bench.py (repeat: --fides-arg=--keep)"
     )
@@ -431,24 +476,44 @@ def main() -> None:
         store_url = create_database(args.store_db)
         state_url = create_database(args.state_db)
         charter: Charter | None = None
+        peers = ExitStack()
         try:
+            peer = None
+            if args.with_fides == "interleaved":
+                fargs = peer_args(args)
+                cache = fides_bench.open_redis(fargs)
+                peers.callback(lambda: log(f"deleted {cache.clean()} Redis keys from Fides' db {cache.db}"))
+                fides_folder = folder / "fides"
+                fides_folder.mkdir()
+                fides_info: dict[str, Any] = {"load_before": os.getloadavg()[0], **fides_bench.describe(fargs)}
+                peer = peers.enter_context(fides_bench.running_fides(fargs, cache, fides_folder, fides_info))
             log(f"loading {args.people} people x {rows} rows ({1 + 2 * args.children} tables) with COPY")
             out["load"] = _wide.load(store_url, args.people, args.children)
             out["load"]["rows"] = args.people * rows
             datamap_dir = _wide.write_datamap(folder / "datamap", args.children)
             charter = Charter(state_url, {URL_ENV: store_url}, folder / "home", datamap_dir)
             out["rss_mb_before_requests"] = round(rss_mb(), 1)
-            out["wide"] = bench_wide(charter, store_url, args, rng, folder)
+            out["wide"] = bench_wide(charter, store_url, args, rng, folder, peer)
+            if peer is not None:
+                runs = out["wide"].pop("fides_runs")
+                fides_info.update(
+                    runs, load_after=os.getloadavg()[0], when="interleaved with Charter, person by person"
+                )
+                peers.close()  # Fides stopped and its databases dropped before the heavy shape, if any
+                with_fides(out["wide"], fides_info)
         finally:
+            peers.close()
             if charter is not None:
                 charter.close()
             if not args.keep:
                 drop_database(args.store_db)
                 drop_database(args.state_db)
-        if args.with_fides:
+        if args.with_fides == "after":
             with_fides(out["wide"], run_fides(args))
-        else:
-            with_fides(out["wide"], read_fides(args.fides_results, args) if args.fides_results else None)
+        elif args.fides_results:
+            with_fides(out["wide"], read_fides(args.fides_results, args))
+        elif not args.with_fides:
+            with_fides(out["wide"], None)
         if args.heavy:
             out["heavy"] = bench_heavy(args, folder)
     out["peak_rss_mb"] = round(rss_mb(), 1)

@@ -454,9 +454,14 @@ def timed_requests(api: Api, people: list[int], policy: str, args: argparse.Name
             run = run_one(api, rid, False, poll_s)
             run["client"] = time.perf_counter() - begun
             runs.append(run)
+    return summarize(runs, approved=args.clock == "approve")
+
+
+def summarize(runs: list[dict[str, float]], approved: bool = True) -> dict[str, Any]:
+    """Statistics of ``run_one`` results, the shape dsr_bench reads (``until_complete_seen`` is the figure)."""
     return {
         "until_complete_seen": stats([r["client"] for r in runs]),
-        "approve_call": stats([r["call"] for r in runs]) if args.clock == "approve" else None,
+        "approve_call": stats([r["call"] for r in runs]) if approved else None,
         "fides_reviewed_to_finished": stats([r["server"] for r in runs]),
         "polls_median": statistics.median([r["polls"] for r in runs]),
         "raw_ms": [round(r["client"] * 1000, 1) for r in runs],
@@ -492,10 +497,69 @@ def check_store(store_url: str, erased: list[int], children: int) -> dict[str, i
 # --- main ------------------------------------------------------------------------------------------------
 
 
-def bench(args: argparse.Namespace, cache: RedisDb, folder: Path) -> dict[str, Any]:
+class Peer:
+    """A running, configured Fides on its own store: what dsr_bench and this script's ``bench`` time."""
+
+    def __init__(self, api: Api, store_url: str, server: subprocess.Popen[bytes], poll_ms: float) -> None:
+        self.api = api
+        self.store_url = store_url
+        self.server = server
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.poll_s = poll_ms / 1000
+
+    def time(self, person: int, policy: str) -> dict[str, float]:
+        """One request for ``person`` created (not timed), then timed from its approval (``run_one``)."""
+        return run_one(self.api, submit(self.api, person, policy), True, self.poll_s)
+
+    def rss(self) -> dict[str, float | None]:
+        return {
+            "server_peak_rss_mb": peak_rss_mb(self.server.pid),
+            "worker_peak_rss_mb": peak_rss_mb(self.worker.pid) if self.worker else None,
+        }
+
+
+@contextmanager
+def running_fides(args: argparse.Namespace, cache: RedisDb, folder: Path, info: dict[str, Any]) -> Iterator[Peer]:
+    """Fides from nothing to ready: venv, its two databases (the store loaded by ``_wide.load``), webserver
+    (and worker), token, connection, dataset, policies. ``info`` gets the version, startup and load times.
+    On exit: processes stopped, then the databases dropped (unless ``--keep``)."""
     fides = ensure_venv(Path(args.venv), args.fides_version, args.python)
-    out: dict[str, Any] = {
-        "bench": "fides_peer",
+    app_url = create_database(args.app_db)
+    store_url = create_database(args.store_db)
+    try:
+        rows = _wide.rows_per_person(args.children)
+        log(f"Fides' store: {args.people} people x {rows} rows ({1 + 2 * args.children} tables) with COPY")
+        info["load"] = _wide.load(store_url, args.people, args.children)
+        secret = os.urandom(24).hex()
+        port = args.port or free_port()
+        env = fides_env(app_url, args.redis_url, cache.db, secret, args.clock == "approve", not args.worker)
+        log(f"starting fides webserver on 127.0.0.1:{port} (log {folder / 'fides-server.log'})")
+        with ExitStack() as running:
+            server = running.enter_context(
+                fides_process(fides, ["webserver", "--port", str(port)], env, folder, "fides-server.log")
+            )
+            peer = Peer(Api(port), store_url, server, args.poll_ms)
+            begun = time.perf_counter()
+            info["fides_version"] = peer.api.wait_healthy(server, folder / "fides-server.log", args.start_timeout)
+            info["fides_startup_s"] = round(time.perf_counter() - begun, 1)
+            if args.worker:
+                log(f"starting fides worker (Celery on Redis db {cache.db}, log {folder / 'fides-worker.log'})")
+                peer.worker = running.enter_context(fides_process(fides, ["worker"], env, folder, "fides-worker.log"))
+                wait_worker(peer.worker, folder / "fides-worker.log", args.start_timeout)
+            peer.api.login(secret)
+            configure(peer.api, store_url, args.children)
+            yield peer
+    finally:
+        if args.keep:
+            log(f"kept databases {args.app_db}, {args.store_db} and {folder}")
+        else:
+            drop_database(args.app_db)
+            drop_database(args.store_db)
+
+
+def describe(args: argparse.Namespace) -> dict[str, Any]:
+    """What was measured and how: the head of this script's JSON and of dsr_bench's ``wide.fides``."""
+    return {
         "people": args.people,
         "samples": args.samples,
         "children": args.children,
@@ -504,60 +568,34 @@ def bench(args: argparse.Namespace, cache: RedisDb, folder: Path) -> dict[str, A
         "clock": args.clock,
         "execution": "celery worker" if args.worker else "eager (in the webserver process)",
         "poll_ms": args.poll_ms,
-        "cores": os.cpu_count(),
-        "load_before": os.getloadavg()[0],
     }
-    app_url = create_database(args.app_db)
-    store_url = create_database(args.store_db)
-    try:
-        log(f"loading {args.people} people x {out['rows_per_person']} rows ({out['tables']} tables) with COPY")
-        out["load"] = _wide.load(store_url, args.people, args.children)
-        secret = os.urandom(24).hex()
-        port = args.port or free_port()
-        env = fides_env(app_url, args.redis_url, cache.db, secret, args.clock == "approve", not args.worker)
-        log(f"starting fides webserver on 127.0.0.1:{port} (log {folder / 'fides-server.log'})")
-        with ExitStack() as running:
-            proc = running.enter_context(
-                fides_process(fides, ["webserver", "--port", str(port)], env, folder, "fides-server.log")
-            )
-            api = Api(port)
-            begun = time.perf_counter()
-            out["fides_version"] = api.wait_healthy(proc, folder / "fides-server.log", args.start_timeout)
-            out["fides_startup_s"] = round(time.perf_counter() - begun, 1)
-            worker = None
-            if args.worker:
-                log(f"starting fides worker (Celery on Redis db {cache.db}, log {folder / 'fides-worker.log'})")
-                worker = running.enter_context(fides_process(fides, ["worker"], env, folder, "fides-worker.log"))
-                wait_worker(worker, folder / "fides-worker.log", args.start_timeout)
-            api.login(secret)
-            configure(api, store_url, args.children)
-            rng = random.Random(args.seed)
-            chosen = rng.sample(range(1, args.people + 1), 2 * args.samples + 2)
-            warm_access, warm_erasure = chosen[-2:]
-            access_people, erase_people = chosen[: args.samples], chosen[args.samples : 2 * args.samples]
-            log("warm-up: one access and one erasure request, not counted")
-            out["warmup_ms"] = [
-                timed_requests(api, [p], policy, args)["raw_ms"][0]
-                for p, policy in ((warm_access, "bench_access"), (warm_erasure, "bench_erasure"))
-            ]
-            log(f"access: {args.samples} requests")
-            out["access"] = timed_requests(api, access_people, "bench_access", args)
-            log(f"erasure: {args.samples} requests")
-            out["erasure"] = timed_requests(api, erase_people, "bench_erasure", args)
-            out["server_peak_rss_mb"] = peak_rss_mb(proc.pid)
-            out["worker_peak_rss_mb"] = peak_rss_mb(worker.pid) if worker else None
-        out["check"] = check_store(store_url, erase_people, args.children)
-    finally:
-        if args.keep:
-            log(f"kept databases {args.app_db}, {args.store_db} and {folder}")
-        else:
-            drop_database(args.app_db)
-            drop_database(args.store_db)
+
+
+def bench(args: argparse.Namespace, cache: RedisDb, folder: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {"bench": "fides_peer", **describe(args)}
+    out.update({"cores": os.cpu_count(), "load_before": os.getloadavg()[0]})
+    rng = random.Random(args.seed)
+    chosen = rng.sample(range(1, args.people + 1), 2 * args.samples + 2)
+    warm_access, warm_erasure = chosen[-2:]
+    access_people, erase_people = chosen[: args.samples], chosen[args.samples : 2 * args.samples]
+    with running_fides(args, cache, folder, out) as peer:
+        log("warm-up: one access and one erasure request, not counted")
+        out["warmup_ms"] = [
+            timed_requests(peer.api, [p], policy, args)["raw_ms"][0]
+            for p, policy in ((warm_access, "bench_access"), (warm_erasure, "bench_erasure"))
+        ]
+        log(f"access: {args.samples} requests")
+        out["access"] = timed_requests(peer.api, access_people, "bench_access", args)
+        log(f"erasure: {args.samples} requests")
+        out["erasure"] = timed_requests(peer.api, erase_people, "bench_erasure", args)
+        out.update(peer.rss())
+        out["check"] = check_store(peer.store_url, erase_people, args.children)
     out["load_after"] = os.getloadavg()[0]
     return out
 
 
-def main() -> None:
+def make_parser() -> argparse.ArgumentParser:
+    """This script's options; dsr_bench parses its ``--fides-arg`` list with the same parser."""
     pid = os.getpid()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--people", type=int, default=10_000)
@@ -589,11 +627,20 @@ def main() -> None:
     )
     parser.add_argument("--start-timeout", type=float, default=300.0, help="seconds to wait for Fides to start")
     parser.add_argument("--keep", action="store_true", help="leave the databases and the server's folder")
-    args = parser.parse_args()
+    return parser
+
+
+def open_redis(args: argparse.Namespace) -> RedisDb:
+    """The Redis db Fides will use: the given one, or the default one if it is empty (else exit)."""
+    explicit = args.redis_db is not None
+    return RedisDb(args.redis_url, args.redis_db if explicit else DEFAULT_REDIS_DB, explicit)
+
+
+def main() -> None:
+    args = make_parser().parse_args()
     if args.admin_url:
         use_admin_url(args.admin_url)
-    explicit = args.redis_db is not None
-    cache = RedisDb(args.redis_url, args.redis_db if explicit else DEFAULT_REDIS_DB, explicit)
+    cache = open_redis(args)
     folder = Path(tempfile.mkdtemp(prefix="charter-fides-bench-"))
     try:
         out = bench(args, cache, folder)
