@@ -63,6 +63,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -225,6 +226,7 @@ def bench_wide(
         results["base_access_newconn"].append(timed(fresh))
         if peer is not None:
             fides_runs["access"].append(peer.time(p, "bench_access"))
+            time.sleep(args.fides_settle_ms / 1000)
     log(f"erasure: {samples} people each for Charter{also} and baseline, interleaved")
     half = samples // 2
     for n, (p, rid, q) in enumerate(zip(charter_erase, erase_ids, base_erase, strict=True)):
@@ -233,6 +235,7 @@ def bench_wide(
         results["charter_erasure"].append(took)
         if peer is not None:
             fides_runs["erasure"].append(peer.time(p, "bench_erasure"))
+            time.sleep(args.fides_settle_ms / 1000)
         if n < half:
             results["base_erasure"].append(timed(_wide.erase_sql, conn, email(q), key, children))
         else:
@@ -411,6 +414,7 @@ def with_fides(wide: dict[str, Any], peer: dict[str, Any] | None) -> None:
         "clock": peer["clock"],
         "execution": peer.get("execution"),
         "when": peer.get("when", "after Charter's part (a separate run of bench/peers/fides_bench.py)"),
+        "settle_ms": peer.get("settle_ms"),
         "access": peer["access"]["until_complete_seen"],
         "erasure": peer["erasure"]["until_complete_seen"],
         "server_side": {k: peer[k]["fides_reviewed_to_finished"] for k in ("access", "erasure")},
@@ -451,6 +455,12 @@ def main() -> None:
         " with Charter (the default), or after Charter's part, as a subprocess",
     )
     peer.add_argument("--fides-results", default=None, help="JSON bench/peers/fides_bench.py wrote in this run")
+    parser.add_argument(
+        "--fides-settle-ms",
+        type=float,
+        default=0.0,
+        help="interleaved: pause after each Fides request, so what it leaves running does not land on Charter's",
+    )
     parser.add_argument(
         "--fides-save", default=None, help="with --with-fides after: also write the peer's whole JSON here"
     )
@@ -496,9 +506,8 @@ def main() -> None:
             out["wide"] = bench_wide(charter, store_url, args, rng, folder, peer)
             if peer is not None:
                 runs = out["wide"].pop("fides_runs")
-                fides_info.update(
-                    runs, load_after=os.getloadavg()[0], when="interleaved with Charter, person by person"
-                )
+                fides_info.update(runs, load_after=os.getloadavg()[0], settle_ms=args.fides_settle_ms)
+                fides_info["when"] = "interleaved with Charter, person by person"
                 peers.close()  # Fides stopped and its databases dropped before the heavy shape, if any
                 with_fides(out["wide"], fides_info)
         finally:
