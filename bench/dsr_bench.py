@@ -35,10 +35,13 @@ through the functional index ``charter datamap check --live`` advises. Also
 ``baseline_new_connection``: the same with a fresh connection per person (Charter's
 runner opens a fresh engine per run).
 
-Fides, measured in the same run (no quoted figure): ``--with-fides`` runs ``bench/peers/fides_bench.py``
-as a subprocess after Charter's part (its own venv, databases, Redis db and the same ``--people``,
-``--children``, ``--samples``, ``--seed``), or ``--fides-results FILE`` reads the JSON that script wrote;
-either gives ``wide.fides`` and ``wide.ratio_fides_over_charter``. Without them ``wide.fides`` is null.
+Fides, measured in the same run (no quoted figure), by ``bench/peers/fides_bench.py`` (its own venv,
+databases and Redis db; the same ``--people``, ``--children``, ``--samples``, ``--seed``): ``--with-fides``
+starts it before Charter's part and times its requests interleaved person by person with Charter's and the
+baseline's (the same people: its store is its own), so the machine's drift lands on all three alike;
+``--with-fides after`` runs the script as a subprocess after Charter's part; ``--fides-results FILE`` reads
+the JSON it wrote. Each gives ``wide.fides`` and ``wide.ratio_fides_over_charter``; without them
+``wide.fides`` is null.
 
 JSON on stdout, progress on stderr. Databases ``--store-db`` and ``--state-db``
 (default ``charter_bench_dsr_store_<pid>`` and ``…_state_<pid>``) are created through
@@ -49,7 +52,7 @@ Run::
     .venv/bin/python bench/dsr_bench.py                 # 10,000 people, 20 samples
     .venv/bin/python bench/dsr_bench.py --heavy         # + the 4,001-row person
     .venv/bin/python bench/dsr_bench.py --children 25   # the 51-table shape
-    .venv/bin/python bench/dsr_bench.py --with-fides    # + Fides on the same shape, same run
+    .venv/bin/python bench/dsr_bench.py --with-fides    # + Fides on the same shape, interleaved
 """
 
 from __future__ import annotations
