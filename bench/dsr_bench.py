@@ -448,8 +448,8 @@ def main() -> None:
     parser.add_argument("--store-db", default=STORE_DB, help="the store's database name (created, then dropped)")
     parser.add_argument("--state-db", default=STATE_DB, help="Charter's database name (created, then dropped)")
     parser.add_argument("--admin-url", default=None, help="PostgreSQL admin URL (default CHARTER_BENCH_POSTGRES_URL)")
-    peer = parser.add_mutually_exclusive_group()
-    peer.add_argument(
+    fides_group = parser.add_mutually_exclusive_group()
+    fides_group.add_argument(
         "--with-fides",
         nargs="?",
         const="interleaved",
@@ -457,7 +457,7 @@ def main() -> None:
         help="also measure Fides (bench/peers/fides_bench.py) on the same shape: interleaved person by person"
         " with Charter (the default), or after Charter's part, as a subprocess",
     )
-    peer.add_argument("--fides-results", default=None, help="JSON bench/peers/fides_bench.py wrote in this run")
+    fides_group.add_argument("--fides-results", default=None, help="JSON bench/peers/fides_bench.py wrote in this run")
     parser.add_argument(
         "--fides-settle-ms",
         type=float,
@@ -491,7 +491,7 @@ def main() -> None:
         charter: Charter | None = None
         peers = ExitStack()
         try:
-            peer = None
+            peer: fides_bench.Peer | None = None
             if args.with_fides == "interleaved":
                 fargs = peer_args(args)
                 cache = fides_bench.open_redis(fargs)

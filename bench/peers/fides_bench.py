@@ -468,29 +468,35 @@ def summarize(runs: list[dict[str, float]], approved: bool = True) -> dict[str, 
     }
 
 
+def count(conn: psycopg.Connection[Any], sql: str, params: tuple[Any, ...]) -> int:
+    row = conn.execute(sql, params).fetchone()
+    return int(row[0]) if row else 0
+
+
 def check_store(store_url: str, erased: list[int], children: int) -> dict[str, int]:
     """After Fides' erasures: the e-mails still findable, and personal fields still set, of those people."""
     with psycopg.connect(libpq(store_url)) as c:
-        left = c.execute(
-            "SELECT count(*) FROM customer WHERE email = ANY(%s)", ([email(p) for p in erased],)
-        ).fetchone()[0]
-        left += c.execute(
+        left = count(c, "SELECT count(*) FROM customer WHERE email = ANY(%s)", ([email(p) for p in erased],))
+        left += count(
+            c,
             "SELECT count(*) FROM customer WHERE id = ANY(%s)"
             " AND (first_name IS NOT NULL OR last_name IS NOT NULL OR phone IS NOT NULL)",
             (erased,),
-        ).fetchone()[0]
+        )
         for i in range(1, children + 1):
-            left += c.execute(
+            left += count(
+                c,
                 f"SELECT count(*) FROM child{i} WHERE customer_id = ANY(%s)"
                 " AND (label IS NOT NULL OR amount_cents IS NOT NULL OR note IS NOT NULL)",
                 (erased,),
-            ).fetchone()[0]
-            left += c.execute(
+            )
+            left += count(
+                c,
                 f"SELECT count(*) FROM grand{i} g JOIN child{i} c ON c.id = g.child{i}_id"
                 " WHERE c.customer_id = ANY(%s) AND g.detail IS NOT NULL",
                 (erased,),
-            ).fetchone()[0]
-        kept_rows = c.execute("SELECT count(*) FROM child1 WHERE customer_id = ANY(%s)", (erased,)).fetchone()[0]
+            )
+        kept_rows = count(c, "SELECT count(*) FROM child1 WHERE customer_id = ANY(%s)", (erased,))
     return {"personal_values_left": left, "child1_rows_kept_not_deleted": kept_rows, "people": len(erased)}
 
 
