@@ -6,7 +6,7 @@ loaded by the same code (``bench/_wide.py``: same ``--people``, ``--children``, 
 
 What it does, and cleans up after (unless ``--keep``):
 
-1. a virtualenv of its own (``--venv``, default ``~/.cache/charter-bench/fides-venv``) with
+1. a virtualenv of its own (``--venv``, default ``~/.cache/charter-bench/fides-<version>``) with
    ``ethyca-fides==--fides-version`` installed by pip — never into Charter's venv;
 2. two PostgreSQL databases through ``--admin-url`` (``bench/_pg.py``): Fides' application database and the
    store, loaded with the wide shape;
@@ -64,8 +64,10 @@ import redis  # noqa: E402
 from _pg import create_database, drop_database, libpq, log, use_admin_url  # noqa: E402
 from _wide import email  # noqa: E402
 
-FIDES_VERSION = "2.78.2"  # the newest on PyPI for Python 3.11 when this was written, and the one measured
-DEFAULT_VENV = Path.home() / ".cache" / "charter-bench" / "fides-venv"
+#: the newest release that installs on Python 3.11 (Charter's): 2.79 and later require Python >= 3.13, so
+#: a newer Fides needs ``--python`` pointing at a 3.13 interpreter (see README)
+FIDES_VERSION = "2.78.2"
+VENV_ROOT = Path.home() / ".cache" / "charter-bench"
 DEFAULT_REDIS_DB = 15
 CLIENT_ID = "charterbench"
 CONNECTION = "bench_pg"
@@ -529,7 +531,8 @@ def running_fides(args: argparse.Namespace, cache: RedisDb, folder: Path, info: 
     """Fides from nothing to ready: venv, its two databases (the store loaded by ``_wide.load``), webserver
     (and worker), token, connection, dataset, policies. ``info`` gets the version, startup and load times.
     On exit: processes stopped, then the databases dropped (unless ``--keep``)."""
-    fides = ensure_venv(Path(args.venv), args.fides_version, args.python)
+    venv = Path(args.venv) if args.venv else VENV_ROOT / f"fides-{args.fides_version}"
+    fides = ensure_venv(venv, args.fides_version, args.python)
     app_url = create_database(args.app_db)
     store_url = create_database(args.store_db)
     try:
@@ -571,6 +574,7 @@ def describe(args: argparse.Namespace) -> dict[str, Any]:
         "children": args.children,
         "tables": 1 + 2 * args.children,
         "rows_per_person": _wide.rows_per_person(args.children),
+        "fides_version_asked": args.fides_version,
         "clock": args.clock,
         "execution": "celery worker" if args.worker else "eager (in the webserver process)",
         "poll_ms": args.poll_ms,
@@ -608,7 +612,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--children", type=int, default=5, help="child tables (5: 11 tables, 25: 51 tables)")
     parser.add_argument("--seed", type=int, default=4)
-    parser.add_argument("--venv", default=str(DEFAULT_VENV), help="Fides' own virtualenv (made if missing)")
+    parser.add_argument("--venv", default=None, help="Fides' own virtualenv (default under ~/.cache/charter-bench)")
     parser.add_argument("--fides-version", default=FIDES_VERSION, help="ethyca-fides version to install")
     parser.add_argument("--python", default=sys.executable, help="the interpreter the venv is made from")
     parser.add_argument("--admin-url", default=None, help="PostgreSQL admin URL (default CHARTER_BENCH_POSTGRES_URL)")
