@@ -422,6 +422,7 @@ def with_fides(wide: dict[str, Any], peer: dict[str, Any] | None) -> None:
         "erasure": peer["erasure"]["until_complete_seen"],
         "server_side": {k: peer[k]["fides_reviewed_to_finished"] for k in ("access", "erasure")},
         "approve_call": {k: peer[k]["approve_call"] for k in ("access", "erasure")},
+        "failed": {k: peer[k].get("failed", 0) for k in ("access", "erasure")},
         "server_peak_rss_mb": peer.get("server_peak_rss_mb"),
         "load": [peer.get("load_before"), peer.get("load_after")],
         "check": peer.get("check"),

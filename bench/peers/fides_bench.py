@@ -244,9 +244,21 @@ class Api:
     Why not keep-alive: uvicorn's accepted sockets may lack TCP_NODELAY, and a kept connection can then
     wait ~40 ms per request for a delayed ACK (see bench/_serve.py) — that would be charged to Fides."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, logs: list[Path] | None = None) -> None:
         self.port = port
         self.token = ""
+        self.logs = logs or []
+
+    def log_lines(self, request_id: str) -> list[str]:
+        """The server's (and worker's) log lines about a request that failed, and its errors: the folder
+        they are in is deleted at the end (unless ``--keep``), so they are shown on stderr."""
+        out: list[str] = []
+        for path in self.logs:
+            if path.exists():
+                text = path.read_text(errors="replace").splitlines()
+                out += [x for x in text if request_id in x and ("ERROR" in x or "rror" in x)]
+                out += [x for x in text if x.startswith(("psycopg2.", "sqlalchemy.exc."))][-5:]
+        return out
 
     def call(self, method: str, path: str, body: Any = None, form: bool = False, prefix: str = "/api/v1") -> Any:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=900)
@@ -435,10 +447,13 @@ def run_one(api: Api, request_id: str, approve: bool, poll_s: float) -> dict[str
         time.sleep(poll_s)
     ended = time.perf_counter()
     if seen["status"] != "complete":
-        raise RuntimeError(f"Fides request {request_id} ended {seen['status']} (see the server log)")
+        log(f"Fides request {request_id} ended {seen['status']} after {ended - begun:.1f} s; its log lines:")
+        for line in api.log_lines(request_id)[-40:]:
+            log("  " + line[:400])
+        return {"client": ended - begun, "call": called - begun, "server": 0.0, "polls": polls, "failed": 1.0}
     start = seen.get("reviewed_at") or seen["created_at"]
     server = (stamp(seen["finished_processing_at"]) - stamp(start)).total_seconds()
-    return {"client": ended - begun, "call": called - begun, "server": server, "polls": polls}
+    return {"client": ended - begun, "call": called - begun, "server": server, "polls": polls, "failed": 0.0}
 
 
 def timed_requests(api: Api, people: list[int], policy: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -460,13 +475,19 @@ def timed_requests(api: Api, people: list[int], policy: str, args: argparse.Name
 
 
 def summarize(runs: list[dict[str, float]], approved: bool = True) -> dict[str, Any]:
-    """Statistics of ``run_one`` results, the shape dsr_bench reads (``until_complete_seen`` is the figure)."""
+    """Statistics of ``run_one`` results, the shape dsr_bench reads (``until_complete_seen`` is the figure).
+
+    Requests Fides ended in ``error`` are counted and their times listed, but left out of the statistics: a
+    request that failed did not do the work (the store check then shows what it left)."""
+    done = [r for r in runs if not r.get("failed")] or runs
     return {
-        "until_complete_seen": stats([r["client"] for r in runs]),
-        "approve_call": stats([r["call"] for r in runs]) if approved else None,
-        "fides_reviewed_to_finished": stats([r["server"] for r in runs]),
-        "polls_median": statistics.median([r["polls"] for r in runs]),
-        "raw_ms": [round(r["client"] * 1000, 1) for r in runs],
+        "until_complete_seen": stats([r["client"] for r in done]),
+        "approve_call": stats([r["call"] for r in done]) if approved else None,
+        "fides_reviewed_to_finished": stats([r["server"] for r in done]),
+        "polls_median": statistics.median([r["polls"] for r in done]),
+        "failed": sum(1 for r in runs if r.get("failed")),
+        "failed_ms": [round(r["client"] * 1000, 1) for r in runs if r.get("failed")],
+        "raw_ms": [round(r["client"] * 1000, 1) for r in done],
     }
 
 
@@ -547,7 +568,9 @@ def running_fides(args: argparse.Namespace, cache: RedisDb, folder: Path, info: 
             server = running.enter_context(
                 fides_process(fides, ["webserver", "--port", str(port)], env, folder, "fides-server.log")
             )
-            peer = Peer(Api(port), store_url, server, args.poll_ms)
+            peer = Peer(
+                Api(port, [folder / "fides-server.log", folder / "fides-worker.log"]), store_url, server, args.poll_ms
+            )
             begun = time.perf_counter()
             info["fides_version"] = peer.api.wait_healthy(server, folder / "fides-server.log", args.start_timeout)
             info["fides_startup_s"] = round(time.perf_counter() - begun, 1)
