@@ -183,6 +183,11 @@ def fides_env(
             "FIDES__EXECUTION__REQUIRE_MANUAL_REQUEST_APPROVAL": "true" if manual_approval else "false",
         }
     )
+    if eager:
+        # Fides' watchdog for requests whose Celery worker died marks "in progress without a task id" as
+        # error; in eager mode the task id is cached only once the request is done, so every 300 s it failed
+        # whichever long request (51 tables: 10-25 s) was running — not Fides' behaviour with a worker
+        env["FIDES__EXECUTION__INTERRUPTED_TASK_REQUEUE_INTERVAL"] = "86400"
     return env
 
 
