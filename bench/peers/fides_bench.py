@@ -197,6 +197,9 @@ def fides_process(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``fides COMMAND`` in its own process group (so its children stop with it), its log in ``folder``;
     stopped (TERM, then KILL) on exit."""
+    # Fides reads its SaaS connector templates from ./data/saas/config, which its git repository has and its
+    # wheel has not; 2.86 stops at startup without the folder (2.78 logged it). None is used here: empty.
+    (folder / "data" / "saas" / "config").mkdir(parents=True, exist_ok=True)
     logfile = (folder / log_name).open("wb")
     proc = subprocess.Popen(  # noqa: S603 - the venv's fides, arguments we built
         [str(fides), *command],
