@@ -30,8 +30,6 @@ import psycopg
 from _pg import libpq
 
 URL_ENV = "CHARTER_BENCH_DSR_STORE_URL"
-#: Fides 2.86.2 medians from issue 4, by number of child tables.
-FIDES = {5: {"access_s": 1.04, "erasure_s": 5.75}, 25: {"access_s": 3.7, "erasure_s": 24.5}}
 
 
 def email(n: int) -> str:

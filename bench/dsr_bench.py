@@ -35,6 +35,14 @@ through the functional index ``charter datamap check --live`` advises. Also
 ``baseline_new_connection``: the same with a fresh connection per person (Charter's
 runner opens a fresh engine per run).
 
+Fides, measured in the same run (no quoted figure), by ``bench/peers/fides_bench.py`` (its own venv,
+databases and Redis db; the same ``--people``, ``--children``, ``--samples``, ``--seed``): ``--with-fides``
+starts it before Charter's part and times its requests interleaved person by person with Charter's and the
+baseline's (the same people: its store is its own), so the machine's drift lands on all three alike;
+``--with-fides after`` runs the script as a subprocess after Charter's part; ``--fides-results FILE`` reads
+the JSON it wrote. Each gives ``wide.fides`` and ``wide.ratio_fides_over_charter``; without them
+``wide.fides`` is null.
+
 JSON on stdout, progress on stderr. Databases ``--store-db`` and ``--state-db``
 (default ``charter_bench_dsr_store_<pid>`` and ``…_state_<pid>``) are created through
 ``--admin-url`` (default ``CHARTER_BENCH_POSTGRES_URL``) and dropped (unless ``--keep``).
@@ -44,6 +52,7 @@ Run::
     .venv/bin/python bench/dsr_bench.py                 # 10,000 people, 20 samples
     .venv/bin/python bench/dsr_bench.py --heavy         # + the 4,001-row person
     .venv/bin/python bench/dsr_bench.py --children 25   # the 51-table shape
+    .venv/bin/python bench/dsr_bench.py --with-fides    # + Fides on the same shape, interleaved
 """
 
 from __future__ import annotations
@@ -54,9 +63,11 @@ import hmac
 import json
 import os
 import random
-import statistics
+import subprocess
 import sys
 import tempfile
+import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +76,12 @@ import psycopg
 from _charter import Charter, RequestKind, StatementCounter, compare, rss_mb, stats, timed
 from _pg import create_database, drop_database, libpq, log, use_admin_url
 from _wide import URL_ENV, base_key, email, field, ref, systems_yaml
+from peers import fides_bench
 
 STORE_DB = f"charter_bench_dsr_store_{os.getpid()}"
 STATE_DB = f"charter_bench_dsr_state_{os.getpid()}"
-FIDES_HEAVY = {"access_s": 1.2, "erasure_s": 261.0}
+PEER = Path(__file__).resolve().parent / "peers" / "fides_bench.py"
+FIDES_NOTE = "not measured in this run: add --with-fides, or run bench/peers/fides_bench.py and pass --fides-results"
 
 
 # --- the heavy shape (3 tables, one person with 4,001 rows) -------------------------------------------
@@ -177,7 +190,11 @@ def bench_wide(
     args: argparse.Namespace,
     rng: random.Random,
     folder: Path,
+    peer: fides_bench.Peer | None = None,
 ) -> dict[str, Any]:
+    """Charter, the hand-written SQL and (given ``peer``) Fides, interleaved person by person.
+
+    Fides has a store of its own loaded with the same shape, so it gets the very people Charter gets."""
     people, samples, children, diag = args.people, args.samples, args.children, args.samples
     chosen = rng.sample(range(1, people + 1), samples * 3)
     access_people, charter_erase, base_erase = chosen[:samples], chosen[samples : 2 * samples], chosen[2 * samples :]
@@ -188,11 +205,17 @@ def bench_wide(
     # warm-up: one of each, not counted (imports, first reflection)
     warm_a = charter.approved(RequestKind.ACCESS, email(chosen[0]))
     charter.run(warm_a)
+    fides_runs: dict[str, list[dict[str, float]]] = {"access": [], "erasure": []}
+    if peer is not None:
+        log("Fides warm-up: one access and one erasure request (not counted)")
+        peer.time(chosen[0], "bench_access")
+        peer.time(min(set(range(1, people + 1)) - set(chosen)), "bench_erasure")
     names = ("charter_access", "base_access", "base_access_newconn", "charter_erasure", "base_erasure")
     results: dict[str, list[float]] = {k: [] for k in (*names, "base_erasure_newconn")}
     steps: dict[str, int] = {}
     conn = psycopg.connect(libpq(store_url))
-    log(f"access: {samples} people, Charter and baseline interleaved")
+    also = ", Fides" if peer is not None else ""
+    log(f"access: {samples} people, Charter{also} and baseline interleaved")
     for n, (p, rid) in enumerate(zip(access_people, access_ids, strict=True)):
         took, outcome = charter.run(rid)
         steps["access"] = outcome.steps
@@ -204,12 +227,18 @@ def bench_wide(
                 _wide.access_sql(c, mail, folder, n, children)
 
         results["base_access_newconn"].append(timed(fresh))
-    log(f"erasure: {samples} people each for Charter and baseline, interleaved")
+        if peer is not None:
+            fides_runs["access"].append(peer.time(p, "bench_access"))
+            time.sleep(args.fides_settle_ms / 1000)
+    log(f"erasure: {samples} people each for Charter{also} and baseline, interleaved")
     half = samples // 2
-    for n, (_p, rid, q) in enumerate(zip(charter_erase, erase_ids, base_erase, strict=True)):
+    for n, (p, rid, q) in enumerate(zip(charter_erase, erase_ids, base_erase, strict=True)):
         took, outcome = charter.run(rid)
         steps["erasure"] = outcome.steps
         results["charter_erasure"].append(took)
+        if peer is not None:
+            fides_runs["erasure"].append(peer.time(p, "bench_erasure"))
+            time.sleep(args.fides_settle_ms / 1000)
         if n < half:
             results["base_erasure"].append(timed(_wide.erase_sql, conn, email(q), key, children))
         else:
@@ -241,7 +270,6 @@ def bench_wide(
         "access": stats([charter.run(r, keep_connectors=True)[0] for r in kept_ids]),
         "erasure": stats([charter.run(r, keep_connectors=True)[0] for r in kept_erase]),
     }
-    fides = _wide.FIDES.get(children)
     out: dict[str, Any] = {
         "tables": 1 + 2 * children,
         "rows_per_person": _wide.rows_per_person(children),
@@ -260,16 +288,17 @@ def bench_wide(
             "access": compare(results["charter_access"], results["base_access_newconn"]),
             "erasure": compare(results["charter_erasure"], results["base_erasure_newconn"]),
         },
-        "fides_median": fides,
         "statements_per_run": statements,
         "diagnostic_connectors_kept_across_runs": kept,
     }
-    if fides:
-        out["speedup_vs_fides_median"] = {
-            "access": round(fides["access_s"] / statistics.median(results["charter_access"]), 1),
-            "erasure": round(fides["erasure_s"] / statistics.median(results["charter_erasure"]), 1),
-        }
     out["check"] = _wide.rows_left(store_url, charter_erase, children)
+    if peer is not None:
+        out["fides_runs"] = {
+            "access": fides_bench.summarize(fides_runs["access"]),
+            "erasure": fides_bench.summarize(fides_runs["erasure"]),
+            "check": fides_bench.check_store(peer.store_url, charter_erase, children),
+            **peer.rss(),
+        }
     out["raw_ms"] = {k: [round(v * 1000, 2) for v in vs] for k, vs in results.items()}
     return out
 
@@ -318,7 +347,8 @@ def bench_heavy(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             "charter_erasure_ms": round(erase_s * 1000, 1),
             "baseline_erasure_ms": round(base_s * 1000, 1),
             "ratio_erasure": round(erase_s / base_s, 2),
-            "fides": FIDES_HEAVY,
+            "fides": None,
+            "fides_note": "not measured: bench/peers/fides_bench.py runs the wide shape only",
             "plan_steps": outcome.steps,
             "check_rows_left": left,
         }
@@ -328,6 +358,83 @@ def bench_heavy(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         if not args.keep:
             drop_database(args.store_db + "_heavy")
             drop_database(args.state_db + "_heavy")
+
+
+# --- Fides, the peer, measured by bench/peers/fides_bench.py ------------------------------------------
+
+
+def peer_args(args: argparse.Namespace) -> argparse.Namespace:
+    """fides_bench's options for this run: the same shape, people and seed, plus ``--fides-arg``."""
+    shape = ["--people", str(args.people), "--samples", str(args.samples)]
+    shape += ["--children", str(args.children), "--seed", str(args.seed)]
+    shape += ["--admin-url", args.admin_url] if args.admin_url else []
+    parsed = fides_bench.make_parser().parse_args([*args.fides_arg, *shape])
+    if parsed.clock != "approve":
+        raise SystemExit("--with-fides interleaved times Fides from the approval, as Charter: no --clock submit")
+    return parsed
+
+
+def run_fides(args: argparse.Namespace) -> dict[str, Any]:
+    """The peer script as a subprocess on the same shape (its own databases, venv and Redis db): its JSON.
+
+    A subprocess, not an import: Fides lives in a venv of its own, and the script cleans up after itself."""
+    command = [
+        sys.executable,
+        str(PEER),
+        *("--people", str(args.people), "--samples", str(args.samples)),
+        *("--children", str(args.children), "--seed", str(args.seed)),
+        *(["--admin-url", args.admin_url] if args.admin_url else []),
+        *args.fides_arg,
+    ]
+    log("Fides: " + " ".join(command[1:]))
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)  # noqa: S603 - our own script
+    if args.fides_save:
+        Path(args.fides_save).write_text(done.stdout)
+    return dict(json.loads(done.stdout))
+
+
+def read_fides(path: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The peer script's JSON, refused unless it measured the same shape (people, child tables)."""
+    peer = dict(json.loads(Path(path).read_text()))
+    if (peer.get("people"), peer.get("children")) != (args.people, args.children):
+        raise SystemExit(
+            f"{path} measured {peer.get('people')} people, {peer.get('children')} child tables;"
+            f" this run {args.people}, {args.children}"
+        )
+    return peer
+
+
+def with_fides(wide: dict[str, Any], peer: dict[str, Any] | None) -> None:
+    """``wide.fides`` (the peer's figures, client-side: approval until ``complete`` seen) and the ratio."""
+    if peer is None:
+        wide["fides"] = None
+        wide["fides_note"] = FIDES_NOTE
+        return
+    wide["fides"] = {
+        "version": peer["fides_version"],
+        "people": peer["people"],
+        "samples": peer["samples"],
+        "clock": peer["clock"],
+        "execution": peer.get("execution"),
+        "when": peer.get("when", "after Charter's part (a separate run of bench/peers/fides_bench.py)"),
+        "settle_ms": peer.get("settle_ms"),
+        "access": peer["access"]["until_complete_seen"],
+        "erasure": peer["erasure"]["until_complete_seen"],
+        "server_side": {k: peer[k]["fides_reviewed_to_finished"] for k in ("access", "erasure")},
+        "approve_call": {k: peer[k]["approve_call"] for k in ("access", "erasure")},
+        "failed": {k: peer[k].get("failed", 0) for k in ("access", "erasure")},
+        "server_peak_rss_mb": peer.get("server_peak_rss_mb"),
+        "load": [peer.get("load_before"), peer.get("load_after")],
+        "check": peer.get("check"),
+        "raw_ms": {k: peer[k]["raw_ms"] for k in ("access", "erasure")},
+    }
+    wide["ratio_fides_over_charter"] = {
+        kind: {
+            q: round(peer[kind]["until_complete_seen"][f"{q}_ms"] / wide["charter"][kind][f"{q}_ms"], 1)
+            for q in ("median", "p95")
+        }
+        for kind in ("access", "erasure")
+    }
 
 
 def main() -> None:
@@ -342,6 +449,28 @@ def main() -> None:
     parser.add_argument("--store-db", default=STORE_DB, help="the store's database name (created, then dropped)")
     parser.add_argument("--state-db", default=STATE_DB, help="Charter's database name (created, then dropped)")
     parser.add_argument("--admin-url", default=None, help="PostgreSQL admin URL (default CHARTER_BENCH_POSTGRES_URL)")
+    fides_group = parser.add_mutually_exclusive_group()
+    fides_group.add_argument(
+        "--with-fides",
+        nargs="?",
+        const="interleaved",
+        choices=("interleaved", "after"),
+        help="also measure Fides (bench/peers/fides_bench.py) on the same shape: interleaved person by person"
+        " with Charter (the default), or after Charter's part, as a subprocess",
+    )
+    fides_group.add_argument("--fides-results", default=None, help="JSON bench/peers/fides_bench.py wrote in this run")
+    parser.add_argument(
+        "--fides-settle-ms",
+        type=float,
+        default=0.0,
+        help="interleaved: pause after each Fides request, so what it leaves running does not land on Charter's",
+    )
+    parser.add_argument(
+        "--fides-save", default=None, help="with --with-fides after: also write the peer's whole JSON here"
+    )
+    parser.add_argument(
+        "--fides-arg", action="append", default=[], help="passed on to fides_bench.py (repeat: --fides-arg=--keep)"
+    )
     args = parser.parse_args()
     if args.admin_url:
         use_admin_url(args.admin_url)
@@ -361,20 +490,43 @@ def main() -> None:
         store_url = create_database(args.store_db)
         state_url = create_database(args.state_db)
         charter: Charter | None = None
+        peers = ExitStack()
         try:
+            peer: fides_bench.Peer | None = None
+            if args.with_fides == "interleaved":
+                fargs = peer_args(args)
+                cache = fides_bench.open_redis(fargs)
+                peers.callback(lambda: log(f"deleted {cache.clean()} Redis keys from Fides' db {cache.db}"))
+                fides_folder = folder / "fides"
+                fides_folder.mkdir()
+                fides_info: dict[str, Any] = {"load_before": os.getloadavg()[0], **fides_bench.describe(fargs)}
+                peer = peers.enter_context(fides_bench.running_fides(fargs, cache, fides_folder, fides_info))
             log(f"loading {args.people} people x {rows} rows ({1 + 2 * args.children} tables) with COPY")
             out["load"] = _wide.load(store_url, args.people, args.children)
             out["load"]["rows"] = args.people * rows
             datamap_dir = _wide.write_datamap(folder / "datamap", args.children)
             charter = Charter(state_url, {URL_ENV: store_url}, folder / "home", datamap_dir)
             out["rss_mb_before_requests"] = round(rss_mb(), 1)
-            out["wide"] = bench_wide(charter, store_url, args, rng, folder)
+            out["wide"] = bench_wide(charter, store_url, args, rng, folder, peer)
+            if peer is not None:
+                runs = out["wide"].pop("fides_runs")
+                fides_info.update(runs, load_after=os.getloadavg()[0], settle_ms=args.fides_settle_ms)
+                fides_info["when"] = "interleaved with Charter, person by person"
+                peers.close()  # Fides stopped and its databases dropped before the heavy shape, if any
+                with_fides(out["wide"], fides_info)
         finally:
+            peers.close()
             if charter is not None:
                 charter.close()
             if not args.keep:
                 drop_database(args.store_db)
                 drop_database(args.state_db)
+        if args.with_fides == "after":
+            with_fides(out["wide"], run_fides(args))
+        elif args.fides_results:
+            with_fides(out["wide"], read_fides(args.fides_results, args))
+        elif not args.with_fides:
+            with_fides(out["wide"], None)
         if args.heavy:
             out["heavy"] = bench_heavy(args, folder)
     out["peak_rss_mb"] = round(rss_mb(), 1)
