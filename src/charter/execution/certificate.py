@@ -41,7 +41,6 @@ from charter.audit.models import AuditEntry
 from charter.db import Database
 from charter.errors import NotFound
 from charter.execution import claims
-from charter.execution.models import ExecutionStep
 from charter.execution.steps import Action, Plan
 from charter.requests import review
 
@@ -53,9 +52,9 @@ def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 
 
-def build(
-    session: Session, plan: Plan, steps: Sequence[ExecutionStep], *, started_at: datetime, now: datetime
-) -> dict[str, Any]:
+def build(session: Session, plan: Plan, steps: Sequence[Any], *, started_at: datetime, now: datetime) -> dict[str, Any]:
+    """The certificate of a completed deletion from its steps as stored (``claims.outcome_rows``: each with
+    ``action``, ``collection``, ``summary``, ``finished_at``) and the request's audit entries."""
     by_key = {(s.action, s.collection): s for s in steps}
     entries = list(
         session.scalars(

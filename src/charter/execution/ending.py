@@ -55,7 +55,7 @@ def complete(
             data.update(package_sha256=written.sha256, collections=written.collections, rows=written.rows)
             found_anything = written.rows > 0
         if kind == RequestKind.DELETION:
-            steps = claims.steps_of(session, run_id)
+            steps = claims.outcome_rows(session, run_id)
             document = certificate.build(session, plan, steps, started_at=started, now=now)
             values["certificate"] = document
             data["certificate_sha256"] = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
