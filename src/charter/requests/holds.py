@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from charter import audit
@@ -90,16 +90,20 @@ def listed(session: Session, *, active_only: bool = True) -> list[LegalHold]:
     return list(session.scalars(statement.limit(1000)))
 
 
+#: built once (every run of a deletion asks): holds on any system, or on the person (``:person`` NULL matches none)
+_ACTIVE_FOR = (
+    select(LegalHold)
+    .where(
+        LegalHold.released_at.is_(None),
+        or_(LegalHold.system.is_not(None), LegalHold.person_id == bindparam("person")),
+    )
+    .order_by(LegalHold.created_at)
+)
+
+
 def active_for(session: Session, person_id: int | None) -> list[LegalHold]:
     """The active holds that concern a request: on its person (if known), and on any system."""
-    condition: ColumnElement[bool] = LegalHold.system.is_not(None)
-    if person_id is not None:
-        condition = or_(condition, LegalHold.person_id == person_id)
-    return list(
-        session.scalars(
-            select(LegalHold).where(LegalHold.released_at.is_(None), condition).order_by(LegalHold.created_at)
-        )
-    )
+    return list(session.scalars(_ACTIVE_FOR, {"person": person_id}))
 
 
 def person_public_id(session: Session, hold: LegalHold) -> str | None:

@@ -71,12 +71,13 @@ def _note(text: str | None, what: str, *, required: bool) -> str | None:
     return text
 
 
+_IDENTITY = select(Identity).where(Identity.kind == bindparam("kind"), Identity.lookup_hash == bindparam("hash"))
+
+
 def person_id_of(session: Session, row: PrivacyRequest) -> int | None:
     """The requester's person, linked now if Charter came to know the address since (e.g. for a legal hold)."""
     if row.person_id is None:
-        identity = session.scalar(
-            select(Identity).where(Identity.kind == row.identity_kind, Identity.lookup_hash == row.identity_hash)
-        )
+        identity = session.scalar(_IDENTITY, {"kind": row.identity_kind, "hash": row.identity_hash})
         if identity is not None and Status(row.status) not in (Status.RECEIVED, Status.VERIFYING):
             row.person_id = subjects.canonical(session, session.get_one(Person, identity.person_id)).id
     return row.person_id
