@@ -82,3 +82,17 @@ def test_components_are_the_mutually_reachable_sets_in_topological_order(edges: 
     for a, b in itertools.product(nodes, repeat=2):
         mutual = b in closure(nodes, edges, {a}) and a in closure(nodes, edges, {b})
         assert mutual == (of[a] == of[b])
+
+
+def test_preceding_looks_through_the_nodes_not_chosen() -> None:
+    """payments go before orders go before customers; a deletion that keeps orders must still erase
+    payments before customers (P-RGT-3: no foreign key broken half-way)."""
+    before = {"payments": ["orders"], "orders": ["customers"], "customers": []}  # child -> the parents after it
+    assert graph.preceding(before, {"customers", "payments"}) == {"customers": {"payments"}, "payments": set()}
+    assert graph.preceding(before, {"customers", "orders", "payments"})["customers"] == {"orders"}
+
+
+def test_ancestors_are_the_wanted_and_everything_they_depend_on() -> None:
+    depends = {"a": (), "b": ("a",), "c": ("b",), "d": ("a",)}
+    assert graph.ancestors(depends, {"c"}) == {"a", "b", "c"}
+    assert graph.ancestors(depends, set()) == set()

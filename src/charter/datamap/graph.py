@@ -17,7 +17,7 @@ No I/O, no data-map types: easy to test exhaustively with hypothesis.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 N = TypeVar("N", bound=Hashable)
@@ -182,3 +182,43 @@ def components(graph: Adjacency[N]) -> list[list[N]]:
                 found.append(sorted(component, key=str))
     found.reverse()  # Tarjan finds sinks first
     return found
+
+
+def preceding(before: Mapping[N, list[N]], chosen: set[N]) -> dict[N, set[N]]:
+    """For each chosen node, the chosen nodes that must come first, looking through nodes not chosen.
+
+    ``before`` has an edge child → parent when the child goes first (the data map's erase-before order);
+    a deletion erases only some collections, and one it skips must not break the order of the others."""
+    reverse: dict[N, list[N]] = {}
+    for child, parents in before.items():
+        for parent in parents:
+            reverse.setdefault(parent, []).append(child)
+    out: dict[N, set[N]] = {}
+    for key in chosen:
+        found: set[N] = set()
+        seen = {key}
+        stack = list(reverse.get(key, ()))
+        while stack:
+            node = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            if node in chosen:
+                found.add(node)
+            else:
+                stack.extend(reverse.get(node, ()))
+        out[key] = found
+    return out
+
+
+def ancestors(depends_on: Mapping[N, Sequence[N]], wanted: Iterable[N]) -> set[N]:
+    """``wanted`` and every node they depend on, transitively (a correction keeps only the fetches it needs)."""
+    needed: set[N] = set()
+    stack = list(wanted)
+    while stack:
+        current = stack.pop()
+        if current in needed:
+            continue
+        needed.add(current)
+        stack.extend(depends_on[current])
+    return needed

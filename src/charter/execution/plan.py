@@ -299,7 +299,7 @@ class Planner:
         rank = {key: index for index, layer in enumerate(layers) for key in layer}
         order = sorted(planned, key=lambda k: (rank[k], k))
         erase_ids = {key: self._id(key, Action.ERASE) for key in order}
-        preceding = _preceding(before, set(planned))
+        preceding = graph.preceding(before, set(planned))
         every_fetch = tuple(s.id for s in fetches)
         steps = []
         for key in order:
@@ -351,7 +351,7 @@ class Planner:
                     f"the field '{shown(name)}' matches no field of a collection the identities reach; "
                     "name it as collection.field or by data category"
                 )
-        needed = _ancestors(fetches, {s.depends_on[0] for s in updates})
+        needed = graph.ancestors({s.id: s.depends_on for s in fetches}, {s.depends_on[0] for s in updates})
         return [s for s in fetches if s.id in needed] + updates
 
     def plan(self) -> Plan:
@@ -388,43 +388,6 @@ def _names(entry: FieldEntry, name: str) -> bool:
     return name in (entry.name, f"{entry.collection}.{entry.name}", entry.key) or any(
         c == name or c.startswith(f"{name}.") for c in entry.model.data_categories or []
     )
-
-
-def _preceding(before: Mapping[str, list[str]], erased: set[str]) -> dict[str, set[str]]:
-    """For each erased collection, the erased ones that must go first, looking through collections not erased."""
-    reverse: dict[str, list[str]] = {}
-    for child, parents in before.items():
-        for parent in parents:
-            reverse.setdefault(parent, []).append(child)
-    out: dict[str, set[str]] = {}
-    for key in erased:
-        found: set[str] = set()
-        seen = {key}
-        stack = list(reverse.get(key, ()))
-        while stack:
-            node = stack.pop()
-            if node in seen:
-                continue
-            seen.add(node)
-            if node in erased:
-                found.add(node)
-            else:
-                stack.extend(reverse.get(node, ()))
-        out[key] = found
-    return out
-
-
-def _ancestors(steps: list[Step], wanted: set[str]) -> set[str]:
-    by_id = {s.id: s for s in steps}
-    needed: set[str] = set()
-    stack = list(wanted)
-    while stack:
-        current = stack.pop()
-        if current in needed:
-            continue
-        needed.add(current)
-        stack.extend(by_id[current].depends_on)
-    return needed
 
 
 def build(datamap: DataMap, wanted: PlanRequest) -> Plan:
