@@ -239,8 +239,8 @@ def worlds(draw: st.DrawFn) -> World:
                         owner=owner,
                         collection=index,
                         number=number,
-                        # promised: a key is looked up normalized; a scanned hash's field as given or normalized
-                        identity_spelling=draw(spellings) if spec.keyed else PLAIN,
+                        # the key is normalized (as promised); the identity field inside spelt any way
+                        identity_spelling=draw(spellings),
                         mail_in=frozenset(draw(st.lists(st.sampled_from(personal), unique=True)) if personal else []),
                         extra_spelling=draw(spellings),
                     )
