@@ -207,9 +207,20 @@ def erasure_faults(realized: Realized, after: Snapshot) -> list[str]:
 
 
 def check_certificate(realized: Realized, document: dict[str, Any]) -> None:
-    """P-RGT-3: the certificate says what was found, collection by collection."""
+    """P-RGT-3: the certificate says what was found and how each collection was erased, field by field."""
     mine = {realized.collection_id(i): len(realized.mine(i)) for i in range(len(realized.world.collections))}
     assert {s["collection"]: s["rows_found"] for s in document["searched"]} == mine
+    done = {c["collection"]: c for c in document["collections"]}
+    assert set(done) == set(mine)
+    for index, spec in enumerate(realized.world.collections):
+        entry = done[realized.collection_id(index)]
+        assert entry["rows_matched"] == len(realized.mine(index))
+        if spec.delete:
+            assert entry["strategy"] == "delete_row"
+            continue
+        fields = {spec.identity: spec.identity_strategy or "random_token"}
+        fields |= {extra.name: extra.strategy for extra in spec.extras if extra.personal}
+        assert entry["fields"] == fields, entry
     expected = "erased" if realized.found_anything() else "no_record_found"
     event(f"certificate: {expected}")
     assert document["outcome"] == expected
