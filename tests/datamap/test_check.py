@@ -166,3 +166,28 @@ def test_redis_collections_need_a_key_pattern_naming_their_fields(write: Write, 
     lines = rendered(check(write("cache.yaml", text)))
     assert any("key pattern names '{mail}', which is not a field here; did you mean 'email'?" in line for line in lines)
     assert any("needs charter.key" in line for line in lines)
+
+
+def test_a_redis_key_that_spells_an_identity_is_deleted_not_rewritten(write: Write, check: Check) -> None:
+    """P-RGT-3: rewriting ``cart:{email}`` leaves the key naming the person; only delete_row (or keep) is right."""
+    text = """\
+    systems:
+      - {id: cache, kind: redis, url_env: CACHE_URL, datasets: [cache]}
+    dataset:
+      - fides_key: cache
+        collections:
+          - name: carts
+            charter: {key: "cart:{email}"}
+            fields:
+              - name: email
+                data_categories: [user.contact.email]
+                fides_meta: {identity: email}
+          - name: wishlists
+            charter: {key: "wish:{email}", erasure: delete_row}
+            fields:
+              - name: email
+                data_categories: [user.contact.email]
+                fides_meta: {identity: email}
+    """
+    lines = [line for line in rendered(check(write("cache.yaml", text))) if "is in the key pattern" in line]
+    assert len(lines) == 1 and "'cart:{email}'" in lines[0] and "delete_row" in lines[0]

@@ -127,7 +127,7 @@ def test_a_redis_system_is_checked_by_its_key_patterns(
                     data_categories: [user.contact.email]
                     fides_meta: {{identity: email}}
               - name: wishlists
-                charter: {{key: "{prefix}zz:wish:{{email}}"}}
+                charter: {{key: "{prefix}zz:wish:{{email}}", erasure: delete_row}}
                 fields:
                   - name: email
                     fides_meta: {{identity: email}}

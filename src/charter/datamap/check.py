@@ -406,6 +406,31 @@ class Checker:
                             hint = _suggest(name, sorted(collection.fields))
                             message = f"key pattern names '{{{name}}}', which is not a field here{hint}"
                             self.findings.append(error(collection.where.problem(message, "charter", "key")))
+                        else:
+                            self._key_field_rewritten(collection, collection.fields[name], key)
+
+    def _key_field_rewritten(self, collection: CollectionEntry, field: FieldEntry, key: str) -> None:
+        """A field the key pattern names, erased by rewriting the hash: refused.
+
+        The rewrite changes the field inside the hash, but the key (``cart:ana@example.org``) still spells the
+        person's value, and Charter does not rename keys: the verification then finds the person under that key
+        and fails every deletion that finds them, after the other steps had already erased (the Redis
+        model-based test found it). Only deleting the keys, or keeping the field on purpose, can be right."""
+        whole = collection_strategy(collection)
+        if whole is not None and whole.strategy == "delete_row":
+            return
+        try:
+            decided = Resolver(self.map).field(collection, field, through(self.edges))
+        except Ambiguous:
+            return  # reported by _strategies
+        if not decided.erased:
+            return
+        message = (
+            f"'{field.name}' is in the key pattern '{key}': a deletion would rewrite it in the hash but leave the "
+            "key naming the person (keys are not renamed); delete the keys (charter: {erasure: delete_row} on "
+            "the collection) or keep the field with a reason ({strategy: keep, reason: ...})"
+        )
+        self.findings.append(error(collection.where.problem(message, "charter", "key")))
 
 
 def check(datamap: DataMap, taxonomy: Taxonomy) -> list[Finding]:
