@@ -159,6 +159,23 @@ def find(connector: Connector, collection: str, wanted: Sequence[Wanted], *, sch
     return hits
 
 
+@dataclass(frozen=True)
+class Read:
+    """One read of several sent together (``Pipelined``): rows of ``collection`` matching any of ``wanted``."""
+
+    collection: str
+    wanted: tuple[Wanted, ...]
+    schema: str | None = None
+
+
+@runtime_checkable
+class Pipelined(Protocol):
+    """A connector that sends several reads in one round trip (a layer of a run's fetches, its verifications)."""
+
+    def read_many(self, reads: Sequence[Read]) -> list[list[Hit]] | None:
+        """Each read's hits, in order; None when it cannot now (the caller then reads one by one)."""
+
+
 @runtime_checkable
 class Transactional(Protocol):
     """A writer whose writes can share one store transaction: a runner's batch of erase steps is one commit

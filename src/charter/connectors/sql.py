@@ -45,6 +45,7 @@ from charter.connectors.base import (
     LiveColumn,
     LiveSchema,
     Match,
+    Read,
     Row,
     Wanted,
     matching,
@@ -54,6 +55,7 @@ from charter.connectors.base import (
 from charter.connectors.folding import indexes_of
 from charter.connectors.sql_engines import connect_args, dispose_engines, shared_engine
 from charter.connectors.sql_errors import permanent, retryable, sqlstate
+from charter.connectors.sql_pipeline import pipelined_reads
 from charter.connectors.sql_statements import FLAG, any_of, by_values, coerce, type_name
 from charter.errors import InvalidInput, Misconfigured, NotFound
 
@@ -150,6 +152,11 @@ class SqlConnector:
             reader, self._reader = self._reader, None
             reader.close()
             raise self._failed(exc) from exc
+
+    def _drop_reader(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -333,6 +340,14 @@ class SqlConnector:
         """Rows matching any of ``wanted`` (``Searcher``), with the conditions each matched: one query per
         chunk, the store saying which condition a row met (``sql_statements.any_of``)."""
         table = self._table(collection, schema)
+        for statement, params in self.searches(table, collection, wanted):
+            with self._reading() as conn:
+                found = conn.execute(statement, params).mappings().all()
+            yield [_hit(row) for row in found]
+
+    def searches(self, table: Table, collection: str, wanted: Sequence[Wanted]) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """The statements (and their values) of :meth:`find`: one per chunk of values; the ``n``-th takes the
+        ``n``-th chunk of every condition that still has one."""
         lists: list[tuple[int, Wanted, list[Any]]] = []
         for index, one in enumerate(wanted):
             if one.field not in table.c:
@@ -346,9 +361,12 @@ class SqlConnector:
             part = [(i, one, values[n * self.chunk_size : (n + 1) * self.chunk_size]) for i, one, values in lists]
             part = [(i, one, chunk) for i, one, chunk in part if chunk]
             statement = any_of(table, dialect, [(i, one.field, one.match) for i, one, _ in part])
-            with self._reading() as conn:
-                found = conn.execute(statement, {f"values_{i}": chunk for i, _, chunk in part}).mappings().all()
-            yield [_hit(row) for row in found]
+            yield statement, {f"values_{i}": chunk for i, _, chunk in part}
+
+    def read_many(self, reads: Sequence[Read]) -> list[list[Hit]] | None:
+        """Every read's hits in one round trip (``Pipelined``), on PostgreSQL through psycopg's pipeline;
+        None elsewhere, or if the pipeline fails (the caller reads one by one, which reports any error)."""
+        return pipelined_reads(self, reads)
 
     def columns(self, collection: str, *, schema: str | None = None) -> tuple[dict[str, tuple[int | None, bool]], bool]:
         """Each column's declared text length (None when it has none) and whether it takes NULL, from the

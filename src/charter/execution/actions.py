@@ -15,10 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from charter.connectors.base import Connector, Writer
+from charter.connectors.base import Connector, Read, Wanted, Writer
 from charter.datamap.model import DataMap
 from charter.errors import InvalidInput, Misconfigured
-from charter.execution.context import Found, Rows, StepContext, declared, input_match, primary_key, values_of
+from charter.execution.context import (
+    READ_AHEAD,
+    Found,
+    Rows,
+    StepContext,
+    declared,
+    input_match,
+    primary_key,
+    values_of,
+)
 from charter.execution.corrections import before_after
 from charter.execution.erasure import plain_row
 from charter.execution.steps import Action, Step
@@ -45,7 +54,7 @@ class Result:
     record: dict[str, Any] | None = None
 
 
-def _where(datamap: DataMap, step: Step) -> tuple[str | None, str, str | None]:
+def where_of(datamap: DataMap, step: Step) -> tuple[str | None, str, str | None]:
     """(row key, table or key pattern, schema) of the step's collection."""
     collection = datamap.collection(step.collection)
     if collection is None:
@@ -62,19 +71,22 @@ def _read(step: Step, ctx: StepContext, connector: Connector) -> Found:
 
     A row two inputs find is kept once: by its key, or, in a collection without one, as many times as the
     input that found it most often did (two identical visits of the person are two rows, not one)."""
-    key, table, schema = _where(ctx.datamap, step)
+    key, table, schema = where_of(ctx.datamap, step)
     collection = ctx.datamap.collection(step.collection)
     assert collection is not None  # _where refused an unknown collection
     keep = declared(collection, ctx.datamap.systems[step.system].model.kind)
     seen: dict[str, dict[str, Any]] = {}
     copies: Counter[str] = Counter()
-    for wanted in step.inputs:
+    ahead = ctx.memo.get(READ_AHEAD, {})
+    for n, wanted in enumerate(step.inputs):
         values = values_of(wanted, ctx)
         if not values:
             continue
         match = input_match(ctx, step, wanted)
         here: Counter[str] = Counter()
-        for chunk in connector.fetch(table, wanted.field, values, schema=schema, match=match):
+        read = ahead.pop(("fetch", step.id, n), None)  # read with the rest of its layer (read_ahead)
+        chunks = [[row for row, _ in read]] if read is not None else None
+        for chunk in chunks or connector.fetch(table, wanted.field, values, schema=schema, match=match):
             for row in chunk:
                 clean = {name: value for name, value in plain_row(row).items() if name in keep}
                 identity = json.dumps(clean.get(key) if key else clean, sort_keys=True, default=str)
@@ -84,6 +96,22 @@ def _read(step: Step, ctx: StepContext, connector: Connector) -> Found:
     if key:
         return Found(key, list(seen.values()))
     return Found(key, [seen[identity] for identity, count in copies.items() for _ in range(count)])
+
+
+def reads_of(step: Step, ctx: StepContext) -> list[tuple[tuple[str, str, int], Read]]:
+    """What a fetch step will read, input by input, keyed as :func:`_read` looks them up in ``READ_AHEAD``."""
+    _key, table, schema = where_of(ctx.datamap, step)
+    out = []
+    for n, wanted in enumerate(step.inputs):
+        values = values_of(wanted, ctx)
+        if values:
+            out.append(
+                (
+                    ("fetch", step.id, n),
+                    Read(table, (Wanted(wanted.field, values, input_match(ctx, step, wanted)),), schema),
+                )
+            )
+    return out
 
 
 def fetch(step: Step, ctx: StepContext, connector: Connector) -> Result:
@@ -105,7 +133,7 @@ def _fetch_of(step: Step, ctx: StepContext) -> Step:
 def erase(step: Step, ctx: StepContext, connector: Connector) -> Result:
     """Apply the collection's strategy to the rows its fetch found: one transaction on the store."""
     writer = _writer(connector)
-    key, table, schema = _where(ctx.datamap, step)
+    key, table, schema = where_of(ctx.datamap, step)
     original = ctx.found(_fetch_of(step, ctx).id)
     if step.strategy == "delete_row":
         affected = 0
@@ -129,7 +157,7 @@ def erase(step: Step, ctx: StepContext, connector: Connector) -> Result:
 def verify(step: Step, ctx: StepContext, connector: Connector) -> Result:
     """Prove the erasure against the store (``verification.Verifier``): every touched row by its key, the
     discovery's search again, and every identity value discovery found."""
-    return Result(Verifier(step, ctx, connector, _where(ctx.datamap, step)).run())
+    return Result(Verifier(step, ctx, connector, where_of(ctx.datamap, step)).run())
 
 
 def correct(step: Step, ctx: StepContext, connector: Connector) -> Result:
@@ -140,7 +168,7 @@ def correct(step: Step, ctx: StepContext, connector: Connector) -> Result:
     after, they are the step's ``record``, which the runner seals (P-RGT-2).
     """
     writer = _writer(connector)
-    key, table, schema = _where(ctx.datamap, step)
+    key, table, schema = where_of(ctx.datamap, step)
     if key is None:
         raise InvalidInput(f"collection '{step.collection}' needs exactly one primary key to be corrected")
     if not isinstance(ctx.corrected, str):

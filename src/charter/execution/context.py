@@ -19,6 +19,8 @@ from charter.execution.erasure import Strategies
 from charter.execution.steps import Input, Plan, Step
 
 Rows = list[dict[str, Any]]
+#: ``StepContext.memo`` key of the rows a layer's steps read together, by step (``read_ahead``)
+READ_AHEAD = "read_ahead"
 
 
 @dataclass

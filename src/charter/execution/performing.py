@@ -19,7 +19,8 @@ from charter.db import PinnedDatabase
 from charter.errors import CharterError, Unavailable
 from charter.execution import actions, backoff, claims, ending
 from charter.execution.actions import Found, StepContext
-from charter.execution.batches import WRITING, Done, Failed, Lost, audit_data, batch_of, correction_ref
+from charter.execution.batches import READING, WRITING, Done, Failed, Lost, audit_data, batch_of, correction_ref
+from charter.execution.read_ahead import read_ahead
 from charter.execution.steps import Action, Plan, Step
 from charter.execution.units import Units
 from charter.requests import review
@@ -43,6 +44,14 @@ def seal_context(request: str, step_id: str) -> bytes:
 
 def _error(exc: CharterError) -> str:
     return f"{type(exc).__name__}: {exc.detail}"[: claims.MAX_ERROR]
+
+
+def _layers(batch: list[Step], depends: dict[str, tuple[str, ...]]) -> dict[str, int]:
+    """Each step's layer within the batch: one more than the latest of the batch's steps it builds on."""
+    layer: dict[str, int] = {}
+    for step in batch:
+        layer[step.id] = 1 + max((layer[d] for d in depends[step.id] if d in layer), default=-1)
+    return layer
 
 
 class BatchRunner:
@@ -86,9 +95,16 @@ class BatchRunner:
             if together:
                 done, failure, lost = self._write_together(plan, run_id, together, context)
                 skipped.update(lost)
+            layer = _layers(batch, self._depends)
+            current = -1
             for step in batch[len(together) :]:
                 if failure is not None:
                     break
+                if layer[step.id] != current:  # a new layer: its reads together (read_ahead)
+                    current = layer[step.id]
+                    reading = [s for s in batch if layer[s.id] == current and s.action in READING]
+                    if len(reading) > 1 and not skipped:
+                        read_ahead(reading, context, self._connector)
                 if any(d in skipped for d in self._depends[step.id]):
                     skipped.add(step.id)
                     continue

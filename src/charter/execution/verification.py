@@ -31,13 +31,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from charter.connectors.base import Connector, Hit, Wanted, find, match_for, matching
+from charter.connectors.base import Connector, Hit, Read, Wanted, find, match_for, matching
 from charter.connectors.redis_keys import KEY
 from charter.datamap.check import identity_kind
 from charter.datamap.erasure_policy import own_strategy
 from charter.datamap.model import CollectionEntry, FieldEntry
 from charter.errors import CharterError, Misconfigured
-from charter.execution.context import StepContext, declared, input_match, values_of
+from charter.execution.context import READ_AHEAD, StepContext, declared, input_match, values_of
 from charter.execution.erasure import plain, plain_row
 from charter.execution.steps import Action, Step
 
@@ -190,9 +190,16 @@ class Verifier:
                         known.setdefault(kind, set()).update(str(v) for v in matching(match_for(kind), [value]))
         return known
 
+    def read(self) -> Read:
+        """The three searches as one read (``read_ahead`` sends a layer's reads together)."""
+        return Read(self.table, tuple(wanted for _, wanted in self.searches()), self.schema)
+
     def run(self) -> dict[str, Any]:
         searches = self.searches()
-        self.check(searches, find(self.connector, self.table, [w for _, w in searches], schema=self.schema))
+        hits = self.ctx.memo.get(READ_AHEAD, {}).pop(("verify", self.step.id), None)
+        if hits is None:
+            hits = find(self.connector, self.table, [w for _, w in searches], schema=self.schema)
+        self.check(searches, hits)
         if self.problems:
             unique = sorted(set(self.problems))
             raise VerificationFailed(

@@ -1,0 +1,90 @@
+"""Several reads in one round trip: psycopg's pipeline mode, on PostgreSQL.
+
+A run reads a layer of its discovery (five child tables that all wait for the customer's ids) and its
+verifications (one query per erased collection) one statement after another: each a round trip, most of it
+waiting. PostgreSQL can take them all at once (psycopg's pipeline mode). The statements are SQLAlchemy's own
+(``sql_statements.any_of``, compiled for the dialect once per shape); the values go through the bind
+processors and the rows through the result processors SQLAlchemy would apply, chosen by the column's type and
+the type the server reports, so a row read here is the row ``SqlConnector.find`` would return. Anything that
+goes wrong returns None and the caller reads one by one, which reports the error as it always has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Table
+
+from charter.connectors.base import Hit, Read
+from charter.connectors.sql_statements import FLAG
+
+if TYPE_CHECKING:
+    from charter.connectors.sql import SqlConnector
+
+Processor = Callable[[Any], Any] | None
+
+
+def pipelined_reads(connector: SqlConnector, reads: Sequence[Read]) -> list[list[Hit]] | None:
+    """Each read's hits, every statement sent before the first answer is awaited; None if the store is not
+    PostgreSQL through psycopg, or if anything fails."""
+    dialect = connector.engine.dialect
+    if dialect.name != "postgresql" or dialect.driver != "psycopg" or len(reads) < 2:
+        return None
+    try:
+        sent: list[tuple[int, Table, str, dict[str, Any]]] = []
+        for n, read in enumerate(reads):
+            table = connector._table(read.collection, read.schema)
+            for statement, values in connector.searches(table, read.collection, read.wanted):
+                sql, params = _compiled(table, statement, values, dialect)
+                sent.append((n, table, sql, params))
+        out: list[list[Hit]] = [[] for _ in reads]
+        with connector._reading() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            cursors = []
+            with raw.pipeline():
+                for n, table, sql, params in sent:
+                    cursor = raw.cursor()
+                    cursor.execute(sql, params)
+                    cursors.append((n, table, cursor))
+            for n, table, cursor in cursors:
+                described = [(d[0], d[1]) for d in cursor.description]  # (name, type code) as DB-API says
+                names = [name for name, _ in described]
+                processors = [_result(table, name, code, dialect) for name, code in described]
+                for row in cursor.fetchall():
+                    values = {
+                        name: (value if process is None else process(value))
+                        for name, value, process in zip(names, row, processors, strict=True)
+                    }
+                    flags = frozenset(int(k[len(FLAG) :]) for k, v in values.items() if k.startswith(FLAG) and v)
+                    out[n].append(({k: v for k, v in values.items() if not k.startswith(FLAG)}, flags))
+                cursor.close()
+        return out
+    except Exception:  # noqa: BLE001 - whatever failed, reading one by one reports it as it always has
+        connector._drop_reader()
+        return None
+
+
+def _compiled(table: Table, statement: Any, values: dict[str, Any], dialect: Any) -> tuple[str, dict[str, Any]]:
+    """The statement's SQL for this dialect (compiled once per shape, kept in the table's ``info``) and its
+    parameters as SQLAlchemy would send them (its bind processors applied)."""
+    built: dict[int, Any] = table.info.setdefault("charter.compiled", {})
+    compiled = built.get(id(statement))
+    if compiled is None:
+        compiled = built[id(statement)] = (statement, statement.compile(dialect=dialect))
+    compiled = compiled[1]
+    params = compiled.construct_params(values)
+    for name, bind in compiled.binds.items():
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None and name in params:
+            params[name] = process(params[name])
+    return compiled.string, params
+
+
+def _result(table: Table, name: str, type_code: Any, dialect: Any) -> Processor:
+    """The result processor SQLAlchemy applies to this column for the type the server reported (None for the
+    flag columns, booleans as psycopg gives them)."""
+    if name.startswith(FLAG) or name not in table.c:
+        return None
+    return table.c[name].type.dialect_impl(dialect).result_processor(dialect, type_code)
