@@ -235,3 +235,37 @@ def test_a_deletion_that_cannot_be_written_fails_before_any_store_changes(
     with database.session() as session:  # and nothing is shown as under way: the steps claimed are given back
         run = session.scalars(select(ExecutionRun)).one()
         assert {s.status for s in claims.steps_of(session, run.id)} == {claims.PENDING}
+
+
+@pytest.mark.parametrize("pipeline", ["together", "fails"])
+def test_a_layers_reads_go_together_where_the_store_can_and_one_by_one_otherwise(
+    database: Database,
+    config: Settings,
+    vault: Vault,
+    store: fides_style.Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    pipeline: str,
+) -> None:
+    """P-RGT-1, P-RGT-3: on PostgreSQL a layer's fetches and the verifications are read in one round trip
+    (``read_ahead``); whether that happens, or fails and the steps read one by one, the package and the
+    certificate are the same."""
+    from charter.connectors.sql import SqlConnector
+
+    sent: list[int] = []
+    original = SqlConnector.read_many
+
+    def read_many(self: SqlConnector, reads: Any) -> Any:
+        sent.append(len(reads))
+        return None if pipeline == "fails" else original(self, reads)
+
+    monkeypatch.setattr(SqlConnector, "read_many", read_many)
+    access = approved(database, config, vault, RequestKind.ACCESS, email=fides_style.ANA)
+    assert _runner(database, config, vault, store, tmp_path / "a").run(access).status == "completed"
+    deletion = approved(database, config, vault, RequestKind.DELETION, email=fides_style.ANA)
+    outcome = _runner(database, config, vault, store, tmp_path / "d").run(deletion)
+    assert outcome.status == "completed", outcome.error
+    document = certificate_of(database, deletion)
+    assert document["outcome"] == "erased" and document["verified"] is True
+    assert all(c["rows_checked"] == c["rows_matched"] for c in document["collections"] if c.get("fields"))
+    assert sent and max(sent) > 2  # several reads offered together (every backend is asked; only PostgreSQL can)
