@@ -20,6 +20,7 @@ from charter.errors import CharterError, Unavailable
 from charter.execution import actions, backoff, claims, ending
 from charter.execution.actions import Found, StepContext
 from charter.execution.batches import READING, WRITING, Done, Failed, Lost, audit_data, batch_of, correction_ref
+from charter.execution.context import READ_AHEAD
 from charter.execution.read_ahead import read_ahead
 from charter.execution.steps import Action, Plan, Step
 from charter.execution.units import Units
@@ -127,6 +128,7 @@ class BatchRunner:
             # the batch's steps not done are given back: pending, not "claimed" by a run that failed
             stored = {d.step.id for d in done}
             skipped.update(s.id for s in batch if s.id not in stored and s.id != failure[0].id)
+        context.memo.pop(READ_AHEAD, None)  # read for this batch only: a step left undone reads afresh later
         following = self._record(
             plan, run_id, done, view, outcomes, outcome, claim_next=failure is None, release=sorted(skipped)
         )
