@@ -69,11 +69,11 @@ def pipelined_reads(connector: SqlConnector, reads: Sequence[Read]) -> list[list
 def _compiled(table: Table, statement: Any, values: dict[str, Any], dialect: Any) -> tuple[str, dict[str, Any]]:
     """The statement's SQL for this dialect (compiled once per shape, kept in the table's ``info``) and its
     parameters as SQLAlchemy would send them (its bind processors applied)."""
-    built: dict[int, Any] = table.info.setdefault("charter.compiled", {})
-    compiled = built.get(id(statement))
-    if compiled is None:
-        compiled = built[id(statement)] = (statement, statement.compile(dialect=dialect))
-    compiled = compiled[1]
+    built: dict[int, tuple[Any, Any]] = table.info.setdefault("charter.compiled", {})
+    kept = built.get(id(statement))
+    if kept is None:  # the statement is kept with its compiled form, so its id is never another's
+        kept = built[id(statement)] = (statement, statement.compile(dialect=dialect))
+    compiled = kept[1]
     params = compiled.construct_params(values)
     for name, bind in compiled.binds.items():
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)

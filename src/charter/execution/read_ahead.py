@@ -22,7 +22,7 @@ from charter.execution.verification import Verifier
 
 def read_ahead(steps: list[Step], ctx: StepContext, connector_of: Callable[[str], Connector]) -> int:
     """Read the layer's fetches and verifications together, store by store; how many reads were sent so."""
-    by_system: dict[str, list[tuple[tuple[str, ...] | tuple[str, str, int], Read]]] = {}
+    by_system: dict[str, list[tuple[tuple[object, ...], Read]]] = {}
     for step in steps:
         try:
             if step.action == Action.FETCH:
