@@ -149,8 +149,7 @@ class SqlConnector:
         try:
             yield self._reader
         except SQLAlchemyError as exc:
-            reader, self._reader = self._reader, None
-            reader.close()
+            self._drop_reader()
             raise self._failed(exc) from exc
 
     def _drop_reader(self) -> None:

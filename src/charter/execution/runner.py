@@ -214,10 +214,10 @@ class Runner(BatchRunner):
         # the next durable commit (the discovery's, before any write) makes it durable too
         with self.database.session() as session:
             row = review.get(session, public_id)
-            plan = planning.plan_of(row, self.datamap, vault=self.vault)
+            starts, notes = planning.identities_of(row, self.datamap, vault=self.vault)
+            plan = planning.plan_of(row, self.datamap, vault=self.vault, identities=(starts, notes))
             self._depends = dependencies(plan)
             corrected = details_of(self.vault, row).get("value") if row.kind == RequestKind.CORRECTION else None
-            starts, _ = planning.identities_of(row, self.datamap, vault=self.vault)
             opened = _Opened(plan, starts, corrected)
             status = Status(row.status)
             if status in (Status.COMPLETED, Status.FAILED, Status.GIVEN_UP):

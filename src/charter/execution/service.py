@@ -94,12 +94,19 @@ def identities_of(row: PrivacyRequest, datamap: DataMap, *, vault: Vault) -> tup
     return starts, notes
 
 
-def plan_of(row: PrivacyRequest, datamap: DataMap, *, vault: Vault) -> Plan:
-    """The plan of a request row already read."""
+def plan_of(
+    row: PrivacyRequest,
+    datamap: DataMap,
+    *,
+    vault: Vault,
+    identities: tuple[dict[str, list[str]], list[str]] | None = None,
+) -> Plan:
+    """The plan of a request row already read; ``identities``: what :func:`identities_of` gave for it, when
+    the caller needs them too (the runner: the sealed identity and details are opened once)."""
     kind = RequestKind(row.kind)
     fields: list[str] = []
     if kind == RequestKind.CORRECTION:
         named = details_of(vault, row).get("field")
         fields = [named] if isinstance(named, str) else []
-    starts, notes = identities_of(row, datamap, vault=vault)
+    starts, notes = identities if identities is not None else identities_of(row, datamap, vault=vault)
     return plan.build(datamap, plan.PlanRequest(row.public_id, kind, starts, fields, tuple(notes)))
