@@ -416,13 +416,15 @@ def test_an_erasure_run_keeps_its_bookkeeping_in_charters_database_small(
     def commit(_conn: Any) -> None:
         commits.append(1)
 
-    event.listen(database.engine, "before_cursor_execute", statement)
-    event.listen(database.engine, "commit", commit)
+    runner = make_runner()
+    engine = runner.database.engine  # on PostgreSQL the run's own (relaxed) engine, not the shared pool
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
     try:
-        outcome = make_runner().run(public_id)
+        outcome = runner.run(public_id)
     finally:
-        event.remove(database.engine, "before_cursor_execute", statement)
-        event.remove(database.engine, "commit", commit)
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
     assert outcome.status == "completed", outcome.error
     steps = outcome.steps
     assert steps == 17 and len(outcome.executed) == steps

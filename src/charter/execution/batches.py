@@ -38,8 +38,8 @@ class Done:
 
     step: Step
     result: actions.Result
+    #: the outcome's JSON (a fetch's rows), sealed only if it is stored for later steps or runs
     dumped: bytes | None
-    sealed: bytes | None
     #: when the step was performed: stored as its ``finished_at`` (a batch is stored later, all at once)
     finished_at: datetime
 

@@ -47,11 +47,25 @@ def step_digest(step: Step) -> str:
     return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
 
 
-def open_run(session: Session, request_id: int, plan: Plan, digest: str, *, now: datetime) -> int:
-    """The run of a request with a row per step of its plan, all ``pending``; its id."""
+def open_run(
+    session: Session,
+    request_id: int,
+    plan: Plan,
+    digest: str,
+    *,
+    now: datetime,
+    claimed: Collection[str] = (),
+    worker: str = "",
+    lease: timedelta = timedelta(0),
+) -> int:
+    """The run of a request with a row per step of its plan, all ``pending`` but ``claimed``: those are
+    written already claimed by ``worker`` under ``lease``, as :func:`claim_many` would have claimed them (the
+    run is not visible to anyone else before this transaction commits, so nobody could have taken them
+    first); its id."""
     connection = session.connection()
     values = {"request_id": request_id, "plan_digest": digest, "status": RUNNING, "started_at": now}
     run_id = int(connection.execute(_OPEN_RUN, values).scalar_one())
+    ours = set(claimed)
     connection.execute(
         _STEP_ROWS,
         [
@@ -63,8 +77,11 @@ def open_run(session: Session, request_id: int, plan: Plan, digest: str, *, now:
                 "system": step.system,
                 "collection": step.collection,
                 "digest": step_digest(step),
-                "status": PENDING,
-                "attempts": 0,
+                "status": CLAIMED if step.id in ours else PENDING,
+                "attempts": 1 if step.id in ours else 0,
+                "claimed_by": worker if step.id in ours else None,
+                "lease_until": now + lease if step.id in ours else None,
+                "started_at": now if step.id in ours else None,
             }
             for position, step in enumerate(plan.steps)
         ],

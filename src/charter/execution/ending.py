@@ -41,34 +41,57 @@ def complete(
 ) -> bool:
     """Write the package or the certificate, close the run and complete the request: one transaction.
     False if another worker completed it a moment before."""
-    kind = RequestKind(plan.kind)
     with database.session(durable=True) as session:
-        row = review.get(session, plan.request)
-        started, last = claims.run_times(session, run_id)
-        values: dict[str, Any] = {}
-        data: dict[str, object] = {"steps": len(plan.steps)}
-        found_anything = True
-        if kind in (RequestKind.ACCESS, RequestKind.PORTABILITY):
-            rows = {s.collection: (s.system, context.found(s.id).rows) for s in plan.of(Action.FETCH)}
-            written = package.write(settings.home, vault.keys, plan, rows, now=last or started)
-            values = {"package": written.name, "package_sha256": written.sha256}
-            data.update(package_sha256=written.sha256, collections=written.collections, rows=written.rows)
-            found_anything = written.rows > 0
-        if kind == RequestKind.DELETION:
-            steps = claims.outcome_rows(session, run_id)
-            document = certificate.build(session, plan, steps, started_at=started, now=now)
-            values["certificate"] = document
-            data["certificate_sha256"] = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
-            data["outcome"] = document["outcome"]
-            found_anything = document["outcome"] != certificate.NO_RECORD_FOUND
-        data["found"] = found_anything
-        if not claims.close_run(session, run_id, claims.COMPLETED, now=now, **values):
-            return False  # another worker finished it a moment ago
+        return complete_in(session, settings, vault, plan, run_id, context, now=now)
+
+
+def complete_in(
+    session: Session,
+    settings: Settings,
+    vault: Vault,
+    plan: Plan,
+    run_id: int,
+    context: StepContext,
+    *,
+    now: datetime,
+    sealed: bool = True,
+) -> bool:
+    """:func:`complete` in the caller's (durable) transaction, which may also store the run's last steps
+    (``performing``: the last batch and the end commit together). ``sealed=False``: no step of the run kept
+    a sealed outcome (the whole plan was that one batch), so there is none to drop."""
+    kind = RequestKind(plan.kind)
+    row = review.get(session, plan.request)
+    started, last = claims.run_times(session, run_id)
+    values: dict[str, Any] = {}
+    data: dict[str, object] = {"steps": len(plan.steps)}
+    found_anything = True
+    written: package.Written | None = None
+    if kind in (RequestKind.ACCESS, RequestKind.PORTABILITY):
+        rows = {s.collection: (s.system, context.found(s.id).rows) for s in plan.of(Action.FETCH)}
+        written = package.write(settings.home, vault.keys, plan, rows, now=last or started)
+        values = {"package": written.name, "package_sha256": written.sha256}
+        data.update(package_sha256=written.sha256, collections=written.collections, rows=written.rows)
+        found_anything = written.rows > 0
+    if kind == RequestKind.DELETION:
+        steps = claims.outcome_rows(session, run_id)
+        document = certificate.build(session, plan, steps, started_at=started, now=now)
+        values["certificate"] = document
+        data["certificate_sha256"] = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+        data["outcome"] = document["outcome"]
+        found_anything = document["outcome"] != certificate.NO_RECORD_FOUND
+    data["found"] = found_anything
+    if not claims.close_run(session, run_id, claims.COMPLETED, now=now, **values):
+        if written is not None:
+            written.landing.wait()
+        return False  # another worker finished it a moment ago
+    if sealed:
         claims.forget_outcomes(session, run_id)
-        if kind == RequestKind.DELETION:  # P-RGT-3: ledger tombstoned, identities forgotten, hashes suppressed
-            data.update(aftercare.after_erasure(session, vault=vault, request_row=row, now=now))
-        audit.record(session, actor=ACTOR, action="execution.finished", target=f"request:{plan.request}", data=data)
-        review.complete(session, row, actor=ACTOR, now=now, nothing_found=not found_anything)
+    if kind == RequestKind.DELETION:  # P-RGT-3: ledger tombstoned, identities forgotten, hashes suppressed
+        data.update(aftercare.after_erasure(session, vault=vault, request_row=row, now=now))
+    audit.record(session, actor=ACTOR, action="execution.finished", target=f"request:{plan.request}", data=data)
+    review.complete(session, row, actor=ACTOR, now=now, nothing_found=not found_anything)
+    if written is not None:
+        written.landing.wait()  # the package is on disk before the commit says the request is completed
     return True
 
 

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy.orm import Session
+
 from charter import audit
 from charter.connectors import Connector
 from charter.db import PinnedDatabase
@@ -68,6 +70,8 @@ class BatchRunner:
     progress: Progress | None
     lease: timedelta
     _keeper: LeaseKeeper
+    #: set when the last batch was stored with the run's end (:meth:`_record_and_finish`): completed by us or not
+    _ended: bool | None
     _depends: dict[str, tuple[str, ...]]
 
     def _connector(self, system_id: str) -> Connector:
@@ -86,8 +90,11 @@ class BatchRunner:
         """Perform the claimed steps in order, then store them, their audit entries and the claim of the next
         batch in one transaction of Charter's database (:func:`~charter.execution.batches.batch_of`). Returns
         the next batch, already ours. A step that fails is stored after the ones done before it, then fails
-        the run."""
+        the run. The run's last batch, all done, is stored in the transaction that completes the run
+        (:meth:`_record_and_finish`); ``self._ended`` then says how the run ended."""
         done: list[Done] = []
+        in_batch = {step.id for step in batch}
+        last = all(s.id in in_batch or s.id in view.done for s in plan.steps)
         failure: tuple[Step, str] | None = None
         skipped: set[str] = set()  # lost to another worker, or built on one that was: not performed here
         writes = list(itertools.takewhile(lambda step: step.action in WRITING, batch))
@@ -117,18 +124,23 @@ class BatchRunner:
                 except Failed as failed:
                     failure = (step, failed.why)
                     break
-                dumped = sealed = None
+                dumped = None
                 if result.found is not None:
                     dumped = result.found.dumps()
-                    sealed = self.vault.keys.seal(dumped, context=seal_context(plan.request, step.id))
                     # the batch's later steps build on it as a later run would: from its stored (JSON) form
                     outcomes[step.id] = Found.loads(dumped)
-                done.append(Done(step, result, dumped, sealed, self.clock()))
+                done.append(Done(step, result, dumped, self.clock()))
         if failure is not None:
             # the batch's steps not done are given back: pending, not "claimed" by a run that failed
             stored = {d.step.id for d in done}
             skipped.update(s.id for s in batch if s.id not in stored and s.id != failure[0].id)
         context.memo.pop(READ_AHEAD, None)  # read for this batch only: a step left undone reads afresh later
+        if last and failure is None and len(done) == len(batch):
+            whole = len(batch) == len(plan.steps)
+            ended = self._record_and_finish(plan, run_id, done, view, outcome, context, whole=whole)
+            if ended is not None:
+                self._ended = ended
+                return []
         following = self._record(
             plan, run_id, done, view, outcomes, outcome, claim_next=failure is None, release=sorted(skipped)
         )
@@ -207,7 +219,7 @@ class BatchRunner:
 
     @staticmethod
     def _held_writes(performed: list[tuple[Step, actions.Result, datetime]], group: Units) -> list[Done]:
-        return [Done(step, result, None, None, at) for step, result, at in performed if group.persisted(step.system)]
+        return [Done(step, result, None, at) for step, result, at in performed if group.persisted(step.system)]
 
     def _wait_to_retry(self, run_id: int, step: Step, since: datetime | None, exc: Unavailable) -> datetime:
         """Wait before trying ``step`` again (exponential backoff within the retry window), counting the try
@@ -249,22 +261,8 @@ class BatchRunner:
         durable = any(d.step.action == Action.FETCH for d in done) and any(s.action in WRITING for s in plan.steps)
         with self.database.session(durable=durable) as session:
             now = self.clock()
-            stored = [(d.step.id, d.result.summary, d.sealed, d.finished_at) for d in done]
-            kept = claims.finish_many(session, run_id, stored, worker=self.worker)
-            audit.record_many(
-                session,
-                [
-                    audit.Entry(
-                        actor=ACTOR,
-                        action=f"execution.{d.step.action.value}",
-                        target=f"request:{plan.request}",
-                        data=audit_data(d.step, d.result.summary)
-                        | correction_ref(session, self.vault, plan.request, d.step, d.result),
-                    )
-                    for d in done
-                    if d.step.id in kept and d.step.action in (Action.ERASE, Action.UPDATE)
-                ],
-            )
+            kept = self._finish_steps(session, plan, run_id, done, seal=True)
+            self._audit_steps(session, plan, done, kept)
             claims.release_many(session, run_id, release, worker=self.worker)
             if claim_next and done:
                 ready = batch_of(plan, view, now, self._depends, finishing=kept)
@@ -283,6 +281,74 @@ class BatchRunner:
         for step_id in taken:
             view.mark(step_id, claims.CLAIMED, now + self.lease)
         return [plan.step(s) for s in ready if s in taken]
+
+    def _record_and_finish(
+        self,
+        plan: Plan,
+        run_id: int,
+        done: list[Done],
+        view: claims.RunView,
+        outcome: Outcome,
+        context: StepContext,
+        *,
+        whole: bool,
+    ) -> bool | None:
+        """Store the run's last batch and complete the run in one durable transaction: the end's records need
+        the same commit anyway, and the outcomes it would seal only to drop them a moment later are not sealed.
+
+        True: completed; False: another worker completed the run first; None: a step of the batch was taken
+        over meanwhile, so nothing was stored and the ordinary record follows (:meth:`_record`). A crash
+        before the commit leaves the steps claimed, as a crash before :meth:`_record` would: the next worker
+        redoes them (reads, and idempotent writes proven by their verification). ``whole``: the batch was
+        the whole plan, so no earlier step of the run sealed an outcome."""
+        with self.database.session(durable=True) as session:
+            kept = self._finish_steps(session, plan, run_id, done, seal=False)
+            if len(kept) < len(done):
+                session.rollback()
+                return None
+            self._audit_steps(session, plan, done, kept)
+            ended = ending.complete_in(
+                session, self.settings, self.vault, plan, run_id, context, now=self.clock(), sealed=not whole
+            )
+        for d in done:
+            view.mark(d.step.id, claims.DONE)
+            outcome.executed.append(d.step.id)
+            if self.progress:
+                self.progress(d.step, "done")
+        return ended
+
+    def _finish_steps(self, session: Session, plan: Plan, run_id: int, done: list[Done], *, seal: bool) -> set[str]:
+        """Mark the done steps done with their summaries (and, ``seal``, their outcomes sealed, for the later
+        steps and runs that build on them), each conditional on our claim; the ids this worker still held."""
+        stored = [
+            (
+                d.step.id,
+                d.result.summary,
+                self.vault.keys.seal(d.dumped, context=seal_context(plan.request, d.step.id))
+                if seal and d.dumped is not None
+                else None,
+                d.finished_at,
+            )
+            for d in done
+        ]
+        return claims.finish_many(session, run_id, stored, worker=self.worker)
+
+    def _audit_steps(self, session: Session, plan: Plan, done: list[Done], kept: set[str]) -> None:
+        """The erasures' and corrections' audit entries (one INSERT), for the steps stored as ours."""
+        audit.record_many(
+            session,
+            [
+                audit.Entry(
+                    actor=ACTOR,
+                    action=f"execution.{d.step.action.value}",
+                    target=f"request:{plan.request}",
+                    data=audit_data(d.step, d.result.summary)
+                    | correction_ref(session, self.vault, plan.request, d.step, d.result),
+                )
+                for d in done
+                if d.step.id in kept and d.step.action in (Action.ERASE, Action.UPDATE)
+            ],
+        )
 
     def _fail_step(self, plan: Plan, run_id: int, step: Step, error: str) -> bool:
         """Fail the step, the run and the request; False if the step is no longer ours."""

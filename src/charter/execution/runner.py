@@ -153,6 +153,7 @@ class Runner(BatchRunner):
         self.strategies = Strategies(settings.secret_key())
         self.lease = timedelta(seconds=settings.execution.lease_seconds)
         self._connectors: dict[str, Connector] = {}
+        self._ended = None
 
     # -- the loop ----------------------------------------------------------------
     def run(self, public_id: str) -> Outcome:
@@ -165,6 +166,7 @@ class Runner(BatchRunner):
             self.database.release()
 
     def _run(self, public_id: str) -> Outcome:
+        self._ended = None
         opened = self._open(public_id)
         plan, run_id = opened.plan, opened.run_id
         outcome = Outcome(plan.request, Status.IN_PROGRESS.value, steps=len(plan.steps))
@@ -202,6 +204,11 @@ class Runner(BatchRunner):
                         continue
                     return outcome  # the remaining steps are another worker's, under a live lease
             batch = self._carry_out(plan, run_id, batch, context, view, outcomes, outcome)
+            if self._ended is not None:  # the last batch was stored with the run's end
+                if self._ended:
+                    outcome.status = Status.COMPLETED.value
+                    return outcome
+                return self._closed(outcome)
             if not batch and not view.all_done() and not view.failed():
                 with self.database.session() as session:  # nothing ready as far as we know: see what others did
                     view = claims.view_of(session, run_id)
@@ -229,9 +236,22 @@ class Runner(BatchRunner):
                 except IllegalTransition:
                     session.rollback()  # another runner started it a moment ago: resume theirs
                 else:
-                    opened.run_id = claims.open_run(session, row.id, plan, digest(plan), now=self.clock())
+                    now = self.clock()
                     opened.view = claims.fresh_view(step.id for step in plan.steps)
-                    opened.batch = self._claim_in(session, plan, opened.run_id, opened.view)
+                    first = batch_of(plan, opened.view, now, self._depends)  # written already claimed
+                    opened.run_id = claims.open_run(
+                        session,
+                        row.id,
+                        plan,
+                        digest(plan),
+                        now=now,
+                        claimed=first,
+                        worker=self.worker,
+                        lease=self.lease,
+                    )
+                    for step_id in first:
+                        opened.view.mark(step_id, claims.CLAIMED, now + self.lease)
+                    opened.batch = [plan.step(step_id) for step_id in first]
                     return opened
             row = review.get(session, public_id)
             if Status(row.status) != Status.IN_PROGRESS:

@@ -1,0 +1,192 @@
+"""The run's last batch is stored in the transaction that completes the run (``BatchRunner._record_and_finish``).
+
+Promises: P-RGT-1 (the access package holds the person's rows, once), P-RGT-3 (the deletion is verified and
+certified whatever crashes on the way). The end of a run needs a durable commit anyway; the last batch's
+records ride on it, and the outcomes it would seal only to drop a moment later are not sealed. What must
+still hold: a crash before that commit leaves the batch to the next worker (nothing lost, nothing said done
+that is not), and a batch of which another worker took a step falls back to the ordinary record.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+
+from charter.db import Database
+from charter.db.base import utcnow
+from charter.execution import certificate, claims, package
+from charter.execution.models import ExecutionStep
+from charter.execution.runner import Runner
+from charter.execution.steps import Action, Step
+from charter.requests import review
+from charter.requests.kinds import RequestKind
+from charter.settings import Settings
+from charter.subjects.service import Vault
+from tests.execution.conftest import ANA, approved
+from tests.execution.test_runner import _ana_id, _assert_erased, _snapshot
+
+MakeRunner = Callable[..., Runner]
+
+
+class Crash(Exception):
+    """The worker dies while ending the run (before the end's commit)."""
+
+
+def _steps(database: Database) -> list[ExecutionStep]:
+    with database.session() as session:
+        return list(session.scalars(select(ExecutionStep).order_by(ExecutionStep.position)))
+
+
+def _package_rows(home: Path, vault: Vault, public_id: str) -> dict[str, list[dict[str, Any]]]:
+    archive = zipfile.ZipFile(io.BytesIO(package.read(home, vault.keys, public_id)))
+    document = json.loads(archive.read("package.json"))
+    return {c["collection"]: c["rows"] for c in document["collections"]}
+
+
+def test_an_access_run_is_two_commits_and_seals_nothing_it_would_drop(
+    database: Database,
+    config: Settings,
+    vault: Vault,
+    home: Path,
+    make_runner: MakeRunner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """P-RGT-1: the whole discovery is the last batch: opened in one commit, stored with the end in another."""
+    public_id = approved(database, config, vault, RequestKind.ACCESS)
+    runner = make_runner()
+    commits: list[int] = []
+    sealed: list[bytes] = []
+    seal = vault.keys.seal
+
+    def counting(data: bytes, **options: Any) -> bytes:
+        sealed.append(data)
+        return seal(data, **options)
+
+    listener = lambda _conn: commits.append(1)  # noqa: E731
+    monkeypatch.setattr(vault.keys, "seal", counting)
+    engine = runner.database.engine  # on PostgreSQL the run's own (relaxed) engine
+    event.listen(engine, "commit", listener)
+    try:
+        outcome = runner.run(public_id)
+    finally:
+        event.remove(engine, "commit", listener)
+    assert outcome.status == "completed" and len(outcome.executed) == outcome.steps == 7
+    assert len(commits) == 2
+    assert len(sealed) == 1  # the package; no step outcome sealed only to be dropped
+    steps = _steps(database)
+    assert all(s.status == "done" and s.sealed is None and s.finished_at is not None for s in steps)
+    assert [r["email"] for r in _package_rows(home, vault, public_id)["west_shop.customers"]] == [ANA]
+
+
+def test_a_crash_while_ending_leaves_the_discovery_to_the_next_worker(
+    database: Database,
+    config: Settings,
+    vault: Vault,
+    home: Path,
+    make_runner: MakeRunner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """P-RGT-1: the package fails to be written after every fetch ran: nothing is recorded as done, the
+    request is still in progress with no package, and once the lease runs out the next worker completes it."""
+    public_id = approved(database, config, vault, RequestKind.ACCESS)
+    write = package.write
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise Crash
+
+    monkeypatch.setattr(package, "write", broken)
+    with pytest.raises(Crash):
+        make_runner(worker="first").run(public_id)
+    steps = _steps(database)
+    assert {s.status for s in steps} == {"claimed"} and {s.claimed_by for s in steps} == {"first"}
+    assert not (home / package.FOLDER / f"{public_id}.zip.sealed").exists()
+    with database.session() as session:
+        assert review.get(session, public_id).status == "in_progress"
+
+    monkeypatch.setattr(package, "write", write)
+    assert make_runner(worker="second").run(public_id).status == "in_progress"  # the lease is still theirs
+    later = utcnow() + timedelta(seconds=config.execution.lease_seconds + 1)
+    outcome = make_runner(worker="second", clock=lambda: later).run(public_id)
+    assert outcome.status == "completed", outcome.error
+    assert len(outcome.executed) == outcome.steps
+    assert [r["email"] for r in _package_rows(home, vault, public_id)["west_shop.customers"]] == [ANA]
+    assert {s.claimed_by for s in _steps(database)} == {"second"}
+
+
+def test_a_crash_while_certifying_redoes_the_erasures_and_proves_them(
+    database: Database,
+    config: Settings,
+    vault: Vault,
+    home: Path,
+    make_runner: MakeRunner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """P-RGT-3: the stores were erased and verified, then the worker died building the certificate: the
+    writes stay claimed (never "done" without the end), the next worker redoes them (idempotent) and verifies
+    again; the certificate says verified, and her rows are erased exactly once as the strategies say."""
+    before = _snapshot(home)
+    ana = _ana_id(home)
+    public_id = approved(database, config, vault, RequestKind.DELETION)
+    build = certificate.build
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise Crash
+
+    monkeypatch.setattr(certificate, "build", broken)
+    with pytest.raises(Crash):
+        make_runner(worker="first").run(public_id)
+    steps = _steps(database)
+    assert {s.status for s in steps if s.action == "fetch"} == {"done"}  # stored durably before any write
+    assert {s.status for s in steps if s.action != "fetch"} == {"claimed"}
+    _assert_erased(before, _snapshot(home), ana)  # the stores' transaction had committed
+
+    monkeypatch.setattr(certificate, "build", build)
+    later = utcnow() + timedelta(seconds=config.execution.lease_seconds + 1)
+    outcome = make_runner(worker="second", clock=lambda: later).run(public_id)
+    assert outcome.status == "completed", outcome.error
+    assert {s.status for s in _steps(database)} == {"done"}
+    _assert_erased(before, _snapshot(home), ana)
+    document = certificate.certificate_of(database, public_id)
+    assert document["outcome"] == certificate.ERASED and document["verified"] is True
+
+
+def test_a_last_batch_with_a_step_taken_over_is_stored_as_usual(
+    database: Database, config: Settings, vault: Vault, home: Path, make_runner: MakeRunner
+) -> None:
+    """A worker paused past its lease while the last batch ran: another took one of its steps. Nothing of
+    the batch is stored with an end: the steps still ours are stored (sealed, for whoever builds on them),
+    the taken one is left to its new holder, and that worker completes the run."""
+    public_id = approved(database, config, vault, RequestKind.ACCESS)
+    later = utcnow() + timedelta(seconds=config.execution.lease_seconds + 1)
+    taken: list[str] = []
+
+    def take_one(where: str, step: Step) -> None:
+        if where == "after" and step.action == Action.FETCH and step.collection == "west_support.messages":
+            with database.session() as session:
+                run_id = session.scalars(select(ExecutionStep.run_id)).first()
+                assert run_id is not None
+                lease = timedelta(seconds=1)  # runs out before "second" comes back as a runner
+                assert claims.claim(session, run_id, step.id, worker="second", now=later, lease=lease)
+            taken.append(step.id)
+
+    first = make_runner(worker="first", fault=take_one).run(public_id)
+    assert taken and first.status == "in_progress" and taken[0] not in first.executed
+    steps = {s.step_id: s for s in _steps(database)}
+    assert steps[taken[0]].status == "claimed" and steps[taken[0]].claimed_by == "second"
+    mine = [s for s in steps.values() if s.step_id != taken[0]]
+    assert all(s.status == "done" and s.sealed is not None for s in mine)  # stored for the next worker
+    assert ANA.encode() not in b"".join(s.sealed or b"" for s in mine)
+
+    outcome = make_runner(worker="second", clock=lambda: later + timedelta(seconds=2)).run(public_id)
+    assert outcome.status == "completed", outcome.error
+    assert outcome.executed == [taken[0]]
+    assert [r["email"] for r in _package_rows(home, vault, public_id)["west_shop.customers"]] == [ANA]
+    assert all(s.sealed is None for s in _steps(database))  # dropped once answered
