@@ -21,15 +21,15 @@ from charter.delivery import service as delivery
 from charter.delivery.errors import LinkExpired, LinkReplaced, LinkUnknown, LinkUsed
 from charter.delivery.models import PackageDownload
 from charter.errors import CharterError, NotFound
-from charter.execution import package
+from charter.execution import claims, package
 from charter.preferences.errors import ChallengeInvalid, ChallengeUsed, WrongCode
-from charter.requests import notices
+from charter.requests import notices, review
 from charter.requests.kinds import RequestKind
 from charter.requests.models import RequestNotice
 from charter.settings import Settings
 from charter.subjects.service import Vault
 from tests.delivery.conftest import completed
-from tests.execution.conftest import ANA, approved
+from tests.execution.conftest import ANA, approved, sealed_package, store_package
 from tests.requests.conftest import Recorder
 
 
@@ -135,15 +135,18 @@ def test_a_damaged_package_is_refused_and_does_not_burn_the_link(
 ) -> None:
     public_id = completed(database, config, vault, datamap)
     issued = _link(database, config, vault, public_id)
-    path = home / package.FOLDER / f"{public_id}.zip.sealed"
-    original = path.read_bytes()
-    path.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    original = sealed_package(database, public_id)
+    assert original is not None
+    store_package(database, public_id, original[:-1] + bytes([original[-1] ^ 1]))
     with pytest.raises(package.PackageDamaged, match="altered"):
         links.use(database, issued.token, vault=vault, home=home)
-    path.unlink()
+    store_package(database, public_id, None)
     with pytest.raises(NotFound, match="missing"):
         links.use(database, issued.token, vault=vault, home=home)
-    path.write_bytes(original)
+    with database.session() as session:  # put back as it was (its run keeps its id)
+        run = claims.run_of(session, review.get(session, public_id).id)
+        assert run is not None
+        package.store(session, run.id, package.Built("", "", 0, 0, original), now=utcnow())
     assert links.use(database, issued.token, vault=vault, home=home).rows > 0
 
 

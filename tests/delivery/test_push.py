@@ -26,13 +26,13 @@ from charter.delivery.addresses import RecipientRefused
 from charter.delivery.errors import DeliveryFailed, NoCopy
 from charter.delivery.models import PackageDelivery
 from charter.errors import NotFound
-from charter.execution import package
 from charter.requests import intake
 from charter.requests.kinds import RequestKind
 from charter.settings import DeliverySettings, Settings
 from charter.subjects.service import Vault
 from tests.cli_runner import invoker
 from tests.delivery.conftest import Recipient, completed, make_authority
+from tests.execution.conftest import read_package
 from tests.requests.conftest import Recorder
 
 
@@ -75,7 +75,7 @@ def test_the_copy_is_posted_to_the_named_third_party_p_rgt_5(
     with database.session() as session:
         run_sha = session.scalars(select(PackageDelivery)).one().sha256
     assert digest.hex() == run_sha
-    assert got["body"] == package.read(home, vault.keys, public_id)
+    assert got["body"] == read_package(database, home, vault, public_id)
 
     with database.session() as session:
         row = session.scalars(select(PackageDelivery)).one()

@@ -15,11 +15,12 @@ from charter.db.base import utcnow
 from charter.delivery import links, retention
 from charter.delivery import service as delivery
 from charter.delivery.errors import LinkGone, NoCopy
-from charter.execution import claims, package
+from charter.execution import claims
 from charter.requests import review
 from charter.settings import Settings
 from charter.subjects.service import Vault
 from tests.delivery.conftest import completed
+from tests.execution.conftest import sealed_package
 
 
 def _run(database: Database, public_id: str) -> tuple[str | None, str | None]:
@@ -47,8 +48,8 @@ def test_a_copy_past_its_days_is_deleted_and_its_hash_kept(
     with database.session() as session:
         assert retention.drop_expired(session, settings=config, now=later) == 1
     assert _run(database, old) == (None, sha256)
-    assert not (config.home / package.FOLDER / f"{old}.zip.sealed").exists()
-    assert (config.home / package.FOLDER / f"{recent}.zip.sealed").exists()
+    assert sealed_package(database, old) is None
+    assert sealed_package(database, recent) is not None
     with database.session() as session:
         assert delivery.offer(session, review.get(session, old), vault=vault) is None
         assert delivery.offer(session, review.get(session, recent), vault=vault) is not None

@@ -19,13 +19,12 @@ from charter.db import Database
 from charter.delivery import service as delivery
 from charter.delivery.errors import NoCopy
 from charter.errors import NotFound
-from charter.execution import package
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 from charter.subjects.service import Vault
 from tests.cli_runner import invoker
 from tests.delivery.conftest import completed
-from tests.execution.conftest import approved
+from tests.execution.conftest import approved, sealed_package, store_package
 
 
 def test_staff_copy_is_the_package_and_is_audited(
@@ -82,8 +81,9 @@ def test_charter_requests_package_from_the_shell(
     assert refused.exit_code == 1 and "only access and portability" in refused.stderr
     assert not (tmp_path / "d.zip").exists()
 
-    sealed = home / package.FOLDER / f"{public_id}.zip.sealed"
-    sealed.write_bytes(sealed.read_bytes()[:-3])
+    sealed = sealed_package(database, public_id)
+    assert sealed is not None
+    store_package(database, public_id, sealed[:-3])
     damaged = invoke("requests", "package", public_id, "--out", str(tmp_path / "t.zip"))
     assert damaged.exit_code == 1 and "altered" in damaged.stderr
     assert not (tmp_path / "t.zip").exists() and list(tmp_path.glob(".t.zip*")) == []

@@ -13,16 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, delete, select, text, update
 
 from charter.datamap.model import DataMap
 from charter.db import Database
 from charter.db.base import utcnow
 from charter.demo import stores
-from charter.execution import service
+from charter.execution import package, service
+from charter.execution.models import ExecutionPackage, ExecutionRun
 from charter.execution.runner import Runner
 from charter.requests import intake, review
 from charter.requests.kinds import RequestKind
+from charter.requests.models import PrivacyRequest
 from charter.settings import DatabaseSettings, ExecutionSettings, Settings
 from charter.subjects.service import Vault
 from tests.conftest import EXAMPLES
@@ -93,3 +95,33 @@ def table(home: Path, name: str, file: str = stores.SHOP_FILE) -> list[dict[str,
             return [dict(r) for r in conn.execute(text(f"SELECT * FROM {name} ORDER BY id")).mappings()]
     finally:
         engine.dispose()
+
+
+# -- the stored package (charter.execution.package: a row of execution_packages since migration 0013) --
+
+
+def read_package(database: Database, home: Path, vault: Vault, public_id: str) -> bytes:
+    """The request's package, opened (its zip bytes)."""
+    with database.session() as session:
+        return package.read(session, home, vault.keys, public_id)
+
+
+def _package_row(public_id: str) -> Any:
+    runs = select(ExecutionRun.id).join(PrivacyRequest, PrivacyRequest.id == ExecutionRun.request_id)
+    return ExecutionPackage.run_id.in_(runs.where(PrivacyRequest.public_id == public_id))
+
+
+def sealed_package(database: Database, public_id: str) -> bytes | None:
+    """The request's package as stored (sealed), or None: read by plain SQL, not through Charter's reader."""
+    with database.session() as session:
+        found = session.scalar(select(ExecutionPackage.sealed).where(_package_row(public_id)))
+    return None if found is None else bytes(found)
+
+
+def store_package(database: Database, public_id: str, sealed: bytes | None) -> None:
+    """Replace the stored package's sealed bytes (a test that damages it), or delete its row (None)."""
+    with database.session() as session:
+        if sealed is None:
+            session.execute(delete(ExecutionPackage).where(_package_row(public_id)))
+        else:
+            session.execute(update(ExecutionPackage).where(_package_row(public_id)).values(sealed=sealed))

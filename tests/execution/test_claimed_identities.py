@@ -19,14 +19,14 @@ import pytest
 from charter.datamap.model import DataMap
 from charter.db import Database
 from charter.db.base import utcnow
-from charter.execution import package, service
+from charter.execution import service
 from charter.execution.runner import Runner
 from charter.requests import claimed, intake, queue, review
 from charter.requests.errors import InvalidRequest
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 from charter.subjects.service import Vault
-from tests.execution.conftest import table
+from tests.execution.conftest import read_package, table
 from tests.requests.conftest import Recorder
 
 STRANGER = "someone.else@example.net"
@@ -76,7 +76,7 @@ def test_a_claimed_phone_is_not_searched_until_the_office_confirms_it(
     assert any("also gave a phone, not confirmed by the office" in n for n in planned.notes)
     outcome = Runner(database, config, vault, datamap, sleep=lambda _s: None).run(public_id)
     assert outcome.status == "completed"
-    archive = zipfile.ZipFile(io.BytesIO(package.read(config.home, vault.keys, public_id)))
+    archive = zipfile.ZipFile(io.BytesIO(read_package(database, config.home, vault, public_id)))
     rows = sum(len(c["rows"]) for c in json.loads(archive.read("package.json"))["collections"])
     assert rows == 0  # nothing of Ana's reaches the stranger
 
@@ -97,7 +97,7 @@ def test_once_confirmed_a_claimed_phone_starts_the_search(
     )
     outcome = Runner(database, config, vault, datamap, sleep=lambda _s: None).run(public_id)
     assert outcome.status == "completed", outcome.error
-    archive = zipfile.ZipFile(io.BytesIO(package.read(config.home, vault.keys, public_id)))
+    archive = zipfile.ZipFile(io.BytesIO(read_package(database, config.home, vault, public_id)))
     found = {c["collection"]: c["rows"] for c in json.loads(archive.read("package.json"))["collections"]}
     assert [r["phone"] for r in found["west_shop.customers"]] == [phone]
 

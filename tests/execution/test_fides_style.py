@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from charter.db import Database
-from charter.execution import claims, package, service
+from charter.execution import claims, service
 from charter.execution.certificate import certificate_of
 from charter.execution.models import ExecutionRun
 from charter.execution.runner import Runner
@@ -31,7 +31,7 @@ from charter.requests.models import RequestNotice
 from charter.settings import Settings
 from charter.subjects.service import Vault
 from tests.execution import fides_style
-from tests.execution.conftest import approved
+from tests.execution.conftest import approved, read_package
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -127,7 +127,7 @@ def test_access_finds_every_row_whatever_the_case_of_the_e_mail(
     public_id = approved(database, config, vault, RequestKind.ACCESS, email=fides_style.ANA)
     outcome = _runner(database, config, vault, store, tmp_path / "map").run(public_id)
     assert outcome.status == "completed", outcome.error
-    archive = zipfile.ZipFile(io.BytesIO(package.read(config.home, vault.keys, public_id)))
+    archive = zipfile.ZipFile(io.BytesIO(read_package(database, config.home, vault, public_id)))
     found = {c["collection"]: c["rows"] for c in json.loads(archive.read("package.json"))["collections"]}
     assert [r["id"] for r in found["fides_style_db.customer"]] == [fides_style.ANA_ID]
     assert sorted(r["email"] for r in found["fides_style_db.visit"]) == sorted(r["email"] for r in mine["visit"])

@@ -30,7 +30,7 @@ from charter.requests import review
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 from charter.subjects.service import Vault
-from tests.execution.conftest import ANA, approved
+from tests.execution.conftest import ANA, approved, read_package, sealed_package
 from tests.execution.test_runner import _ana_id, _assert_erased, _snapshot
 
 MakeRunner = Callable[..., Runner]
@@ -45,8 +45,8 @@ def _steps(database: Database) -> list[ExecutionStep]:
         return list(session.scalars(select(ExecutionStep).order_by(ExecutionStep.position)))
 
 
-def _package_rows(home: Path, vault: Vault, public_id: str) -> dict[str, list[dict[str, Any]]]:
-    archive = zipfile.ZipFile(io.BytesIO(package.read(home, vault.keys, public_id)))
+def _package_rows(database: Database, home: Path, vault: Vault, public_id: str) -> dict[str, list[dict[str, Any]]]:
+    archive = zipfile.ZipFile(io.BytesIO(read_package(database, home, vault, public_id)))
     document = json.loads(archive.read("package.json"))
     return {c["collection"]: c["rows"] for c in document["collections"]}
 
@@ -83,7 +83,7 @@ def test_an_access_run_is_two_commits_and_seals_nothing_it_would_drop(
     assert len(sealed) == 1  # the package; no step outcome sealed only to be dropped
     steps = _steps(database)
     assert all(s.status == "done" and s.sealed is None and s.finished_at is not None for s in steps)
-    assert [r["email"] for r in _package_rows(home, vault, public_id)["west_shop.customers"]] == [ANA]
+    assert [r["email"] for r in _package_rows(database, home, vault, public_id)["west_shop.customers"]] == [ANA]
 
 
 def test_a_crash_while_ending_leaves_the_discovery_to_the_next_worker(
@@ -94,30 +94,30 @@ def test_a_crash_while_ending_leaves_the_discovery_to_the_next_worker(
     make_runner: MakeRunner,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """P-RGT-1: the package fails to be written after every fetch ran: nothing is recorded as done, the
+    """P-RGT-1: the package fails to be stored after every fetch ran: nothing is recorded as done, the
     request is still in progress with no package, and once the lease runs out the next worker completes it."""
     public_id = approved(database, config, vault, RequestKind.ACCESS)
-    write = package.write
+    store = package.store
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise Crash
 
-    monkeypatch.setattr(package, "write", broken)
+    monkeypatch.setattr(package, "store", broken)
     with pytest.raises(Crash):
         make_runner(worker="first").run(public_id)
     steps = _steps(database)
     assert {s.status for s in steps} == {"claimed"} and {s.claimed_by for s in steps} == {"first"}
-    assert not (home / package.FOLDER / f"{public_id}.zip.sealed").exists()
+    assert sealed_package(database, public_id) is None
     with database.session() as session:
         assert review.get(session, public_id).status == "in_progress"
 
-    monkeypatch.setattr(package, "write", write)
+    monkeypatch.setattr(package, "store", store)
     assert make_runner(worker="second").run(public_id).status == "in_progress"  # the lease is still theirs
     later = utcnow() + timedelta(seconds=config.execution.lease_seconds + 1)
     outcome = make_runner(worker="second", clock=lambda: later).run(public_id)
     assert outcome.status == "completed", outcome.error
     assert len(outcome.executed) == outcome.steps
-    assert [r["email"] for r in _package_rows(home, vault, public_id)["west_shop.customers"]] == [ANA]
+    assert [r["email"] for r in _package_rows(database, home, vault, public_id)["west_shop.customers"]] == [ANA]
     assert {s.claimed_by for s in _steps(database)} == {"second"}
 
 
@@ -188,5 +188,5 @@ def test_a_last_batch_with_a_step_taken_over_is_stored_as_usual(
     outcome = make_runner(worker="second", clock=lambda: later + timedelta(seconds=2)).run(public_id)
     assert outcome.status == "completed", outcome.error
     assert outcome.executed == [taken[0]]
-    assert [r["email"] for r in _package_rows(home, vault, public_id)["west_shop.customers"]] == [ANA]
+    assert [r["email"] for r in _package_rows(database, home, vault, public_id)["west_shop.customers"]] == [ANA]
     assert all(s.sealed is None for s in _steps(database))  # dropped once answered

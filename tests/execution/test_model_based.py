@@ -60,14 +60,14 @@ from charter.datamap import service as datamaps
 from charter.datamap.errors import DatamapInvalid
 from charter.db import Database
 from charter.errors import NotFound
-from charter.execution import package, service
+from charter.execution import service
 from charter.execution.certificate import certificate_of
 from charter.execution.runner import Fault, Outcome, Runner
 from charter.execution.steps import Action, Step
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 from charter.subjects.service import Vault
-from tests.execution.conftest import approved
+from tests.execution.conftest import approved, read_package
 from tests.execution.model_schemas import (
     DATASET,
     TOKEN,
@@ -179,8 +179,8 @@ def _declared(realized: Realized, name: str, row: dict[str, Any]) -> dict[str, A
     return out
 
 
-def _package(config: Settings, vault: Vault, public_id: str) -> dict[str, list[dict[str, Any]]]:
-    archive = zipfile.ZipFile(io.BytesIO(package.read(config.home, vault.keys, public_id)))
+def _package(database: Database, config: Settings, vault: Vault, public_id: str) -> dict[str, list[dict[str, Any]]]:
+    archive = zipfile.ZipFile(io.BytesIO(read_package(database, config.home, vault, public_id)))
     document = json.loads(archive.read("package.json"))
     return {c["collection"]: c["rows"] for c in document["collections"]}
 
@@ -319,7 +319,7 @@ def check_world(
         public_id = approved(database, config, vault, RequestKind.ACCESS, email=realized.typed)
         outcome = _runner(database, config, vault, made, folder / "map").run(public_id)
         assert outcome.status == "completed", outcome.error
-        check_access(realized, _package(config, vault, public_id))
+        check_access(realized, _package(database, config, vault, public_id))
         assert made.snapshot() == before
         if any(c.kind == "json" for c in world.tables[0].columns):  # nested personal data: left, and warned
             report = datamaps.check_path(folder / "map", config)
@@ -516,7 +516,7 @@ def test_a_child_with_its_own_e_mail_is_still_searched_by_its_owner_s_id(
         public_id = approved(database, config, vault, RequestKind.ACCESS, email=realized.typed)
         outcome = _runner(database, config, vault, made, tmp_path / "map").run(public_id)
         assert outcome.status == "completed", outcome.error
-        check_access(realized, _package(config, vault, public_id))
+        check_access(realized, _package(database, config, vault, public_id))
         public_id = approved(database, config, vault, RequestKind.DELETION, email=realized.typed)
         deleted = _runner(database, config, vault, made, tmp_path / "map").run(public_id)
         after = made.snapshot()
@@ -587,7 +587,7 @@ def test_the_package_holds_only_the_declared_fields(
         public_id = approved(database, config, vault, RequestKind.ACCESS, email=realized.typed)
         outcome = _runner(database, config, vault, made, tmp_path / "map").run(public_id)
     assert outcome.status == "completed", outcome.error
-    [row] = _package(config, vault, public_id)[f"{DATASET}.Customer"]
+    [row] = _package(database, config, vault, public_id)[f"{DATASET}.Customer"]
     assert set(row) == {"Id", "eMail", "FullName"}  # never the PasswordHash the map leaves out
 
 
@@ -657,4 +657,4 @@ def test_equal_rows_without_a_key_all_reach_the_package(
         public_id = approved(database, config, vault, RequestKind.ACCESS, email=realized.typed)
         outcome = _runner(database, config, vault, made, tmp_path / "map").run(public_id)
     assert outcome.status == "completed", outcome.error
-    assert len(_package(config, vault, public_id)[f"{DATASET}.VisitLog"]) == 2  # both identical visits
+    assert len(_package(database, config, vault, public_id)[f"{DATASET}.VisitLog"]) == 2  # both identical visits

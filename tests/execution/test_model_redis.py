@@ -60,13 +60,13 @@ from hypothesis.control import currently_in_test_context
 from charter.datamap.errors import DatamapInvalid
 from charter.db import Database
 from charter.errors import NotFound
-from charter.execution import package, service
+from charter.execution import service
 from charter.execution.certificate import certificate_of
 from charter.execution.runner import Runner
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 from charter.subjects.service import Vault
-from tests.execution.conftest import approved
+from tests.execution.conftest import approved, read_package
 from tests.execution.model_redis import (
     HASH,
     HEX,
@@ -111,8 +111,8 @@ def snapshot(client: redis.Redis, prefix: str) -> Snapshot:
     return {key: client.hgetall(key) for key in client.scan_iter(match=f"{prefix}:*", count=500)}
 
 
-def _package(config: Settings, vault: Vault, public_id: str) -> dict[str, list[dict[str, Any]]]:
-    archive = zipfile.ZipFile(io.BytesIO(package.read(config.home, vault.keys, public_id)))
+def _package(database: Database, config: Settings, vault: Vault, public_id: str) -> dict[str, list[dict[str, Any]]]:
+    archive = zipfile.ZipFile(io.BytesIO(read_package(database, config.home, vault, public_id)))
     document = json.loads(archive.read("package.json"))
     return {c["collection"]: c["rows"] for c in document["collections"]}
 
@@ -252,7 +252,7 @@ def check_world(
         public_id = approved(database, config, vault, RequestKind.ACCESS, email=realized.typed)
         outcome = _runner(database, config, vault, url, folder).run(public_id)
         assert outcome.status == "completed", outcome.error
-        check_access(realized, _package(config, vault, public_id))
+        check_access(realized, _package(database, config, vault, public_id))
         assert snapshot(client, realized.prefix) == before
 
         public_id = approved(database, config, vault, RequestKind.DELETION, email=realized.typed)
@@ -347,4 +347,4 @@ def test_a_declared_field_with_a_dot_in_its_name_reaches_the_package(
         public_id = approved(database, config, vault, RequestKind.ACCESS, email=realized.typed)
         outcome = _runner(database, config, vault, url, folder).run(public_id)
     assert outcome.status == "completed", outcome.error
-    check_access(realized, _package(config, vault, public_id))
+    check_access(realized, _package(database, config, vault, public_id))

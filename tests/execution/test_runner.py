@@ -26,7 +26,7 @@ from sqlalchemy import Engine, create_engine, event, insert, select
 from charter.db import Database
 from charter.db.base import utcnow
 from charter.demo import stores
-from charter.execution import claims, package
+from charter.execution import claims
 from charter.execution.certificate import certificate_of
 from charter.execution.models import ExecutionRun, ExecutionStep
 from charter.execution.runner import Runner
@@ -35,7 +35,7 @@ from charter.requests import review
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 from charter.subjects.service import Vault
-from tests.execution.conftest import ANA, approved, table
+from tests.execution.conftest import ANA, approved, read_package, sealed_package, table
 
 MakeRunner = Callable[..., Runner]
 
@@ -56,7 +56,7 @@ def test_access_packages_every_collection_of_the_person_and_nobody_else(
     assert outcome.status == "completed" and outcome.error is None
     assert len(outcome.executed) == outcome.steps == 7
 
-    zipped = package.read(home, vault.keys, public_id)
+    zipped = read_package(database, home, vault, public_id)
     archive = zipfile.ZipFile(io.BytesIO(zipped))
     document = json.loads(archive.read("package.json"))
     assert document["schema"] == "charter.package/1" and document["request"] == public_id
@@ -80,7 +80,8 @@ def test_access_packages_every_collection_of_the_person_and_nobody_else(
     assert "csv/west_shop.customers.csv" in archive.namelist()
     assert ANA in archive.read("csv/west_shop.customers.csv").decode()
     # at rest the package is sealed, and Charter's own tables hold nothing in the clear
-    assert ANA.encode() not in (home / package.FOLDER / f"{public_id}.zip.sealed").read_bytes()
+    stored = sealed_package(database, public_id)
+    assert stored is not None and ANA.encode() not in stored
     with database.session() as session:
         run = session.scalars(select(ExecutionRun)).one()
         assert run.package == f"{public_id}.zip.sealed" and run.status == "completed"

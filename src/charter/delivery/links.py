@@ -151,7 +151,7 @@ def use(database: Database, token: str, *, vault: Vault, home: Path, now: dateti
         row = session.get_one(PrivacyRequest, link.request_id)
         run = claims.run_of(session, row.id)
         # A missing or damaged package raises here and rolls the spending back: the link still works later.
-        opened = package.open_checked(home, vault.keys, row.public_id, run.package_sha256 if run else None)
+        opened = package.open_checked(session, home, vault.keys, row.public_id, run.package_sha256 if run else None)
         audit.record(
             session,
             actor="requester",

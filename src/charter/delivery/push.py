@@ -219,7 +219,8 @@ def send(
 
     status, error = SENT, None
     try:
-        opened = package.open_checked(settings.home, vault.keys, public_id, sha256)
+        with database.session() as session:
+            opened = package.open_checked(session, settings.home, vault.keys, public_id, sha256)
         addresses.check_url(url, allow_private=settings.delivery.allow_private_recipients)
         digest = base64.b64encode(bytes.fromhex(opened.sha256)).decode()
         headers = {

@@ -77,9 +77,9 @@ def drop_expired(session: Session, *, settings: Settings, now: datetime) -> int:
             .values(status=FAILED, error=DROPPED[:300])
             .execution_options(synchronize_session=False)
         )
-        # the file goes before the commit: if the commit fails the run still names a missing file, and the
-        # next sweep finishes the job (a missing file counts as deleted); never a file nobody points to
-        package.remove(settings.home, public_id)
+        # in the same transaction as the run's forgetting it (a package written before migration 0013 is a
+        # file: it goes before the commit; if the commit fails the next sweep finishes the job)
+        package.remove(session, settings.home, public_id)
         audit.record(
             session,
             actor=ACTOR,

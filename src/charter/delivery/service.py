@@ -206,7 +206,7 @@ def staff_copy(
                 f"({settings.requests.package_days}); its SHA-256 {run.package_sha256} is on the run and in the "
                 "audit log"
             )
-        opened = package.open_checked(settings.home, vault.keys, row.public_id, run.package_sha256)
+        opened = package.open_checked(session, settings.home, vault.keys, row.public_id, run.package_sha256)
         audit.record(
             session,
             actor=actor,

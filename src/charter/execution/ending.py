@@ -1,7 +1,7 @@
 """How a run ends: completed with its package or certificate, or failed — each in one transaction.
 
-Completing writes the access/portability package (dated by the last step, so two workers finishing at once
-write the same bytes) or builds the deletion's certificate, closes the run (of two workers, one wins), drops the
+Completing builds the access/portability package (dated by the last step: the same run gives the same zip) or the
+deletion's certificate, closes the run (of two workers, one wins) and stores the package with it, drops the
 sealed fetch outcomes, does a deletion's aftercare (P-RGT-3), audits ``execution.finished`` and completes the
 request. Failing closes the run with the reason and fails the request; its sealed rows stay for a retry.
 """
@@ -65,13 +65,13 @@ def complete_in(
     values: dict[str, Any] = {}
     data: dict[str, object] = {"steps": len(plan.steps)}
     found_anything = True
-    written: package.Written | None = None
+    built: package.Built | None = None
     if kind in (RequestKind.ACCESS, RequestKind.PORTABILITY):
         rows = {s.collection: (s.system, context.found(s.id).rows) for s in plan.of(Action.FETCH)}
-        written = package.write(settings.home, vault.keys, plan, rows, now=last or started)
-        values = {"package": written.name, "package_sha256": written.sha256}
-        data.update(package_sha256=written.sha256, collections=written.collections, rows=written.rows)
-        found_anything = written.rows > 0
+        built = package.seal(vault.keys, plan, rows, now=last or started)
+        values = {"package": built.name, "package_sha256": built.sha256}
+        data.update(package_sha256=built.sha256, collections=built.collections, rows=built.rows)
+        found_anything = built.rows > 0
     if kind == RequestKind.DELETION:
         steps = claims.outcome_rows(session, run_id)
         document = certificate.build(session, plan, steps, started_at=started, now=now)
@@ -81,17 +81,15 @@ def complete_in(
         found_anything = document["outcome"] != certificate.NO_RECORD_FOUND
     data["found"] = found_anything
     if not claims.close_run(session, run_id, claims.COMPLETED, now=now, **values):
-        if written is not None:
-            written.landing.wait()
         return False  # another worker finished it a moment ago
+    if built is not None:
+        package.store(session, run_id, built, now=now)  # with "completed", in the same commit
     if sealed:
         claims.forget_outcomes(session, run_id)
     if kind == RequestKind.DELETION:  # P-RGT-3: ledger tombstoned, identities forgotten, hashes suppressed
         data.update(aftercare.after_erasure(session, vault=vault, request_row=row, now=now))
     audit.record(session, actor=ACTOR, action="execution.finished", target=f"request:{plan.request}", data=data)
     review.complete(session, row, actor=ACTOR, now=now, nothing_found=not found_anything)
-    if written is not None:
-        written.landing.wait()  # the package is on disk before the commit says the request is completed
     return True
 
 

@@ -32,7 +32,8 @@ class ExecutionRun(Base):
     error: Mapped[str | None] = mapped_column(String(300), default=None)
     #: deletion: the certificate (systems, collections, rows, strategies, times, audit references)
     certificate: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
-    #: access/portability: the sealed package's file name under CHARTER_HOME/packages, and its SHA-256
+    #: access/portability: the package's name (set while it is kept: ``ExecutionPackage``; before migration
+    #: 0013 a file under CHARTER_HOME/packages), and the SHA-256 of its zip
     package: Mapped[str | None] = mapped_column(String(200), default=None)
     package_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
     #: how many times the office retried the run after it failed (charter.execution.retry; migration 0012)
@@ -70,3 +71,14 @@ class ExecutionStep(Base):
     error: Mapped[str | None] = mapped_column(String(300), default=None)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ExecutionPackage(Base):
+    """The sealed access/portability package of a completed run (charter.execution.package), until retention
+    drops it. Inserted in the transaction that completes the run: "completed" and the copy are one commit."""
+
+    __tablename__ = "execution_packages"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("execution_runs.id"), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

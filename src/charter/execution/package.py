@@ -14,10 +14,14 @@ Layout of the zip (schema ``charter.package/1``):
   that a spreadsheet would run as a formula (``= + - @``) is prefixed with ``'``.
 * ``README.txt``: this description, for the person.
 
-The zip is sealed (AES-256-GCM, context: the request id) and written to
-``CHARTER_HOME/packages/<request>.zip.sealed`` (mode 0600, written whole,
-``fsync``-ed, then renamed, the folder ``fsync``-ed too, before the run's end is
-committed): the file alone reveals nothing.
+The zip is sealed (AES-256-GCM, context: the request id) and kept in Charter's
+database (``execution_packages``), inserted in the transaction that completes the
+run: "completed" and the package are one durable commit, so a crash can never
+leave a request that says its copy is ready with no copy (a file beside the
+database needed its own ``fsync``, and a worker on another machine wrote it where
+the web server could not read it). The sealed bytes alone reveal nothing. Packages
+written before migration 0013 were files, ``CHARTER_HOME/packages/<request>.zip.sealed``:
+they are still read, and removed, there.
 """
 
 from __future__ import annotations
@@ -27,8 +31,6 @@ import hashlib
 import hmac
 import io
 import json
-import os
-import threading
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,9 +38,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy.orm import Session
+
 from charter.crypto import KeyRing, SealBroken
-from charter.errors import Conflict, NotFound, Unavailable
+from charter.errors import Conflict, NotFound
+from charter.execution.models import ExecutionPackage, ExecutionRun
 from charter.execution.steps import Plan
+from charter.requests.models import PrivacyRequest
 
 SCHEMA = "charter.package/1"
 FOLDER = "packages"
@@ -49,54 +56,15 @@ csv/          the same records, one CSV file per collection
 """
 
 
-class Landing:
-    """The package file made durable (``fsync`` of the file, the rename, ``fsync`` of the folder) in a thread,
-    while the run's end is written to Charter's database; :meth:`wait` before that commit.
-
-    The request must never say "completed" with a package a crash of the machine could take back: without
-    the two ``fsync`` the database's durable commit can outlive a file still in the page cache. On the
-    bench's disk the two cost about 3.5 ms, most of an access run's end; overlapped with the end's
-    statements they cost little (docs/bench.md)."""
-
-    def __init__(self, fd: int, partial: Path, final: Path) -> None:
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._land, args=(fd, partial, final), name="charter-package")
-        self._thread.start()
-
-    def _land(self, fd: int, partial: Path, final: Path) -> None:
-        try:
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(partial, final)
-            folder = os.open(final.parent, os.O_RDONLY)
-            try:
-                os.fsync(folder)
-            finally:
-                os.close(folder)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller by wait()
-            self._error = exc
-            partial.unlink(missing_ok=True)
-
-    def wait(self) -> None:
-        """Return once the file is on disk under its name; raise what went wrong (the caller rolls back)."""
-        self._thread.join()
-        if self._error is not None:
-            raise Unavailable(
-                f"the package file could not be written to disk ({type(self._error).__name__}: {self._error}); "
-                "nothing was completed: run the request again once the disk under CHARTER_HOME takes writes"
-            ) from self._error
-
-
 @dataclass(frozen=True)
-class Written:
+class Built:
+    """A package made and sealed, not stored yet (:func:`store` after the run is closed as ours)."""
+
     name: str
     sha256: str
     collections: int
     rows: int
-    #: wait on it before committing the run's end (:class:`Landing`)
-    landing: Landing = field(repr=False, compare=False)
+    sealed: bytes = field(repr=False)
 
 
 def _context(request: str) -> bytes:
@@ -148,41 +116,58 @@ def build(plan: Plan, rows: Mapping[str, tuple[str, list[dict[str, Any]]]], *, n
     return buffer.getvalue()
 
 
-def write(
-    home: Path, keys: KeyRing, plan: Plan, rows: Mapping[str, tuple[str, list[dict[str, Any]]]], *, now: datetime
-) -> Written:
-    """Seal and store the package; writing it again for the same request replaces it whole. The file is on
-    disk under its name only once ``landing.wait()`` returned (:class:`Landing`)."""
+def seal(keys: KeyRing, plan: Plan, rows: Mapping[str, tuple[str, list[dict[str, Any]]]], *, now: datetime) -> Built:
+    """The package built and sealed for its request, with its name and the SHA-256 of the zip."""
     data = build(plan, rows, now=now)
-    sealed = keys.seal(data, context=_context(plan.request))
-    folder = home / FOLDER
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    name = f"{plan.request}.zip.sealed"
-    partial = folder / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(sealed)
-        while view:
-            view = view[os.write(fd, view) :]
-    except BaseException:
-        os.close(fd)
-        partial.unlink(missing_ok=True)
-        raise
     total = sum(len(found) for _system, found in rows.values())
-    return Written(name, hashlib.sha256(data).hexdigest(), len(rows), total, Landing(fd, partial, folder / name))
+    sealed = keys.seal(data, context=_context(plan.request))
+    return Built(f"{plan.request}.zip.sealed", hashlib.sha256(data).hexdigest(), len(rows), total, sealed)
 
 
-def remove(home: Path, request: str) -> None:
-    """Delete the request's package file (none there is fine: retention runs again after a crash)."""
+def store(session: Session, run_id: int, built: Built, *, now: datetime) -> None:
+    """Keep the sealed package with its run, in the caller's transaction: the transaction that completes the
+    run (:func:`charter.execution.ending.complete_in`), so "completed" and the package are one commit."""
+    session.connection().execute(_STORE, {"run": run_id, "sealed": built.sealed, "at": now})
+
+
+_STORE = insert(ExecutionPackage).values(
+    run_id=bindparam("run"), sealed=bindparam("sealed"), created_at=bindparam("at")
+)
+_SEALED = (
+    select(ExecutionPackage.sealed)
+    .join(ExecutionRun, ExecutionRun.id == ExecutionPackage.run_id)
+    .join(PrivacyRequest, PrivacyRequest.id == ExecutionRun.request_id)
+    .where(PrivacyRequest.public_id == bindparam("request"))
+)
+
+
+def _sealed(session: Session, home: Path, request: str) -> bytes | None:
+    """The sealed package of ``request``: its row, else a file a Charter before migration 0013 wrote."""
+    found = session.connection().execute(_SEALED, {"request": request}).scalar()
+    if found is not None:
+        return bytes(found)
+    try:
+        return (home / FOLDER / f"{request}.zip.sealed").read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def remove(session: Session, home: Path, request: str) -> None:
+    """Delete the request's package (none there is fine: retention runs again after a crash), in the caller's
+    transaction; and the file of a package written before migration 0013, if there is one."""
+    runs = select(ExecutionRun.id).join(PrivacyRequest, PrivacyRequest.id == ExecutionRun.request_id)
+    session.connection().execute(
+        delete(ExecutionPackage).where(ExecutionPackage.run_id.in_(runs.where(PrivacyRequest.public_id == request)))
+    )
     (home / FOLDER / f"{request}.zip.sealed").unlink(missing_ok=True)
 
 
-def read(home: Path, keys: KeyRing, request: str) -> bytes:
+def read(session: Session, home: Path, keys: KeyRing, request: str) -> bytes:
     """The package's zip bytes (opened), or NotFound."""
-    path = home / FOLDER / f"{request}.zip.sealed"
-    if not path.exists():
+    sealed = _sealed(session, home, request)
+    if sealed is None:
         raise NotFound("this request has no package")
-    return keys.open(path.read_bytes(), context=_context(request))
+    return keys.open(sealed, context=_context(request))
 
 
 # -- delivery: opening the package for the person or the staff (charter.delivery) --
@@ -205,7 +190,7 @@ class Opened:
     rows: int
 
 
-def open_checked(home: Path, keys: KeyRing, request: str, sha256: str | None) -> Opened:
+def open_checked(session: Session, home: Path, keys: KeyRing, request: str, sha256: str | None) -> Opened:
     """The package of ``request``, only if it opens and its SHA-256 is ``sha256`` (the run's).
 
     Missing: :class:`NotFound`; altered, truncated, sealed for another request or not
@@ -213,11 +198,9 @@ def open_checked(home: Path, keys: KeyRing, request: str, sha256: str | None) ->
     """
     if not sha256:
         raise NotFound(f"request {request} has no package (only a completed access or portability request has one)")
-    path = home / FOLDER / f"{request}.zip.sealed"
-    try:
-        sealed = path.read_bytes()
-    except FileNotFoundError:
-        raise NotFound(f"the package file of request {request} is missing from {FOLDER}/") from None
+    sealed = _sealed(session, home, request)
+    if sealed is None:
+        raise NotFound(f"the package of request {request} is missing from Charter's database")
     try:
         data = keys.open(sealed, context=_context(request))
     except SealBroken:
