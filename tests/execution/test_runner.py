@@ -449,8 +449,8 @@ def test_the_discovery_of_a_deletion_is_stored_durably_before_any_store_changes(
     events: list[tuple[str, object]] = []
 
     @contextmanager
-    def session(*, durable: bool = False) -> Iterator[Any]:
-        with opened(durable=durable) as inside:
+    def session(*, durable: bool = False, **options: Any) -> Iterator[Any]:
+        with opened(durable=durable, **options) as inside:
             inside.info["durable"] = durable
             yield inside
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,6 +77,28 @@ class Database:
             relaxed.dispose()
 
 
+class _Committing:
+    """A session's commit, sent from a thread: the database flushes its log while the caller goes on."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._commit, name="charter-commit", daemon=True)
+        self._thread.start()
+
+    def _commit(self) -> None:
+        try:
+            with _unit_of_work(self._session):
+                pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller by wait()
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 @contextmanager
 def _unit_of_work(session: Session) -> Iterator[Session]:
     try:
@@ -122,20 +145,65 @@ class PinnedDatabase(Database):
         self.sessions = database.sessions
         self._connection: Connection | None = None
         self._busy = False
+        self._pending: _Committing | None = None
 
     @contextmanager
-    def session(self, *, durable: bool = False) -> Iterator[Session]:
+    def session(self, *, durable: bool = False, overlap: bool = False) -> Iterator[Session]:
+        """A unit of work on the held connection (a nested one gets its own connection).
+
+        ``overlap`` (PostgreSQL, ``relaxed``): the commit is sent from a thread and this returns at once, so
+        the caller works on other connections (a store's transaction) while the database flushes its log;
+        the caller must :meth:`settle` before anything that relies on the commit (a store's commit), and the
+        next ``session()`` settles first. Elsewhere ``overlap`` commits here, as usual."""
+        self.settle()
         if self._busy:
             with self._database.session() as session:
                 yield session
             return
         connection = self._connect()
         self._busy = True
+        if overlap and self._relaxed:
+            with self._overlapped(connection, durable=durable) as session:
+                yield session
+            return
         try:
             with _unit_of_work(Session(bind=connection, expire_on_commit=False)) as session:
                 if durable and self._relaxed:
                     session.execute(text("SET LOCAL synchronous_commit TO on"))
                 yield session
+        except Unavailable:
+            self.release()
+            raise
+        finally:
+            self._busy = False
+            if self._connection is not None and self._connection.in_transaction():
+                self._connection.rollback()
+
+    @contextmanager
+    def _overlapped(self, connection: Connection, *, durable: bool) -> Iterator[Session]:
+        session = Session(bind=connection, expire_on_commit=False)
+        try:
+            if durable:
+                session.execute(text("SET LOCAL synchronous_commit TO on"))
+            yield session
+        except BaseException as exc:  # noqa: BLE001 - re-raised, mapped as a session() maps it
+            self._busy = False
+            try:
+                with _unit_of_work(session):  # rolls back, and says what a failure means as a session() would
+                    raise exc
+            except Unavailable:
+                self.release()
+                raise
+        self._pending = _Committing(session)  # the held connection stays busy until settle()
+
+    def settle(self) -> None:
+        """Wait for an overlapped commit (``session(overlap=True)``); raise what it raised (``Unavailable``
+        if the database did not answer), after which nothing of that unit of work holds."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        try:
+            pending.wait()
         except Unavailable:
             self.release()
             raise
@@ -154,6 +222,9 @@ class PinnedDatabase(Database):
         return self._connection
 
     def release(self) -> None:
+        if self._pending is not None:
+            with contextlib.suppress(Exception):  # released anyway: the caller is already handling a failure
+                self.settle()
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.close()

@@ -57,6 +57,15 @@ def _layers(batch: list[Step], depends: dict[str, tuple[str, ...]]) -> dict[str,
     return layer
 
 
+class _NotRecorded(Exception):
+    """Charter's database did not keep the record a batch's writes rely on (the discovery, committed while
+    they went): the writes are rolled back and ``error`` goes out of the run, as any failure of that database."""
+
+    def __init__(self, error: Unavailable) -> None:
+        super().__init__(error.detail)
+        self.error = error
+
+
 class BatchRunner:
     """What performing and storing a batch needs of the runner (set by ``Runner.__init__`` and ``_run``)."""
 
@@ -100,6 +109,8 @@ class BatchRunner:
         writes = list(itertools.takewhile(lambda step: step.action in WRITING, batch))
         together = writes if len(writes) > 1 else []  # one write alone needs no transaction around it
         with self._keeper.holding(*(step.id for step in batch)):
+            if not together:
+                self.database.settle()  # a write alone is committed as it is sent: the record it needs first
             if together:
                 done, failure, lost = self._write_together(plan, run_id, together, context)
                 skipped.update(lost)
@@ -194,9 +205,16 @@ class BatchRunner:
                         self.progress(step, "start")
                     if self.fault:
                         self.fault("before", step)
-                    result = actions.PERFORM[step.action](step, context, group.connector(step.system))
+                    connector = group.connector(step.system)
+                    if not group.holds(step.system):
+                        self._settle()  # this write holds as soon as it is sent
+                    result = actions.PERFORM[step.action](step, context, connector)
                     performed.append((step, result, self.clock()))
+                self._settle()  # the discovery's record, committed while the writes went, holds before they do
                 group.commit()
+            except _NotRecorded as lost:
+                group.rollback()
+                raise lost.error from lost.error.__cause__
             except Unavailable as exc:
                 group.rollback()
                 try:
@@ -216,6 +234,13 @@ class BatchRunner:
                 for step, _result, _at in performed:
                     self.fault("after", step)
             return self._held_writes(performed, group), None, []
+
+    def _settle(self) -> None:
+        """Wait for the record committed while the writes went (:meth:`_record`, ``overlap``)."""
+        try:
+            self.database.settle()
+        except Unavailable as exc:
+            raise _NotRecorded(exc) from exc
 
     @staticmethod
     def _held_writes(performed: list[tuple[Step, actions.Result, datetime]], group: Units) -> list[Done]:
@@ -259,7 +284,9 @@ class BatchRunner:
         # The discovery of a plan that writes is stored durably before any store is changed: once an identity
         # is rewritten it could not be found again, and the certificate would say less than was done.
         durable = any(d.step.action == Action.FETCH for d in done) and any(s.action in WRITING for s in plan.steps)
-        with self.database.session(durable=durable) as session:
+        # Its commit (a flush of the log: about 4 ms on the bench's disk) goes while the next batch's writes
+        # are sent in their store transactions, which are committed only once it holds (``_settle``).
+        with self.database.session(durable=durable, overlap=durable) as session:
             now = self.clock()
             kept = self._finish_steps(session, plan, run_id, done, seal=True)
             self._audit_steps(session, plan, done, kept)

@@ -158,7 +158,9 @@ class Runner(BatchRunner):
     # -- the loop ----------------------------------------------------------------
     def run(self, public_id: str) -> Outcome:
         try:
-            return self._run(public_id)
+            outcome = self._run(public_id)
+            self.database.settle()  # a commit still going (``overlap``) holds before the outcome is told
+            return outcome
         finally:
             for connector in self._connectors.values():
                 connector.close()

@@ -36,6 +36,10 @@ class Units:
             self._open[system] = connector
         return connector
 
+    def holds(self, system: str) -> bool:
+        """Are ``system``'s writes in a transaction of this batch (not sent alone, committed at once)?"""
+        return system in self._open
+
     def commit(self) -> None:
         """Commit each system's transaction, in the order they were opened. A commit that fails rolls back
         the ones not committed yet and raises; :meth:`persisted` says which systems' writes hold."""
