@@ -13,7 +13,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from charter.datamap import graph
+from charter.datamap import graph, paths
 from charter.datamap.erasure_policy import Ambiguous, Resolver, collection_strategy, own_strategy, personal
 from charter.datamap.findings import Finding, error, note, warning
 from charter.datamap.loader import Where
@@ -58,6 +58,14 @@ def identity_kind(name: str) -> str:
 def _suggest(name: str, known: list[str]) -> str:
     close = difflib.get_close_matches(name, known, n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _nested(field: FieldEntry, what: str) -> str:
+    """A nested field cannot be searched: stores are read by top-level column (a document is not looked into)."""
+    return (
+        f"'{field.key}' is a nested field (inside '{paths.shown((field.column,))}') and cannot be {what}: "
+        "requests search top-level fields only; use a top-level field (a column, a hash field)"
+    )
 
 
 def strategy_of(field: FieldEntry) -> tuple[Erasure | None, Finding | None]:
@@ -142,6 +150,8 @@ class Checker:
                             f"{_suggest(identity, known)}; requests cannot start from this field"
                         )
                         self.findings.append(warning(field.where.problem(message, "fides_meta", "identity")))
+                    if identity and not field.top:
+                        self.findings.append(error(field.where.problem(_nested(field, "an identity"), "name")))
 
     # -- references ------------------------------------------------------
     def _resolve(self, where: Where, dataset_key: str, dotted: str) -> FieldEntry | None:
@@ -152,20 +162,25 @@ class Checker:
                 error(where.problem(f"dangling reference: no dataset '{dataset_key}'{hint}", "dataset"))
             )
             return None
-        collection_name, dot, field_name = dotted.partition(".")
-        if not dot or not field_name:
-            message = f"reference field '{dotted}' must be written 'collection.field'"
+        names = paths.reference_path(dotted)
+        if names is None:
+            message = (
+                f"reference field '{dotted}' must be written 'collection.field' (a nested field: "
+                "'collection.parent.field'; a name holding a dot in double quotes: 'collection.\"addr.line1\"')"
+            )
             self.findings.append(error(where.problem(message, "field")))
             return None
+        collection_name, field_path = names[0], names[1:]
         collection = dataset.collections.get(collection_name)
         if collection is None:
             hint = _suggest(collection_name, sorted(dataset.collections))
             message = f"dangling reference: dataset '{dataset_key}' has no collection '{collection_name}'{hint}"
             self.findings.append(error(where.problem(message, "field")))
             return None
-        field = collection.fields.get(field_name)
+        field = collection.fields.get(field_path)
         if field is None:
-            hint = _suggest(field_name, sorted(collection.fields))
+            field_name = paths.shown(field_path)
+            hint = _suggest(field_name, sorted(f.name for f in collection.fields.values()))
             message = f"dangling reference: '{dataset_key}.{collection_name}' has no field '{field_name}'{hint}"
             self.findings.append(error(where.problem(message, "field")))
             return None
@@ -180,6 +195,9 @@ class Checker:
                     target = self._resolve(where, reference.dataset, reference.field)
                     if target is None:
                         continue
+                    for end in (field, target):
+                        if not end.top:
+                            self.findings.append(error(where.problem(_nested(end, "a reference's end"), "field")))
                     if reference.direction == "to":
                         self.edges.append(Edge(field, target, True, where))
                     elif reference.direction == "from":
@@ -310,7 +328,7 @@ class Checker:
                         "with a reason ({strategy: keep, reason: ...})"
                     )
                     self.findings.append(error(field.where.problem(message, "fides_meta", "identity")))
-                elif decided.erasure is None and personal(field) and not decided.linking:
+                elif decided.erasure is None and personal(field) and not decided.linking and decided.within is None:
                     untouched.append(f"{field.name} ({decided.why})")
             if collection.model.meta.skip_processing:
                 continue
@@ -380,9 +398,9 @@ class Checker:
     def _unfollowed(self) -> None:
         for collection in self.map.collections():
             names = (collection.model.charter.unfollowed if collection.model.charter else None) or []
-            known = sorted(f.name for f in collection.fields.values() if f.top)
+            known = sorted(collection.columns())
             for index, name in enumerate(names):
-                if name not in collection.fields:
+                if collection.column(name) is None:
                     message = f"'{name}' is not a field of '{collection.key}'{_suggest(name, known)}"
                     self.findings.append(error(collection.where.problem(message, "charter", "unfollowed", index)))
 
@@ -402,12 +420,13 @@ class Checker:
                         self.findings.append(error(collection.where.problem(message, "name")))
                         continue
                     for name in KEY_FIELD.findall(key):
-                        if name not in collection.fields:
-                            hint = _suggest(name, sorted(collection.fields))
+                        field = collection.column(name)  # a hash field: one name, dots and all
+                        if field is None:
+                            hint = _suggest(name, sorted(collection.columns()))
                             message = f"key pattern names '{{{name}}}', which is not a field here{hint}"
                             self.findings.append(error(collection.where.problem(message, "charter", "key")))
                         else:
-                            self._key_field_rewritten(collection, collection.fields[name], key)
+                            self._key_field_rewritten(collection, field, key)
 
     def _key_field_rewritten(self, collection: CollectionEntry, field: FieldEntry, key: str) -> None:
         """A field the key pattern names, erased by rewriting the hash: refused.

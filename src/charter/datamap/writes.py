@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from charter.datamap import paths
 from charter.datamap.check import NON_DATE_TYPES, NON_TEXT_TYPES, TEXT_STRATEGIES
 from charter.datamap.erasure_policy import Ambiguous, Resolver, collection_strategy, own_strategy
 from charter.datamap.findings import Finding, error
@@ -100,7 +101,7 @@ def planned(collection: CollectionEntry, through: set[str], resolver: Resolver) 
 
 def key_columns(collection: CollectionEntry) -> list[str]:
     """The top-level fields the map marks as primary key (the runner uses exactly one of them)."""
-    return [f.name for f in collection.fields.values() if f.top and f.model.meta.primary_key]
+    return [f.column for f in collection.fields.values() if f.top and f.model.meta.primary_key]
 
 
 def check_collection(
@@ -140,7 +141,7 @@ def _field_problem(rewrite: Planned) -> Problem | None:
     field, erasure = rewrite.field, rewrite.erasure
     strategy = erasure.strategy
     meta = field.model.meta
-    top = field.name.split(".", 1)[0]
+    top = paths.shown((field.column,))
     if not field.top:
         if rewrite.inherited:
             return rewrite.problem(
