@@ -23,11 +23,12 @@ from charter.connectors.base import Match, match_for
 from charter.connectors.folding import folded_index
 from charter.connectors.redis_keys import KEY, glob_of, shape_of
 from charter.datamap import live_fit, unmapped
-from charter.datamap.check import identity_kind, references, through
 from charter.datamap.erasure_policy import Resolver, collection_strategy
 from charter.datamap.findings import Finding, drift, note, warning
+from charter.datamap.identities import identity_kind
 from charter.datamap.model import CollectionEntry, DataMap, FieldEntry, SystemEntry
 from charter.datamap.paths import reference_path
+from charter.datamap.references import references, through
 from charter.datamap.unmapped import SchemaLister
 from charter.errors import CharterError
 from charter.settings import ConnectorSettings

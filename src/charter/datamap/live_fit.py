@@ -16,11 +16,10 @@ import re
 from collections.abc import Mapping
 
 from charter.connectors import LiveCollection, LiveColumn, LiveSchema
-from charter.datamap.check import TEXT_STRATEGIES
 from charter.datamap.erasure_policy import Resolver
 from charter.datamap.findings import Finding, drift, warning
 from charter.datamap.model import CollectionEntry, FieldEntry, SystemEntry
-from charter.datamap.writes import Planned, key_columns, narrower_hint, planned, width
+from charter.datamap.writes import TEXT_STRATEGIES, Planned, key_columns, narrower_hint, planned, width
 
 #: data_type → live column families that fit it
 FITS = {
