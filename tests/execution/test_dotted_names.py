@@ -29,9 +29,10 @@ from sqlalchemy import create_engine, text
 
 from charter.datamap import service as datamaps
 from charter.db import Database
-from charter.execution import package, service
+from charter.execution import package, plan, service
 from charter.execution.certificate import certificate_of
 from charter.execution.runner import Runner
+from charter.execution.steps import Action
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 from charter.subjects.service import Vault
@@ -258,3 +259,19 @@ def test_a_redis_hash_field_named_with_a_dot_and_a_nested_field_are_both_found_a
     finally:
         client.close()
     _certified(document, checked=0)
+
+
+# -- the plan, without a store ----------------------------------------------------
+
+
+def test_the_plan_writes_the_column_s_own_name_and_shows_it_in_quotes(config: Settings, tmp_path: Path) -> None:
+    """P-RGT-3: the erase step rewrites the column ``addr.line1`` as the store spells it; people read it as
+    ``"addr.line1"``, so it is never taken for ``line1`` inside ``addr``, which goes with ``addr``."""
+    datamap = service.load_datamap(config, _write_map(tmp_path / "map", "sql", "member"))
+    planned = plan.build(datamap, plan.PlanRequest("r1", RequestKind.DELETION, {"email": [ANA]}))
+    [erase] = planned.of(Action.ERASE)
+    assert [f.field for f in erase.fields] == ["addr", "addr.line1", "email"]
+    assert [f.render() for f in erase.fields] == ["addr=set_null", '"addr.line1"=redact_text', "email=random_token"]
+    assert planned.untouched == ()  # the nested line1 is erased with 'addr', not left
+    [fetch] = planned.of(Action.FETCH)
+    assert [i.render() for i in fetch.inputs] == ["email IN identity:email"]
