@@ -42,9 +42,9 @@ def test_a_fides_example_dataset_loads_unchanged(check: Check) -> None:
     assert "mongo_test" in warned or "dataset[1].collections[0]" in warned
     assert "workplace_info.employer (nested field: Charter rewrites top-level columns only)" in warned
     customer = report.datamap.collection("postgres_example_test_dataset.customer")
-    assert customer is not None and customer.fields["name"].model.meta.masking_strategy_override is not None
+    assert customer is not None and customer.fields[("name",)].model.meta.masking_strategy_override is not None
     details = report.datamap.collection("mongo_test.customer_details")
-    assert details is not None and "workplace_info.employer" in details.fields
+    assert details is not None and ("workplace_info", "employer") in details.fields
     assert report.datamap.datasets["postgres_example_test_dataset"].model.schema_name == "public"
 
 

@@ -24,10 +24,21 @@ REDACTED = "(erased)"
 TOKEN = 24  # random_token, the default for an identity field
 HASH = 32  # keyed_hash
 
-#: field names as people write them: mixed case, dashes, dots, unicode
-#: (no dots: to Charter a dotted name is a path into a nested field, see test_model_redis's docstring)
-FIELD_NAMES = ["Notes", "full-name", "Addr-Line1", "ville", "Straße", "phone_No", "Nick_Name", "préférence", "X-Tag"]
-IDENTITY_NAMES = ["email", "E-Mail", "contact-Mail", "mél"]
+#: field names as people write them: mixed case, dashes, dots, unicode (a dot is part of the name: the map
+#: writes nesting with ``fields:``, never with dots; the model once found ``Addr.Line1`` left out)
+FIELD_NAMES = [
+    "Notes",
+    "full-name",
+    "Addr-Line1",
+    "Addr.Line1",
+    "ville",
+    "Straße",
+    "phone_No",
+    "Nick_Name",
+    "préférence",
+    "X-Tag",
+]
+IDENTITY_NAMES = ["email", "E-Mail", "contact-Mail", "mél", "contact.mail"]
 COLLECTION_NAMES = ["carts", "Profiles", "sessions-v2", "Kundenkörbe", "audit.trail"]
 CATEGORIES = ["user.name", "user.content", "user.behavior", "user.contact.address"]
 FIELD_STRATEGIES = ["set_null", "keyed_hash", "redact_text"]

@@ -46,12 +46,12 @@ def plan_lines(plan: Plan) -> list[str]:
         where = " OR ".join(i.render() for i in step.inputs) or "-"
         how = step.strategy or ", ".join(f.render() for f in step.fields)
         if step.strategy and step.fields:
-            how = f"{step.strategy} ({', '.join(f.field for f in step.fields)})"
+            how = f"{step.strategy} ({', '.join(f.shown for f in step.fields)})"
         tail = f"  strategy: {how}" if how else ""
         lines.append(f"{number:>3}. {step.id}  {step.action.value:<6} {step.system}/{step.collection}")
         lines.append(f"       where {where}{tail}")
         if step.action == Action.ERASE:  # what each field becomes, and why (charter.datamap.erasure_policy)
-            lines.extend(f"       {f.field}: {f.why}" for f in step.fields if f.why)
+            lines.extend(f"       {f.shown}: {f.why}" for f in step.fields if f.why)
     for untouched in plan.untouched:
         lines.append(f"left as it is: {untouched.collection}: {untouched.reason}")
     for kept in plan.kept:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from charter.datamap import paths
 from charter.datamap.model import CollectionEntry, DataMap, FieldEntry
 from charter.datamap.schema import Erasure, ErasurePolicy, MaskingOverride, PolicyRule, RuleTarget
 
@@ -59,6 +60,8 @@ class Decided:
     #: a key that links rows (primary key, a field references go through): left as it is, and pseudonymous
     #: once everything that names the person around it is erased, so not worth a warning
     linking: bool = False
+    #: a nested field whose top-level field (named here) the deletion erases whole: it goes with it
+    within: str | None = None
 
     @property
     def erased(self) -> bool:
@@ -146,7 +149,7 @@ class Resolver:
         if meta.read_only:
             return Decided(None, "read_only in the data map")
         if not entry.top:
-            return Decided(None, "nested field: Charter rewrites top-level columns only")
+            return self._nested(collection, entry, through)
         if entry.key in through and not identity:
             return Decided(
                 None, "references go through it: rewriting it would cut the path to other data", linking=True
@@ -161,3 +164,16 @@ class Resolver:
         if personal(entry):
             return Decided(None, f"no rule of {self.source} covers its categories")
         return Decided(None, "not personal data (no user.* category)")
+
+    def _nested(self, collection: CollectionEntry, entry: FieldEntry, through: set[str]) -> Decided:
+        """A nested field is never rewritten by itself; it goes with its top-level field when that is erased."""
+        outer = collection.column(entry.column)
+        try:
+            around = self.field(collection, outer, through) if outer is not None else None
+        except Ambiguous:
+            around = None  # reported on the top-level field
+        if around is not None and around.erased and around.erasure is not None:
+            column = paths.shown((entry.column,))
+            why = f"nested in '{column}', which the deletion erases whole ({around.erasure.strategy})"
+            return Decided(None, why, within=entry.column)
+        return Decided(None, "nested field: Charter rewrites top-level columns only")

@@ -10,6 +10,7 @@ drift, not even under ``--strict``.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Literal
 
@@ -52,3 +53,9 @@ def warning(problem: Problem) -> Finding:
 
 def note(problem: Problem) -> Finding:
     return Finding("note", problem)
+
+
+def suggest(name: str, known: list[str]) -> str:
+    """``; did you mean 'x'?`` for the closest of ``known``, or nothing: the tail of a finding's message."""
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""

@@ -23,10 +23,12 @@ from charter.connectors.base import Match, match_for
 from charter.connectors.folding import folded_index
 from charter.connectors.redis_keys import KEY, glob_of, shape_of
 from charter.datamap import live_fit, unmapped
-from charter.datamap.check import identity_kind, references, through
 from charter.datamap.erasure_policy import Resolver, collection_strategy
 from charter.datamap.findings import Finding, drift, note, warning
+from charter.datamap.identities import identity_kind
 from charter.datamap.model import CollectionEntry, DataMap, FieldEntry, SystemEntry
+from charter.datamap.paths import reference_path
+from charter.datamap.references import references, through
 from charter.datamap.unmapped import SchemaLister
 from charter.errors import CharterError
 from charter.settings import ConnectorSettings
@@ -138,10 +140,10 @@ class LiveChecker:
         for field in collection.fields.values():
             if not field.top:
                 continue  # nested fields live inside a JSON column; the column is checked
-            if field.name not in table.columns:
-                close = difflib.get_close_matches(field.name, list(table.columns), n=1)
+            if field.column not in table.columns:
+                close = difflib.get_close_matches(field.column, list(table.columns), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
-                message = f"column '{field.name}' is missing from table '{collection.name}' in '{system.id}'{hint}"
+                message = f"column '{field.column}' is missing from table '{collection.name}' in '{system.id}'{hint}"
                 self.findings.append(drift(field.where.problem(message, "name")))
         deleted = {c.name for c in self.map.datasets[collection.dataset].collections.values() if _deletes_rows(c)}
         referred = live_fit.referring(live, collection.name, deleted)
@@ -159,7 +161,7 @@ class LiveChecker:
         for entry in collection.identities():
             kind = identity_kind(entry.model.meta.identity or "")
             match = match_for(kind)
-            column = entry.name
+            column = entry.column
             if match == "exact" or not entry.top or column not in table.columns:
                 continue
             dialect = system_dialect(system, self.env)
@@ -182,8 +184,8 @@ class LiveChecker:
             target = dataset.collections.get(referred_table)
             if target is None:
                 continue
-            here = collection.fields.get(column)
-            there = target.fields.get(referred_column)
+            here = collection.column(column)
+            there = target.column(referred_column)
             if here is None or there is None or column in unfollowed:
                 continue
             if _linked(here, there) or _linked(there, here):
@@ -226,7 +228,8 @@ def _enforces_width(url: str) -> bool:
 
 def _linked(a: FieldEntry, b: FieldEntry) -> bool:
     return any(
-        r.dataset == b.dataset and r.field == f"{b.collection}.{b.name}" for r in (a.model.meta.references or [])
+        r.dataset == b.dataset and reference_path(r.field) == (b.collection, *b.path)
+        for r in (a.model.meta.references or [])
     )
 
 

@@ -16,11 +16,10 @@ import re
 from collections.abc import Mapping
 
 from charter.connectors import LiveCollection, LiveColumn, LiveSchema
-from charter.datamap.check import TEXT_STRATEGIES
 from charter.datamap.erasure_policy import Resolver
 from charter.datamap.findings import Finding, drift, warning
 from charter.datamap.model import CollectionEntry, FieldEntry, SystemEntry
-from charter.datamap.writes import Planned, key_columns, narrower_hint, planned, width
+from charter.datamap.writes import TEXT_STRATEGIES, Planned, key_columns, narrower_hint, planned, width
 
 #: data_type → live column families that fit it
 FITS = {
@@ -69,10 +68,10 @@ def check_table(
     """Findings for one mapped table that exists; ``widths``: the store enforces varchar widths (not SQLite);
     ``referred``: its columns other tables' foreign keys point at (:func:`referring`)."""
     findings = [f for field in collection.fields.values() if (f := _declared_type(field, table)) is not None]
-    rewrites = [p for p in planned(collection, through, resolver) if p.field.top and p.field.name in table.columns]
+    rewrites = [p for p in planned(collection, through, resolver) if p.field.top and p.field.column in table.columns]
     foreign = {column: f"{referred}.{referred_column}" for column, referred, referred_column in table.foreign_keys}
     for rewrite in rewrites:
-        column = table.columns[rewrite.field.name]
+        column = table.columns[rewrite.field.column]
         message = _column_problem(system, rewrite, column, foreign.get(column.name), widths=widths)
         if message is None and column.name in referred and rewrite.erasure.strategy != "set_null":
             message = (
@@ -88,7 +87,7 @@ def check_table(
 
 
 def _declared_type(field: FieldEntry, table: LiveCollection) -> Finding | None:
-    column = table.columns.get(field.name) if field.top else None
+    column = table.columns.get(field.column) if field.top else None
     declared = (field.model.meta.data_type or "").removesuffix("[]")
     if column is None or not declared or column.family in FITS.get(declared, {column.family}):
         return None
@@ -141,7 +140,8 @@ def _key(system: SystemEntry, collection: CollectionEntry, table: LiveCollection
     if len(declared) != 1 or declared[0] not in table.columns:
         return []  # a static error, or a missing column: said already
     key = declared[0]
-    entry = collection.fields[key]
+    entry = collection.column(key)
+    assert entry is not None  # key_columns names top-level fields of the collection
     where = entry.where.at("fides_meta" if entry.model.fides_meta else "fidesops_meta", "primary_key")
     live = [c.name for c in table.columns.values() if c.primary_key]
     name, system_id = collection.name, system.id

@@ -3,6 +3,11 @@
 Built from the shape-checked documents of every file; each entry remembers
 where it was written, so later checks report ``FILE:LINE:COL``. Duplicate
 names are problems found while indexing (the first one written wins).
+
+A field is indexed by its path (:mod:`charter.datamap.paths`), taken from the
+YAML's nesting, never from dots in a name: ``addr.line1`` may be one SQL
+column or Redis hash field, or ``line1`` inside ``addr``, and a map may hold
+both.
 """
 
 from __future__ import annotations
@@ -10,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from charter.datamap import paths
 from charter.datamap.loader import Doc, Where
+from charter.datamap.paths import FieldPath
 from charter.datamap.schema import Dataset, DatasetCollection, DatasetField, Erasure, ErasurePolicy, System
 from charter.errors import Problem
 
@@ -19,9 +26,21 @@ from charter.errors import Problem
 class FieldEntry:
     dataset: str
     collection: str
-    name: str  # dotted for nested fields: address.city
+    #: the names from the collection down to this field: ``("addr", "line1")`` for ``line1`` inside ``addr``
+    path: FieldPath
     model: DatasetField
     where: Where
+
+    @property
+    def column(self) -> str:
+        """The top-level column (or Redis hash field) holding the value: the field itself, or its outermost
+        parent for a nested field (whose value travels inside that column's document)."""
+        return self.path[0]
+
+    @property
+    def name(self) -> str:
+        """The path as people read it (:func:`paths.shown`): ``addr.line1`` nested, ``"addr.line1"`` one name."""
+        return paths.shown(self.path)
 
     @property
     def key(self) -> str:
@@ -29,7 +48,7 @@ class FieldEntry:
 
     @property
     def top(self) -> bool:
-        return "." not in self.name
+        return len(self.path) == 1
 
 
 @dataclass(frozen=True)
@@ -37,7 +56,8 @@ class CollectionEntry:
     dataset: str
     model: DatasetCollection
     where: Where
-    fields: dict[str, FieldEntry] = field(default_factory=dict)
+    #: every field, nested ones too, by path
+    fields: dict[FieldPath, FieldEntry] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -53,6 +73,14 @@ class CollectionEntry:
 
     def identities(self) -> list[FieldEntry]:
         return [f for f in self.fields.values() if f.model.meta.identity]
+
+    def column(self, name: str) -> FieldEntry | None:
+        """The top-level field named ``name`` (a column, a hash field), dots and all; never a nested one."""
+        return self.fields.get((name,))
+
+    def columns(self) -> list[str]:
+        """The names of the top-level fields, in the order written."""
+        return [f.column for f in self.fields.values() if f.top]
 
 
 @dataclass(frozen=True)
@@ -102,17 +130,22 @@ class DataMap:
 
 
 def _fields(
-    dataset: str, collection: str, fields: list[DatasetField], where: Where, prefix: str, out: dict[str, FieldEntry]
+    dataset: str,
+    collection: str,
+    fields: list[DatasetField],
+    where: Where,
+    prefix: FieldPath,
+    out: dict[FieldPath, FieldEntry],
 ) -> Iterator[Problem]:
     for index, item in enumerate(fields):
         here = where.at(index)
-        name = f"{prefix}{item.name}"
-        if name in out:
+        path = (*prefix, item.name)
+        if path in out:
             yield here.problem(f"duplicate field '{item.name}'; each field may appear once in a collection", "name")
             continue
-        out[name] = FieldEntry(dataset, collection, name, item, here)
+        out[path] = FieldEntry(dataset, collection, path, item, here)
         if item.fields:
-            yield from _fields(dataset, collection, item.fields, here.at("fields"), f"{name}.", out)
+            yield from _fields(dataset, collection, item.fields, here.at("fields"), path, out)
 
 
 def build(docs: list[Doc]) -> tuple[DataMap, list[Problem]]:
@@ -139,7 +172,7 @@ def build(docs: list[Doc]) -> tuple[DataMap, list[Problem]]:
                 entry.collections[collection.name] = c_entry
                 problems.extend(
                     _fields(
-                        dataset.fides_key, collection.name, collection.fields, c_where.at("fields"), "", c_entry.fields
+                        dataset.fides_key, collection.name, collection.fields, c_where.at("fields"), (), c_entry.fields
                     )
                 )
     for doc in docs:

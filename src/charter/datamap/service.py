@@ -160,8 +160,8 @@ def erasure_table(datamap: DataMap) -> list[FieldFate]:
 
     An ambiguous field (two rules disagree) shows its error as the reason and no strategy: ``check``
     reports it as an error, so no deletion runs under that map."""
-    from charter.datamap.check import references, through
     from charter.datamap.erasure_policy import Ambiguous, Resolver, personal
+    from charter.datamap.references import references, through
 
     resolver = Resolver(datamap)
     linking = through(references(datamap))

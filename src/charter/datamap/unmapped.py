@@ -103,7 +103,7 @@ def in_mapped_schema(system: SystemEntry, collections: list[CollectionEntry], li
             continue
         if entry.model.meta.skip_processing:
             continue  # the map says it holds nothing Charter processes
-        missing = [c for c in personal if c not in entry.fields]
+        missing = [c for c in personal if entry.column(c) is None]
         if missing:
             message = f"unmapped data: columns of '{name}' that look personal are not in the map ({', '.join(missing)})"
             findings.append(warning(entry.where.problem(message, "fields")))

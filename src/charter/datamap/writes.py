@@ -17,13 +17,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from charter.datamap.check import NON_DATE_TYPES, NON_TEXT_TYPES, TEXT_STRATEGIES
+from charter.datamap import paths
 from charter.datamap.erasure_policy import Ambiguous, Resolver, collection_strategy, own_strategy
 from charter.datamap.findings import Finding, error
 from charter.datamap.model import CollectionEntry, FieldEntry
 from charter.datamap.schema import Erasure
 from charter.errors import Problem
 
+#: Strategies that write text into the field.
+TEXT_STRATEGIES = frozenset({"keyed_hash", "random_token", "redact_text"})
+#: Fides data types a text strategy cannot be written into.
+NON_TEXT_TYPES = frozenset({"integer", "float", "boolean", "object", "object_id"})
+#: Fides data types generalize_date cannot be written into.
+NON_DATE_TYPES = frozenset({"float", "boolean", "object", "object_id"})
 #: keyed_hash writes 32 hex characters (HMAC-SHA256, cut).
 KEYED_HASH_WIDTH = 32
 #: random_token writes 24 hex characters.
@@ -100,7 +106,7 @@ def planned(collection: CollectionEntry, through: set[str], resolver: Resolver) 
 
 def key_columns(collection: CollectionEntry) -> list[str]:
     """The top-level fields the map marks as primary key (the runner uses exactly one of them)."""
-    return [f.name for f in collection.fields.values() if f.top and f.model.meta.primary_key]
+    return [f.column for f in collection.fields.values() if f.top and f.model.meta.primary_key]
 
 
 def check_collection(
@@ -140,7 +146,7 @@ def _field_problem(rewrite: Planned) -> Problem | None:
     field, erasure = rewrite.field, rewrite.erasure
     strategy = erasure.strategy
     meta = field.model.meta
-    top = field.name.split(".", 1)[0]
+    top = paths.shown((field.column,))
     if not field.top:
         if rewrite.inherited:
             return rewrite.problem(

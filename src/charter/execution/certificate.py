@@ -8,7 +8,8 @@ verification passed; never issued for a partial erasure. Schema
      "outcome": "erased" | "no_record_found" | "kept", "verified": true only for "erased",
      "searched": [{"system", "collection", "rows_found"}],
      "systems": [ID],
-     "collections": [{"system", "collection", "strategy" | "fields": {field: strategy},
+     "collections": [{"system", "collection", "strategy" | "fields": {field: strategy} (a name holding a
+                      dot written in double quotes, as charter.datamap.paths shows it),
                       "rows_matched", "rows_affected", "erased_at", "verified_at",
                       "rows_checked", "identity_values_searched",
                       "audit_seq": the entry ``execution.erase`` of that step}],
@@ -71,7 +72,7 @@ def build(session: Session, plan: Plan, steps: Sequence[Any], *, started_at: dat
         if erase.strategy:
             entry["strategy"] = erase.strategy
         else:
-            entry["fields"] = {f.field: f.strategy for f in erase.fields}
+            entry["fields"] = {f.shown: f.strategy for f in erase.fields}  # "addr.line1": a name with a dot
         entry.update(
             rows_matched=(fetched.summary or {}).get("rows", 0),
             rows_affected=(done.summary or {}).get("rows", 0),

@@ -58,7 +58,7 @@ def primary_key(collection: CollectionEntry, kind: str = "sql") -> str | None:
     """The one field that names a row: the map's single primary key, or a Redis hash's key."""
     if kind == "redis":
         return KEY
-    keys = [f.name for f in collection.fields.values() if f.top and f.model.meta.primary_key]
+    keys = [f.column for f in collection.fields.values() if f.top and f.model.meta.primary_key]
     return keys[0] if len(keys) == 1 else None
 
 
@@ -78,7 +78,7 @@ def input_match(ctx: StepContext, step: Step, wanted: Input) -> Match:
     if wanted.source.identity is not None:
         return match_for(wanted.source.identity)
     collection = ctx.datamap.collection(step.collection)
-    entry = collection.fields.get(wanted.field) if collection else None
+    entry = collection.column(wanted.field) if collection else None
     identity = entry.model.meta.identity if entry else None
     return match_for(identity_kind(identity)) if identity else "exact"
 
@@ -87,5 +87,5 @@ def declared(collection: CollectionEntry, kind: str = "sql") -> frozenset[str]:
     """The columns a step keeps of a row: the fields the map declares (top level; a nested field travels in its
     parent's value), and a Redis hash's key. A column the map does not declare (a password hash) is not the
     map's business: it never reaches a package or a sealed outcome (issue 11, finding 6)."""
-    names = {f.name for f in collection.fields.values() if f.top}
+    names = set(collection.columns())
     return frozenset(names | {KEY} if kind == "redis" else names)

@@ -16,6 +16,7 @@ into the outcome "unavailable" (the requester's answer does not change).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from charter.connectors import Connector, connector_for
 from charter.datamap.live import resolve_url
 from charter.datamap.model import DataMap
+from charter.datamap.paths import FieldPath
 from charter.errors import CharterError, Unavailable
 from charter.execution import actions, plan
 from charter.execution.actions import Found, StepContext
@@ -40,13 +42,13 @@ PLACEHOLDER = "facts@example.invalid"
 """Planning is pure and masks values; the kinds offered do not depend on who asks."""
 
 
-def fact_fields(datamap: DataMap) -> dict[str, list[tuple[str, str]]]:
-    """Fact kind → the (collection key, field name) pairs holding it, over the whole data map."""
-    out: dict[str, list[tuple[str, str]]] = {}
+def fact_fields(datamap: DataMap) -> dict[str, list[tuple[str, FieldPath]]]:
+    """Fact kind → the (collection key, field path) pairs holding it, over the whole data map."""
+    out: dict[str, list[tuple[str, FieldPath]]] = {}
     for collection in datamap.collections():
         for entry in collection.fields.values():
             for kind in kinds_of(entry.model.data_categories or []):
-                out.setdefault(kind.id, []).append((collection.key, entry.name))
+                out.setdefault(kind.id, []).append((collection.key, entry.path))
     return out
 
 
@@ -67,7 +69,7 @@ def offered(datamap: DataMap, identity_kind: str = "email") -> list[str]:
     """
     reached = {s.collection for s in _fetches(_plan(datamap, identity_kind, PLACEHOLDER))}
     fields = fact_fields(datamap)
-    return [kind for kind in KINDS if any(key in reached for key, _name in fields.get(kind, []))]
+    return [kind for kind in KINDS if any(key in reached for key, _path in fields.get(kind, []))]
 
 
 def _needed(fetches: Sequence[Step], targets: set[str]) -> list[Step]:
@@ -83,12 +85,17 @@ def _needed(fetches: Sequence[Step], targets: set[str]) -> list[Step]:
     return [s for s in fetches if s.id in needed]
 
 
-def _value(row: Mapping[str, Any], name: str) -> Any:
-    """A field of a fetched row; a dotted name reads into nested documents."""
-    if name in row:
-        return row[name]
-    current: Any = row
-    for part in name.split("."):
+def _value(row: Mapping[str, Any], path: FieldPath) -> Any:
+    """A field of a fetched row, by its path in the map: a nested field is read inside its column's document
+    (a PostgreSQL jsonb or MySQL JSON column arrives as a mapping; JSON text, as a Redis hash field holds it,
+    is opened). The path comes from the map's nesting, so a column named ``addr.line1`` is read as itself."""
+    current: Any = row.get(path[0])
+    for part in path[1:]:
+        if isinstance(current, str | bytes):
+            try:
+                current = json.loads(current)
+            except ValueError:
+                return None
         if not isinstance(current, Mapping):
             return None
         current = current.get(part)
@@ -106,7 +113,7 @@ class StoreLookup:
     def held(self, identity_kind: str, identity: str, kinds: Collection[str]) -> dict[str, list[str]]:
         fields = fact_fields(self.datamap)
         wanted = {kind: fields.get(kind, []) for kind in kinds if kind in KINDS}
-        targets = {key for pairs in wanted.values() for key, _name in pairs}
+        targets = {key for pairs in wanted.values() for key, _path in pairs}
         planned = _plan(self.datamap, identity_kind, identity)
         steps = _needed(_fetches(planned), targets)
         rows: dict[str, Found] = {}
@@ -137,9 +144,9 @@ class StoreLookup:
         for kind, pairs in wanted.items():
             normalize = KINDS[kind].normalize
             values = []
-            for key, name in pairs:
+            for key, path in pairs:
                 for row in by_collection.get(key, []):
-                    raw = _value(row, name)
+                    raw = _value(row, path)
                     normalized = None if raw is None else normalize(raw)
                     if normalized is not None:
                         values.append(normalized)

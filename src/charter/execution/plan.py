@@ -127,8 +127,10 @@ class Planner:
                 self.system[collection.key] = holder
         for dataset, why in sorted(datamap.skipped.items()):  # catalogue datasets the check left out
             self.not_searched.append(NotSearched(dataset, f"left out of the data map: {why}"))
-        self.edges = [
-            e for e in references(datamap) if _owner(e.source) in self.usable and _owner(e.target) in self.usable
+        self.edges = [  # a reference through a nested field is a check error: never followed
+            e
+            for e in references(datamap)
+            if _owner(e.source) in self.usable and _owner(e.target) in self.usable and e.source.top and e.target.top
         ]
         #: traversal: values flow from a source field to a target field (both ways without a direction)
         self.flows: list[tuple[FieldEntry, FieldEntry]] = []
@@ -217,8 +219,8 @@ class Planner:
         inputs: set[Input] = set()
         for entry in self.usable[key].identities():
             kind = identity_kind(entry.model.meta.identity or "")
-            if kind in kinds:
-                inputs.add(Input(entry.name, Source(identity=kind)))
+            if kind in kinds and entry.top:  # a nested identity is a check error: never searched
+                inputs.add(Input(entry.column, Source(identity=kind)))
         for source, target in self.flows:
             origin = _owner(source)
             if _owner(target) != key or origin not in self.depth or origin == key:
@@ -226,11 +228,11 @@ class Planner:
             if self.component[origin] < self.component[key] or (
                 self.component[origin] == self.component[key] and self.depth[origin] < self.depth[key]
             ):
-                inputs.add(Input(target.name, Source(step=self.fetch_ids[origin], field=source.name)))
+                inputs.add(Input(target.column, Source(step=self.fetch_ids[origin], field=source.column)))
         for source, target in self.links:  # only forward in discovery's order: a link never makes a cycle
             origin = _owner(source)
             if _owner(target) == key and origin in self.position and self.position[origin] < self.position[key]:
-                inputs.add(Input(target.name, Source(step=self.fetch_ids[origin], field=source.name)))
+                inputs.add(Input(target.column, Source(step=self.fetch_ids[origin], field=source.column)))
         ordered = tuple(sorted(inputs, key=lambda i: (i.source.step or "", i.field, i.source.render())))
         upstream = tuple(sorted({i.source.step for i in ordered if i.source.step is not None}))
         return ordered, upstream
@@ -260,12 +262,14 @@ class Planner:
             decided = self.resolver.field(collection, entry, self.through)
             erasure = decided.erasure
             if decided.erased and erasure is not None:
+                if not entry.top:  # the check refuses it (writes.py); never rewrite the whole parent column instead
+                    raise InvalidInput(f"'{entry.key}' is a nested field: a deletion rewrites top-level fields only")
                 fields.append(
                     FieldErasure(
-                        entry.name, erasure.strategy, erasure.to, erasure.replacement, erasure.length, decided.why
+                        entry.column, erasure.strategy, erasure.to, erasure.replacement, erasure.length, decided.why
                     )
                 )
-            elif decided.erasure is None and personal(entry):  # (kept fields are listed with their collection)
+            elif decided.erasure is None and personal(entry) and decided.within is None:  # (kept: with collection)
                 self.untouched.append(NotSearched(entry.key, decided.why, self.system[collection.key]))
         return None, tuple(sorted(fields, key=lambda f: f.field))
 
@@ -327,12 +331,12 @@ class Planner:
             hits = []
             for entry in self.usable[key].fields.values():
                 meta = entry.model.meta
-                if meta.primary_key or meta.read_only:
+                if meta.primary_key or meta.read_only or not entry.top:  # nested: inside its column's document
                     continue
                 names = [n for n in named if _names(entry, n)]
                 if names:
                     matched.update(names)
-                    hits.append(FieldErasure(entry.name, SET_VALUE))
+                    hits.append(FieldErasure(entry.column, SET_VALUE))
             if hits:
                 step = Step(
                     self._id(key, Action.UPDATE),
@@ -385,9 +389,13 @@ def _owner(entry: FieldEntry) -> str:
 
 
 def _names(entry: FieldEntry, name: str) -> bool:
-    return name in (entry.name, f"{entry.collection}.{entry.name}", entry.key) or any(
-        c == name or c.startswith(f"{name}.") for c in entry.model.data_categories or []
-    )
+    """Does ``name`` (as the requester or the office wrote it) name the field: its own name, its path as shown
+    (``"addr.line1"`` for one name holding a dot), with its collection or dataset in front, or a category?"""
+    spelt = {entry.name, entry.column} if entry.top else {entry.name}
+    written = {
+        f"{prefix}{s}" for s in spelt for prefix in ("", f"{entry.collection}.", f"{entry.dataset}.{entry.collection}.")
+    }
+    return name in written or any(c == name or c.startswith(f"{name}.") for c in entry.model.data_categories or [])
 
 
 def build(datamap: DataMap, wanted: PlanRequest) -> Plan:

@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from charter.datamap.paths import shown_name
 from charter.subjects.normalize import mask
 
 __all__ = [
@@ -53,7 +54,9 @@ class Source:
         return {"step": self.step, "field": self.field}
 
     def render(self) -> str:
-        return f"identity:{self.identity}" if self.identity is not None else f"{self.step}.{self.field}"
+        if self.identity is not None:
+            return f"identity:{self.identity}"
+        return f"{self.step}.{shown_name(self.field or '')}"
 
 
 @dataclass(frozen=True)
@@ -67,13 +70,14 @@ class Input:
         return {"field": self.field, "from": self.source.as_dict()}
 
     def render(self) -> str:
-        return f"{self.field} IN {self.source.render()}"
+        return f"{shown_name(self.field)} IN {self.source.render()}"
 
 
 @dataclass(frozen=True)
 class FieldErasure:
     """One field's strategy (``to``: generalize_date's precision; ``replacement``: redact_text's text;
-    ``length``: random_token's length) and why it applies (the field's own, a policy rule, an identity)."""
+    ``length``: random_token's length) and why it applies (the field's own, a policy rule, an identity).
+    ``field`` is the store's own name of a top-level field (a column, a hash field), never a path."""
 
     field: str
     strategy: str
@@ -94,9 +98,14 @@ class FieldErasure:
             out["why"] = self.why
         return out
 
+    @property
+    def shown(self) -> str:
+        """The field as people read it: ``"addr.line1"`` for a column so named (:mod:`charter.datamap.paths`)."""
+        return shown_name(self.field)
+
     def render(self) -> str:
         option = f" to {self.to}" if self.to else ""
-        return f"{self.field}={self.strategy}{option}"
+        return f"{self.shown}={self.strategy}{option}"
 
 
 @dataclass(frozen=True)

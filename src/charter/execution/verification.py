@@ -54,7 +54,7 @@ def row_key(collection: CollectionEntry, kind: str) -> list[str]:
     """The fields that name a row: a Redis hash's key, else every primary key field the map declares."""
     if kind == "redis":
         return [KEY]
-    return [f.name for f in collection.fields.values() if f.top and f.model.meta.primary_key]
+    return [f.column for f in collection.fields.values() if f.top and f.model.meta.primary_key]
 
 
 def _identity(row: dict[str, Any], key: list[str]) -> str:
@@ -130,7 +130,7 @@ class Verifier:
             if entry.top and not self._kept(entry):
                 kind = identity_kind(entry.model.meta.identity or "")
                 self.searched += len(known.get(kind, ()))
-                out.append((f"identity:{kind}", Wanted(entry.name, sorted(known.get(kind, set())), match_for(kind))))
+                out.append((f"identity:{kind}", Wanted(entry.column, sorted(known.get(kind, set())), match_for(kind))))
         return out
 
     def check(self, searches: list[tuple[str, Wanted]], hits: list[Hit]) -> None:
@@ -180,7 +180,7 @@ class Verifier:
             collection = self.ctx.datamap.collection(fetch.collection)
             if collection is None:
                 continue
-            fields = [(f.name, identity_kind(f.model.meta.identity or "")) for f in collection.identities() if f.top]
+            fields = [(f.column, identity_kind(f.model.meta.identity or "")) for f in collection.identities() if f.top]
             if not fields:
                 continue
             for row in self.ctx.found(fetch.id).rows:
