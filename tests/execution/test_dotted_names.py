@@ -29,14 +29,14 @@ from sqlalchemy import create_engine, text
 
 from charter.datamap import service as datamaps
 from charter.db import Database
-from charter.execution import package, plan, service
+from charter.execution import plan, service
 from charter.execution.certificate import certificate_of
 from charter.execution.runner import Runner
 from charter.execution.steps import Action
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 from charter.subjects.service import Vault
-from tests.execution.conftest import approved
+from tests.execution.conftest import approved, read_package
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -79,8 +79,8 @@ def _runner(database: Database, config: Settings, vault: Vault, url: str, folder
     return Runner(database, config, vault, datamap, env={URL_ENV: url}, sleep=lambda _s: None)
 
 
-def _package_rows(config: Settings, vault: Vault, public_id: str) -> list[dict[str, Any]]:
-    archive = zipfile.ZipFile(io.BytesIO(package.read(config.home, vault.keys, public_id)))
+def _package_rows(database: Database, config: Settings, vault: Vault, public_id: str) -> list[dict[str, Any]]:
+    archive = zipfile.ZipFile(io.BytesIO(read_package(database, config.home, vault, public_id)))
     [collection] = json.loads(archive.read("package.json"))["collections"]
     rows: list[dict[str, Any]] = collection["rows"]
     return rows
@@ -105,7 +105,7 @@ def _access_then_deletion(
     public_id = approved(database, config, vault, RequestKind.ACCESS, email=ANA.upper())
     outcome = _runner(database, config, vault, url, folder).run(public_id)
     assert outcome.status == "completed", outcome.error
-    rows = _package_rows(config, vault, public_id)
+    rows = _package_rows(database, config, vault, public_id)
     public_id = approved(database, config, vault, RequestKind.DELETION, email=ANA)
     outcome = _runner(database, config, vault, url, folder).run(public_id)
     assert outcome.status == "completed", outcome.error
