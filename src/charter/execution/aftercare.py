@@ -28,9 +28,8 @@ from sqlalchemy.orm import Session
 from charter.db.base import rowcount
 from charter.ledger import tombstones
 from charter.maillinks.models import MailLink, MailOpen
-from charter.requests import review
+from charter.requests import identity_start, review
 from charter.requests.models import PrivacyRequest
-from charter.requests import identity_start
 from charter.requests.sealing import identity_of
 from charter.subjects import service as subjects
 from charter.subjects.models import Identity, Person

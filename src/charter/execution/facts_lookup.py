@@ -29,8 +29,8 @@ from charter.execution.actions import Found, StepContext
 from charter.execution.erasure import Strategies
 from charter.execution.steps import Action, Plan, Step
 from charter.requests import factcheck
-from charter.requests.identity_start import StartKinds
 from charter.requests.facts import KINDS, kinds_of
+from charter.requests.identity_start import StartKinds
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 

@@ -253,12 +253,14 @@ def _submit_without_email(
     The answer (a status secret shown once) is the same whatever the facts' outcome, and whether anyone holds
     that identity at all: the outcome is for the office, who must still confirm before approving
     (:func:`charter.requests.identity_start.approval_problem`)."""
+    kind_name, _normalized = (starts or StartKinds()).normalize(  # the kind first: its refusal names those accepted
+        submission.identity_kind, submission.identity, region=vault.phone_region
+    )
     try:
         given = facts.cleaned(submission.facts)
     except ValueError as exc:
         kind = facts.KINDS[str(exc)]
         raise InvalidRequest(f"facts.{kind.id}: {kind.hint}") from None
-    kind_name = identity_start.canonical_kind(submission.identity_kind)
     usable = identity_start.usable_facts(kind_name, given)
     if not usable:
         asked = ", ".join(identity_start.offered_facts(kind_name, list(facts.KINDS)))

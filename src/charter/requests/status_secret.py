@@ -26,6 +26,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from charter.db import Database
+from charter.db.base import utcnow
 from charter.requests.models import PrivacyRequest, RequestSecret
 
 SHAPE = re.compile(r"[A-Za-z0-9_-]{40,64}")
@@ -66,3 +68,10 @@ def drop(session: Session, request_id: int) -> None:
     held = session.scalar(select(RequestSecret).where(RequestSecret.request_id == request_id))
     if held is not None:
         session.delete(held)
+
+
+def opened(database: Database, secret: str, *, now: datetime | None = None) -> str | None:
+    """The public id of the request ``secret`` opens (its use counted), or None."""
+    with database.session() as session:
+        row = find(session, secret, now=now or utcnow())
+        return None if row is None else row.public_id
