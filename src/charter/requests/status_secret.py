@@ -22,6 +22,7 @@ import hashlib
 import re
 import secrets
 from datetime import datetime
+from urllib.parse import urlencode
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -75,3 +76,11 @@ def opened(database: Database, secret: str, *, now: datetime | None = None) -> s
     with database.session() as session:
         row = find(session, secret, now=now or utcnow())
         return None if row is None else row.public_id
+
+
+OPEN_PATH = "/privacy/requests/open"
+
+
+def status_url(base_url: str, secret: str) -> str:
+    """The status link shown once: the privacy center's page that opens the request."""
+    return f"{base_url.rstrip('/')}{OPEN_PATH}?{urlencode({'token': secret})}"

@@ -16,7 +16,6 @@ budget and locks nothing; every wrong, unknown or expired one is the same 404.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,7 +47,7 @@ class SecretFactsIn(SecretIn):
 
 
 def link(services: Services, secret: str) -> str:
-    return f"{services.settings.base_url.rstrip('/')}/privacy/requests/open?{urlencode({'token': secret})}"
+    return status_secret.status_url(services.settings.base_url, secret)
 
 
 def _opened(services: Services, secret: str) -> str:

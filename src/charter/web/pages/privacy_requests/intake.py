@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -14,7 +13,7 @@ from charter.errors import InputTooLarge, InvalidInput, NotFound, RateLimited, U
 from charter.execution.facts_lookup import lookup_for, start_kinds
 from charter.policy.schema import Statement
 from charter.preferences.errors import ChallengeError, ChallengeInvalid, WrongCode
-from charter.requests import intake, terms
+from charter.requests import intake, status_secret, terms
 from charter.requests.details import AGENT, DOCUMENT_TYPES, PARENT, Agent, Document
 from charter.requests.facts import KINDS
 from charter.requests.identity_start import offered_facts
@@ -315,7 +314,7 @@ OTHER = "other"
 
 def _secret_page(request: Request, services: Services, received: intake.Received) -> Response:
     """ "Keep this link", with the status page's cookie already set for this browser."""
-    link = f"{services.settings.base_url.rstrip('/')}{BASE}/open?{urlencode({'token': received.secret})}"
+    link = status_secret.status_url(services.settings.base_url, received.secret or "")
     response = page(request, "requests/secret.html", request_id=received.public_id, link=link, due_at=received.due_at)
     value = tokens.issue_session(services, received.public_id, scope=SCOPE)
     tokens.set_session(response, services, value, scope=SCOPE, path=f"{BASE}/{received.public_id}")
