@@ -91,7 +91,11 @@ class World:
     def approve(self, public_id: str, *, identity_checked: bool = True) -> None:
         with self.database.session() as session:
             review.approve(
-                session, review.get(session, public_id), actor="test", vault=self.vault, identity_checked=identity_checked
+                session,
+                review.get(session, public_id),
+                actor="test",
+                vault=self.vault,
+                identity_checked=identity_checked,
             )
 
     def run(self, public_id: str) -> str:
@@ -253,7 +257,9 @@ def test_a_statement_that_verifies_by_email_only_refuses_a_start_without_email(c
 
     raw = (EXAMPLES / "statement-2023.yaml").read_text()
     raw = raw.replace("verify_with_data_held: true", "verify_with_data_held: false")
-    raw = raw.replace('version: "2023-01-01"', 'version: "2024-01-01"').replace("effective: 2023-01-01", "effective: 2024-01-01")
+    raw = raw.replace('version: "2023-01-01"', 'version: "2024-01-01"').replace(
+        "effective: 2023-01-01", "effective: 2024-01-01"
+    )
     path = club.folder.parent / "statement-2024.yaml"
     path.write_text(raw)
     loaded, text = policy.read_file(path, limits=PolicySettings())

@@ -79,8 +79,10 @@ def test_a_phone_only_access_request_over_the_api_end_to_end(
     sent = _submit(app, {**BEN, "facts": BEN_FACTS})
     assert sent.status_code == 202, sent.text
     answer = sent.json()
-    assert answer["status"] == "in_review" and answer["status_secret"] and "/privacy/requests/open?token=" in (
-        answer["status_url"]
+    assert (
+        answer["status"] == "in_review"
+        and answer["status_secret"]
+        and "/privacy/requests/open?token=" in (answer["status_url"])
     )
     client = TestClient(app, client=("10.0.0.1", 1))
     status = client.post("/api/v1/requests/status", json={"secret": answer["status_secret"]})
@@ -135,8 +137,11 @@ def test_every_public_answer_is_the_same_whoever_the_number_belongs_to(app: Fast
         ({**BEN, "identity": {"kind": "phone", "value": "12"}, "facts": BEN_FACTS}, 422, "phone identity is not"),
         (BEN, 422, "give at least one fact (postal_code, date_of_birth)"),
         ({**BEN, "facts": {"date_of_birth": "yesterday"}}, 422, "facts.date_of_birth"),
-        ({**BEN, "identity": {"kind": "loyalty_id", "value": "L-1"}, "type": "restriction", "facts": BEN_FACTS},
-         422, "consent records"),  # fmt: skip
+        (
+            {**BEN, "identity": {"kind": "loyalty_id", "value": "L-1"}, "type": "restriction", "facts": BEN_FACTS},
+            422,
+            "consent records",
+        ),  # fmt: skip
     ],
 )
 def test_bad_input_is_a_problem_naming_the_fix(app: FastAPI, body: dict[str, Any], status: int, words: str) -> None:
@@ -187,9 +192,7 @@ def test_the_office_takes_a_request_by_phone_from_the_cli(services: Services, da
     from charter.cli.main import app as cli
     from tests.cli_runner import invoker
 
-    invoke = invoker(
-        cli, database, services.settings.home, CHARTER_DATAMAP_PATH=str(services.settings.datamap.path)
-    )
+    invoke = invoker(cli, database, services.settings.home, CHARTER_DATAMAP_PATH=str(services.settings.datamap.path))
     done = invoke("requests", "submit", "--type", "access", "--identity", "phone:(512) 555-0102",
                   "--fact", "postal_code=78702", "--fact", "date_of_birth=1985-02-03", "--json")  # fmt: skip
     assert done.exit_code == 0, done.output
