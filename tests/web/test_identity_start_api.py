@@ -141,7 +141,7 @@ def test_every_public_answer_is_the_same_whoever_the_number_belongs_to(app: Fast
             {**BEN, "identity": {"kind": "loyalty_id", "value": "L-1"}, "type": "restriction", "facts": BEN_FACTS},
             422,
             "consent records",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_bad_input_is_a_problem_naming_the_fix(app: FastAPI, body: dict[str, Any], status: int, words: str) -> None:
