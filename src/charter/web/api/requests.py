@@ -167,7 +167,9 @@ def _proof(body: RequestIn) -> Document | None:
     return Document(body.proof.content_type, data)
 
 
-@router.post("/requests", status_code=202, response_model=ReceivedOut, dependencies=[SUBMIT])
+@router.post(
+    "/requests", status_code=202, response_model=ReceivedOut, response_model_exclude_none=True, dependencies=[SUBMIT]
+)
 def submit(body: RequestIn, request: Request) -> ReceivedOut:
     """Record a request and mail the acknowledgement with a code; 202 whether or not the address is known."""
     services = services_of(request)
