@@ -139,7 +139,7 @@ class RequestFacts(Base):
     checked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-# -- requests started without an e-mail address (charter.requests.status_secret; migration 0013) --------
+# -- requests started without an e-mail address (charter.requests.status_secret; migration 0014) --------
 
 
 class RequestSecret(Base):

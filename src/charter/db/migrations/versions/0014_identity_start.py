@@ -6,8 +6,8 @@ of ``privacy_requests`` and ``kind`` of ``suppression_list`` widen to 40
 characters: custom kinds a data map declares (``loyalty_id``,
 ``membership_number``) start requests and are suppressed after an erasure.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-09 10:00:00
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 import charter.db.base
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
