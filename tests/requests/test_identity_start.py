@@ -120,7 +120,9 @@ def club(database: Database, sqlite_store: club_store.Store, tmp_path: Path) -> 
 
 
 def _package_rows(world: World, public_id: str) -> dict[str, list[dict[str, Any]]]:
-    archive = zipfile.ZipFile(io.BytesIO(package.read(world.config.home, world.vault.keys, public_id)))
+    with world.database.session() as session:
+        zipped = package.read(session, world.config.home, world.vault.keys, public_id)
+    archive = zipfile.ZipFile(io.BytesIO(zipped))
     return {c["collection"]: c["rows"] for c in json.loads(archive.read("package.json"))["collections"]}
 
 
