@@ -59,6 +59,12 @@ PUBLIC = {
     "/api/v1/requests/{public_id}/copy/code",  # the same over the API (202 whether or not it exists)
     "/api/v1/requests/{public_id}/copy",  # redeeming it: a one-time link, or the push to the third party
     # -- end delivery --
+    # -- a request made without an e-mail address, followed by its status secret (issue 11) --
+    "/privacy/requests/open",  # the status link shown once (GET ?token=…), or the secret pasted (POST)
+    "/privacy/requests/{public_id}/copy/secret",  # "Get my copy" with the secret typed again
+    "/api/v1/requests/status",  # where it stands, for the holder of the secret (POST body)
+    "/api/v1/requests/status/facts",  # facts held again: one answer whatever the outcome
+    "/api/v1/requests/status/copy",  # the copy's one-time link
 }
 
 

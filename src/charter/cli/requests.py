@@ -15,6 +15,7 @@ import typer
 from charter.cli.consent import split_identity
 from charter.cli.context import services
 from charter.cli.output import command, console, emit_json
+from charter.cli.request_intake import submit_request
 from charter.cli.request_packages import package as package_command
 from charter.cli.request_packages import push_again
 from charter.cli.request_retry import DatamapOpt, give_up, plan_lines, retry_request, run_lines
@@ -61,6 +62,8 @@ def _show(built: Services, public_id: str, as_json: bool, done: str | None = Non
         _say(f"{key:<18} {document[key]}")
     confirmed = document["verified_at"]
     verified = f"{document['verification']}, confirmed {str(confirmed)[:19]}" if confirmed else "not confirmed yet"
+    if document["without_email"]:  # issue 11: made with a phone or another identifier, no code sent
+        verified = f"{document['verification']}; {document['without_email']}"
     _say(f"{'verification':<18} {verified}")
     if document["facts"]:
         _say(f"{'facts':<18} {document['facts']}")
@@ -312,6 +315,7 @@ app.command("package")(package_command)  # the copy of an access/portability req
 app.command("push")(push_again)  # a failed delivery to a third party, sent once more
 app.command("retry")(retry_request)  # a failed request, after the office fixed its cause (issue 11)
 app.command("give-up")(give_up)  # a failed request closed as not carried out, with a reason for the requester
+app.command("submit")(submit_request)  # taken by the office (a call, a letter), with or without e-mail (issue 11)
 
 
 @holds_app.command("add")

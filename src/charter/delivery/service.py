@@ -163,30 +163,41 @@ def redeem(
             found = _copy_of(session, public_id)
             if found is None or challenge.email_hash != found[0].identity_hash:
                 raise ChallengeInvalid(challenges.INVALID)
-            row, run = found
-            what = offer(session, row, vault=vault) or Offer(ME)
-            if what.destination == ME:
-                return links.issue(session, row, vault=vault, settings=settings, now=now)
-            delivery = PackageDelivery(
-                request_id=row.id,
-                recipient_host=(what.host or "")[:260],
-                status="pending",
-                attempts=0,
-                sha256=run.package_sha256 or "",
-                created_at=now,
-            )
-            session.add(delivery)
-            session.flush()
-            audit.record(
-                session,
-                actor="requester",
-                action="package.delivery_confirmed",
-                target=f"request:{row.public_id}",
-                data={"delivery": delivery.public_id, "package_sha256": delivery.sha256},
-            )
-            return Confirmed(delivery.public_id, delivery.recipient_host)
+            return release(session, found[0], vault=vault, settings=settings, now=now)
     assert wrong is not None
     raise wrong
+
+
+def release(
+    session: Session, row: PrivacyRequest, *, vault: Vault, settings: Settings, now: datetime
+) -> links.Issued | Confirmed:
+    """The requester proved it is them again (a fresh code, or a request's status secret): a one-time link, or a
+    confirmed delivery to the third party they named. NoCopy when the request has no copy to give."""
+    found = _copy_of(session, row.public_id)
+    if found is None:
+        raise NoCopy("this request has no copy to give")
+    row, run = found
+    what = offer(session, row, vault=vault) or Offer(ME)
+    if what.destination == ME:
+        return links.issue(session, row, vault=vault, settings=settings, now=now)
+    delivery = PackageDelivery(
+        request_id=row.id,
+        recipient_host=(what.host or "")[:260],
+        status="pending",
+        attempts=0,
+        sha256=run.package_sha256 or "",
+        created_at=now,
+    )
+    session.add(delivery)
+    session.flush()
+    audit.record(
+        session,
+        actor="requester",
+        action="package.delivery_confirmed",
+        target=f"request:{row.public_id}",
+        data={"delivery": delivery.public_id, "package_sha256": delivery.sha256},
+    )
+    return Confirmed(delivery.public_id, delivery.recipient_host)
 
 
 def staff_copy(

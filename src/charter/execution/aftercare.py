@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from charter.db.base import rowcount
 from charter.ledger import tombstones
 from charter.maillinks.models import MailLink, MailOpen
-from charter.requests import review
+from charter.requests import identity_start, review
 from charter.requests.models import PrivacyRequest
 from charter.requests.sealing import identity_of
 from charter.subjects import service as subjects
@@ -44,7 +44,9 @@ def after_erasure(session: Session, *, vault: Vault, request_row: PrivacyRequest
     only re-stamps the suppression entries.
     """
     # The request's identity hashed now, with the current lookup key: the one every later check will use.
-    keys = {suppression.key_of(vault, request_row.identity_kind, identity_of(vault, request_row))}
+    # (any kind the request started from, custom ones included: identity_start.lookup_hash, as key_of for Charter's)
+    kind = request_row.identity_kind
+    keys = {(kind, identity_start.lookup_hash(vault, kind, identity_of(vault, request_row)))}
     counts = {"ledger_events_tombstoned": 0, "identities_removed": 0, "mail_links_removed": 0, "mail_opens_removed": 0}
     person: Person | None = None
     person_id = review.person_id_of(session, request_row)

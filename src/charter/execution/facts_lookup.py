@@ -32,6 +32,7 @@ from charter.execution.erasure import Strategies
 from charter.execution.steps import Action, Plan, Step
 from charter.requests import factcheck
 from charter.requests.facts import KINDS, kinds_of
+from charter.requests.identity_start import StartKinds
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 
@@ -171,6 +172,17 @@ def check_against_stores(services: Services, public_id: str, given: Mapping[str,
         vault=services.vault,
         settings=services.settings.requests,
     )
+
+
+def start_kinds(settings: Settings) -> StartKinds:
+    """The identity kinds a request may start from: e-mail and every kind ``CHARTER_DATAMAP_PATH`` declares (only
+    e-mail when the map cannot be loaded: the refusal then names e-mail alone). Issue 11."""
+    from charter.execution.service import load_datamap
+
+    try:
+        return StartKinds.of(plan.map_identity_kinds(load_datamap(settings)))
+    except CharterError:
+        return StartKinds()
 
 
 def lookup_for(settings: Settings) -> StoreLookup | DataMapUnavailable:

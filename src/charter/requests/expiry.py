@@ -22,6 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from charter.preferences import challenges
+from charter.requests import status_secret
 from charter.requests.errors import IllegalTransition
 from charter.requests.kinds import Status
 from charter.requests.models import PrivacyRequest, RequestDocument, RequestNotice
@@ -57,6 +58,7 @@ def _drop(session: Session, row: PrivacyRequest) -> None:
     """Forget who the request was about: the sealed values, the hash, the proof, the code, queued e-mails."""
     session.execute(delete(RequestDocument).where(RequestDocument.request_id == row.id))
     session.execute(delete(RequestNotice).where(RequestNotice.request_id == row.id, RequestNotice.sent_at.is_(None)))
+    status_secret.drop(session, row.id)  # made without an e-mail address: its status link opens nothing now
     if row.challenge_id is not None:
         challenges.discard(session, row.challenge_id)
         row.challenge_id = None

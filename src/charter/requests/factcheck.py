@@ -34,7 +34,7 @@ from charter import audit
 from charter.db import Database
 from charter.db.base import rowcount, utcnow
 from charter.errors import Unavailable
-from charter.requests import facts, terms
+from charter.requests import facts, identity_start, terms
 from charter.requests.facts import Outcome
 from charter.requests.kinds import RequestKind, Status
 from charter.requests.models import PrivacyRequest, RequestFacts
@@ -62,9 +62,20 @@ def high_risk(settings: RequestSettings) -> frozenset[RequestKind]:
     return frozenset(RequestKind(name) for name in settings.facts_kind_set())
 
 
+class _NoLookup:
+    """No data map to read: every lookup is a store that is down (the outcome "unavailable")."""
+
+    def held(self, identity_kind: str, identity: str, kinds: Collection[str]) -> Mapping[str, Sequence[str]]:
+        raise Unavailable("no data map was given, so no store was read")
+
+
+NO_LOOKUP: Lookup = _NoLookup()
+
+
 def require(session: Session, row: PrivacyRequest, settings: RequestSettings, *, now: datetime) -> None:
-    """At intake: a high-risk request will ask its requester for facts once the e-mail is confirmed."""
-    if RequestKind(row.kind) in high_risk(settings):
+    """At intake: a high-risk request will ask its requester for facts once the e-mail is confirmed; a request
+    made without an e-mail address always (facts are its only proof, P-RGT-7)."""
+    if RequestKind(row.kind) in high_risk(settings) or identity_start.without_email(row):
         session.add(RequestFacts(request_id=row.id, outcome=Outcome.PENDING.value, created_at=now))
 
 
@@ -86,7 +97,8 @@ def may_send(state: RequestFacts | None, row: PrivacyRequest, settings: RequestS
     Never depends on the outcome: a form that vanished after a match would
     tell the requester what only the privacy office may know.
     """
-    return state is not None and Status(row.status) in OPEN_FOR_FACTS and state.attempts < settings.facts_attempts
+    open_for = OPEN_FOR_FACTS | {Status.VERIFYING} if identity_start.without_email(row) else OPEN_FOR_FACTS
+    return state is not None and Status(row.status) in open_for and state.attempts < settings.facts_attempts
 
 
 def describe(state: RequestFacts | None) -> str | None:
@@ -131,6 +143,8 @@ def check(
     with database.session() as session:
         row = session.scalar(select(PrivacyRequest).where(PrivacyRequest.public_id == public_id[:32]))
         state = None if row is None else state_of(session, row)
+        if row is not None:  # the identity the request started from is no proof of itself (a phone's last digits)
+            given = identity_start.usable_facts(row.identity_kind, given)
         if row is None or state is None or not may_send(state, row, settings) or not given:
             return
         identity_kind, identity, attempts = row.identity_kind, identity_of(vault, row), state.attempts

@@ -31,9 +31,20 @@ from charter.preferences import challenges
 from charter.preferences.challenges import Claimed, Started
 from charter.preferences.errors import ChallengeInvalid, WrongCode
 from charter.preferences.models import EmailChallenge
-from charter.requests import claimed, deadlines, details, factcheck, notices, terms
+from charter.requests import (
+    claimed,
+    deadlines,
+    details,
+    factcheck,
+    facts,
+    identity_start,
+    notices,
+    status_secret,
+    terms,
+)
 from charter.requests.details import Agent, Document
 from charter.requests.errors import InvalidRequest
+from charter.requests.identity_start import EMAIL, StartKinds
 from charter.requests.kinds import RequestKind, Status
 from charter.requests.models import PrivacyRequest, RequestDocument, RequestFacts
 from charter.requests.sealing import seal_details, seal_document, seal_identity
@@ -41,7 +52,7 @@ from charter.requests.transitions import move
 from charter.settings import Settings
 from charter.subjects import service as subjects
 from charter.subjects.models import Identity, Person, new_public_id
-from charter.subjects.normalize import IdentityKind, kind_of
+from charter.subjects.normalize import IdentityKind
 
 PURPOSE = "requests"
 VERIFY_PATH = "/privacy/requests/verify"
@@ -50,7 +61,8 @@ AGENT_PROOF = "agent_proof"
 
 @dataclass(frozen=True)
 class Submission:
-    """What the requester sent. ``identity_kind`` must be ``email``: it is how they prove who they are."""
+    """What the requester sent. ``identity_kind``: ``email`` (a code is sent there), or another kind the data map
+    declares (:mod:`charter.requests.identity_start`), proven with ``facts`` the stores already hold."""
 
     kind: RequestKind
     identity_kind: str
@@ -61,6 +73,8 @@ class Submission:
     proof: Document | None = None
     #: other identifiers (kind, value): claims until the office confirms them (charter.requests.claimed)
     identities: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    #: facts held (kind → value as typed) proving a request made without an e-mail address
+    facts: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,8 @@ class Received:
     public_id: str
     challenge_id: str
     due_at: datetime
+    #: a request made without an e-mail address: the status secret, to show once (never stored or logged)
+    secret: str | None = field(default=None, repr=False)
 
 
 def statement_in_force(session: Session, at: datetime) -> tuple[str, Statement]:
@@ -82,17 +98,24 @@ def link_for(settings: Settings, token: str) -> str:
 
 
 def _record(
-    session: Session, submission: Submission, *, vault: subjects.Vault, settings: Settings, now: datetime
+    session: Session,
+    submission: Submission,
+    *,
+    vault: subjects.Vault,
+    settings: Settings,
+    now: datetime,
+    starts: StartKinds | None = None,
 ) -> tuple[PrivacyRequest, terms.Terms, Agent | None]:
-    kind = kind_of(submission.identity_kind)
-    found_kind, normalized = vault.normalize(kind, submission.identity)
-    if found_kind != IdentityKind.EMAIL:
-        raise InvalidRequest("a request is verified by e-mail: give the requester's e-mail address")
+    identity_kind, normalized = (starts or StartKinds()).normalize(
+        submission.identity_kind, submission.identity, region=vault.phone_region
+    )
     version, statement = statement_in_force(session, now)
     jurisdiction = submission.jurisdiction or terms.default_jurisdiction(
         statement, settings.requests.default_jurisdiction
     )
     found = terms.terms_for(statement, jurisdiction, submission.kind)
+    if identity_kind != EMAIL:  # P-RGT-7: the statement's level decides whether facts may stand in for the code
+        identity_start.check_level(statement, found, submission.kind, identity_kind)
     cleaned = details.check(
         submission.kind, submission.details, statement, allow_private=settings.delivery.allow_private_recipients
     )
@@ -119,8 +142,8 @@ def _record(
         else deadlines.add(now, found.acknowledge_within, holidays),
         original_due_at=due,
         due_at=due,
-        identity_kind=found_kind.value,
-        identity_hash=vault.lookup_hash(found_kind, normalized),
+        identity_kind=identity_kind,
+        identity_hash=identity_start.lookup_hash(vault, identity_kind, normalized),
         sealed_identity=b"",
         by_agent=agent is not None,
         updated_at=now,
@@ -134,7 +157,7 @@ def _record(
     row.sealed_details = seal_details(vault, row.public_id, cleaned)
     session.add(row)
     session.flush()
-    factcheck.require(session, row, settings.requests, now=now)  # P-RGT-7: high-risk types match facts held
+    factcheck.require(session, row, settings.requests, now=now)  # P-RGT-7: high-risk types (and no e-mail) match facts
     if submission.proof is not None:
         session.add(
             RequestDocument(
@@ -162,6 +185,7 @@ def _record(
             "agent_relationship": None if agent is None else agent.relationship,
             "proof": submission.proof is not None,
             "other_identity_kinds": sorted(others),
+            "identity_kind": identity_kind,
         },
     )
     return row, found, agent
@@ -175,11 +199,22 @@ def submit(
     vault: subjects.Vault,
     settings: Settings,
     now: datetime | None = None,
+    starts: StartKinds | None = None,
+    lookup: factcheck.Lookup | None = None,
 ) -> Received:
-    """Record the request, mail the acknowledgement and code; all of it, or nothing if the mail fails."""
+    """Record the request, mail the acknowledgement and code; all of it, or nothing if the mail fails.
+
+    A request made with another identity than e-mail (``starts``: the kinds the data map declares) has no
+    code to send: :func:`_submit_without_email` compares its facts through ``lookup`` instead."""
     now = now or utcnow()
+    if identity_start.canonical_kind(submission.identity_kind) != EMAIL:
+        return _submit_without_email(
+            database, submission, vault=vault, settings=settings, now=now, starts=starts, lookup=lookup
+        )
+    if submission.facts:
+        raise InvalidRequest("facts are asked for once the e-mail code is entered (verify-facts), not with the request")
     with database.session() as session:
-        row, found, agent = _record(session, submission, vault=vault, settings=settings, now=now)
+        row, found, agent = _record(session, submission, vault=vault, settings=settings, now=now, starts=starts)
         started = challenges.start(
             session, submission.identity, vault=vault, settings=settings.preferences, now=now, purpose=PURPOSE
         )
@@ -200,6 +235,58 @@ def submit(
     except Unavailable:
         _abandon(database, received)
         raise
+    return received
+
+
+def _submit_without_email(
+    database: Database,
+    submission: Submission,
+    *,
+    vault: subjects.Vault,
+    settings: Settings,
+    now: datetime,
+    starts: StartKinds | None,
+    lookup: factcheck.Lookup | None,
+) -> Received:
+    """A request made with a phone or another identifier: recorded, its facts compared, then in review.
+
+    The answer (a status secret shown once) is the same whatever the facts' outcome, and whether anyone holds
+    that identity at all: the outcome is for the office, who must still confirm before approving
+    (:func:`charter.requests.identity_start.approval_problem`)."""
+    kind_name, _normalized = (starts or StartKinds()).normalize(  # the kind first: its refusal names those accepted
+        submission.identity_kind, submission.identity, region=vault.phone_region
+    )
+    try:
+        given = facts.cleaned(submission.facts)
+    except ValueError as exc:
+        kind = facts.KINDS[str(exc)]
+        raise InvalidRequest(f"facts.{kind.id}: {kind.hint}") from None
+    usable = identity_start.usable_facts(kind_name, given)
+    if not usable:
+        asked = ", ".join(identity_start.offered_facts(kind_name, list(facts.KINDS)))
+        raise InvalidRequest(
+            "a request without an e-mail address is verified with information we already hold: give at least one "
+            f"fact ({asked})"
+        )
+    with database.session() as session:
+        row, _found, _agent = _record(session, submission, vault=vault, settings=settings, now=now, starts=starts)
+        row.acknowledged_at = now
+        move(session, row, Status.VERIFYING, actor="charter", now=now, data={"acknowledged": True, "channel": "facts"})
+        secret = status_secret.issue(session, row, now=now)
+        received = Received(row.public_id, "", row.due_at, secret=secret)
+    factcheck.check(
+        database,
+        received.public_id,
+        usable,
+        lookup=lookup or factcheck.NO_LOOKUP,
+        vault=vault,
+        settings=settings.requests,
+        now=now,
+    )
+    with database.session() as session:
+        sent = session.scalar(select(PrivacyRequest).where(PrivacyRequest.public_id == received.public_id))
+        if sent is not None and sent.status == Status.VERIFYING.value:
+            move(session, sent, Status.IN_REVIEW, actor="requester", now=now, data={"channel": "facts"})
     return received
 
 

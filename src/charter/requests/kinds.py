@@ -84,7 +84,8 @@ class Status(StrEnum):
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.RECEIVED: frozenset({Status.VERIFYING, Status.EXPIRED}),
-    Status.VERIFYING: frozenset({Status.VERIFIED, Status.EXPIRED}),
+    # verifying → in review: a request made without an e-mail address, once its facts are sent
+    Status.VERIFYING: frozenset({Status.VERIFIED, Status.IN_REVIEW, Status.EXPIRED}),
     Status.VERIFIED: frozenset({Status.IN_REVIEW, Status.DENIED}),
     Status.IN_REVIEW: frozenset({Status.APPROVED, Status.DENIED, Status.NEEDS_MORE_VERIFICATION}),
     Status.NEEDS_MORE_VERIFICATION: frozenset({Status.IN_REVIEW, Status.DENIED}),

@@ -41,7 +41,7 @@ class PrivacyRequest(Base):
     due_at: Mapped[datetime] = mapped_column(index=True)
     extended_at: Mapped[datetime | None] = mapped_column(default=None)
     extension_reason: Mapped[str | None] = mapped_column(Text, default=None)
-    identity_kind: Mapped[str] = mapped_column(String(16))
+    identity_kind: Mapped[str] = mapped_column(String(40))  # email, phone, or a kind the data map declares
     identity_hash: Mapped[str] = mapped_column(String(64), index=True)
     sealed_identity: Mapped[bytes] = mapped_column(LargeBinary)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True, default=None)
@@ -137,3 +137,24 @@ class RequestFacts(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     checked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# -- requests started without an e-mail address (charter.requests.status_secret; migration 0014) --------
+
+
+class RequestSecret(Base):
+    """The status secret of a request started from a phone or another identifier: the requester's only way back.
+
+    Shown once at submission (a link to keep); only its SHA-256 is stored. It
+    opens that request's status page, its facts form and its copy; it proves
+    nothing about identity (facts and the office do that).
+    """
+
+    __tablename__ = "request_secrets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("privacy_requests.id"), unique=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    uses: Mapped[int] = mapped_column(Integer, default=0)

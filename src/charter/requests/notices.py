@@ -168,7 +168,12 @@ class Delivery:
 
 
 def pending(session: Session, *, request_id: int | None = None) -> list[RequestNotice]:
-    statement = select(RequestNotice).where(RequestNotice.sent_at.is_(None), RequestNotice.attempts < MAX_ATTEMPTS)
+    statement = (
+        select(RequestNotice)
+        .join(PrivacyRequest, PrivacyRequest.id == RequestNotice.request_id)
+        .where(RequestNotice.sent_at.is_(None), RequestNotice.attempts < MAX_ATTEMPTS)
+        .where(PrivacyRequest.identity_kind == "email")  # no address: nothing to send (see _claim)
+    )
     if request_id is not None:
         statement = statement.where(RequestNotice.request_id == request_id)
     return list(session.scalars(statement.order_by(RequestNotice.id)))
@@ -242,6 +247,8 @@ def _claim(
         select(RequestNotice, PrivacyRequest)
         .join(PrivacyRequest, PrivacyRequest.id == RequestNotice.request_id)
         .where(RequestNotice.sent_at.is_(None), RequestNotice.attempts < MAX_ATTEMPTS, RequestNotice.id > after, _FREE)
+        # a request made without an e-mail address has nowhere to write to: its requester reads the status page
+        .where(PrivacyRequest.identity_kind == "email")
     )
     if request_id is not None:
         statement = statement.where(RequestNotice.request_id == request_id)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from charter.audit.models import AuditEntry
 from charter.db.base import utcnow
 from charter.errors import InvalidInput
-from charter.requests import claimed, factcheck, holds, notices
+from charter.requests import claimed, factcheck, holds, identity_start, notices
 from charter.requests.kinds import CLOSED, RequestKind, Status
 from charter.requests.models import LegalHold, PrivacyRequest, RequestDocument
 from charter.requests.review import person_id_of
@@ -156,6 +156,9 @@ def document(
         "verified_at": None if row.verified_at is None else row.verified_at.isoformat(),
         "verified_via": row.verified_via,
         "facts": factcheck.describe(factcheck.state_of(session, row)),
+        # a request made without an e-mail address: the kind it started from and what proves it (issue 11)
+        "identity_kind": row.identity_kind,
+        "without_email": identity_start.describe(session, row, now=now),
         "person": person,
         "decision": {
             "ground": row.decision_reason,

@@ -29,7 +29,7 @@ from charter.ledger import service as ledger
 from charter.ledger.events import Event, EventKind, Source
 from charter.policy import service as policy
 from charter.policy.schema import Statement
-from charter.requests import claimed, deadlines, factcheck, holds, notices, terms
+from charter.requests import claimed, deadlines, factcheck, holds, identity_start, notices, terms
 from charter.requests.errors import (
     AlreadyExtended,
     GroundNotAllowed,
@@ -128,8 +128,13 @@ def approve(
                 f"legal hold {on_person[0].public_id} covers this person ({on_person[0].reason[:200]}); "
                 "release it first, or deny the request with the ground legal_hold"
             )
+    # P-RGT-7: no e-mail code was ever sent: facts (or an agent's proof) and the office's own check, always.
+    if identity_start.without_email(row):
+        problem = identity_start.approval_problem(session, row, identity_checked=identity_checked, now=now)
+        if problem is not None:
+            raise InvalidRequest(problem)
     # P-RGT-7: facts matched automatically (factcheck) stand for the reviewer's own check of the identity.
-    if factcheck.needs_confirmation(session, row) and not identity_checked:
+    elif factcheck.needs_confirmation(session, row) and not identity_checked:
         raise InvalidRequest(
             f"this request must be verified with facts already held (statement {row.statement_version}: "
             f"{row.verification}; {factcheck.describe(factcheck.state_of(session, row)) or 'no facts matched'}); "
@@ -183,7 +188,8 @@ def _person_for(session: Session, row: PrivacyRequest, vault: subjects.Vault) ->
     """The requester's person; created now if Charter did not know them, so the restriction holds from now on."""
     if row.person_id is not None:
         return subjects.canonical(session, session.get_one(Person, row.person_id))
-    person = subjects.resolve(session, IdentityKind.EMAIL, identity_of(vault, row), vault=vault, create=True)
+    kind = IdentityKind(row.identity_kind)  # a custom kind never reaches here (identity_start.check_level)
+    person = subjects.resolve(session, kind, identity_of(vault, row), vault=vault, create=True)
     if person is None:  # pragma: no cover - create=True always gives a person
         raise NotFound("the requester could not be recorded")
     row.person_id = person.id

@@ -49,6 +49,8 @@ def send_code(
         row = session.scalar(select(PrivacyRequest).where(PrivacyRequest.public_id == public_id[:32]))
         if row is None or not row.sealed_identity:  # none, or expired unconfirmed (its address dropped: expiry.py)
             return secrets.token_hex(16)
+        if row.identity_kind != "email":  # made without an address: its status secret opens it, never a code
+            return secrets.token_hex(16)
         started = challenges.start(
             session, identity_of(vault, row), vault=vault, settings=settings.preferences, now=now, purpose=PURPOSE
         )

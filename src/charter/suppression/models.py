@@ -28,7 +28,7 @@ class Suppressed(Base):
     __table_args__ = (UniqueConstraint("kind", "lookup_hash"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(40))
     lookup_hash: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(32), default=ERASED)
     #: the request whose completion put the hash here (its public id)

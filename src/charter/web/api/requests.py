@@ -38,17 +38,19 @@ from charter.errors import InvalidInput
 from charter.execution import jobs, retry
 from charter.execution import service as execution
 from charter.execution.certificate import certificate_of
-from charter.requests import holds, intake, notices, queue, review
+from charter.execution.facts_lookup import lookup_for, start_kinds
+from charter.requests import factcheck, holds, identity_start, intake, notices, queue, review
 from charter.requests.details import Agent, Document
 from charter.requests.kinds import DenialReason, RequestKind, Status
 from charter.services import Services
 from charter.subjects import service as subjects
-from charter.web.api import request_facts
+from charter.web.api import request_facts, request_status
 from charter.web.api.ledger import IdentityIn
 from charter.web.security import public, requires, services_of
 
 router = APIRouter()
 router.include_router(request_facts.router)  # POST /requests/verify-facts: code + facts held (issue 4, P-RGT-7)
+router.include_router(request_status.router)  # POST /requests/status…: without e-mail, by the status secret (issue 11)
 SUBMIT = public("requests-submit", per_minute=10)
 VERIFY = public("requests-verify", per_minute=30)
 CHECK_EMAIL = (
@@ -77,7 +79,10 @@ class ProofIn(BaseModel):
 class RequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: RequestKind
-    identity: IdentityIn = Field(description="The requester; kind must be email (the code is sent there).")
+    identity: IdentityIn = Field(
+        description="The requester: email (a code is sent there), or a kind the data map declares (phone, "
+        "loyalty_id, …) proven with `facts`; an unknown kind is refused naming the kinds accepted."
+    )
     jurisdiction: str | None = Field(default=None, max_length=80, description="Default: the configured one.")
     details: dict[str, Any] = Field(default_factory=dict)
     agent: AgentIn | None = Field(default=None, description="Set when an authorized agent asks for the person.")
@@ -88,6 +93,12 @@ class RequestIn(BaseModel):
         description="Other identifiers the requester is known by (phone, loyalty_id, …): searched as given only "
         "after the privacy office confirms them; until then only where the person's own records hold them.",
     )
+    facts: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=5,
+        description="Only without an e-mail address: facts the requester knows (postal_code, phone_last4, "
+        "date_of_birth), compared with what the stores hold; never stored.",
+    )
 
 
 class ReceivedOut(BaseModel):
@@ -95,6 +106,12 @@ class ReceivedOut(BaseModel):
     status: str = "verifying"
     due_at: str
     message: str = CHECK_EMAIL
+    status_secret: str | None = Field(
+        default=None,
+        description="Only for a request made without an e-mail address: shown this once, never stored; it opens "
+        "the request's status (POST /api/v1/requests/status) and its copy.",
+    )
+    status_url: str | None = Field(default=None, description="The same secret as a link to the status page.")
 
 
 class VerifyIn(BaseModel):
@@ -150,7 +167,9 @@ def _proof(body: RequestIn) -> Document | None:
     return Document(body.proof.content_type, data)
 
 
-@router.post("/requests", status_code=202, response_model=ReceivedOut, dependencies=[SUBMIT])
+@router.post(
+    "/requests", status_code=202, response_model=ReceivedOut, response_model_exclude_none=True, dependencies=[SUBMIT]
+)
 def submit(body: RequestIn, request: Request) -> ReceivedOut:
     """Record a request and mail the acknowledgement with a code; 202 whether or not the address is known."""
     services = services_of(request)
@@ -163,11 +182,28 @@ def submit(body: RequestIn, request: Request) -> ReceivedOut:
         agent=None if body.agent is None else Agent(body.agent.name, body.agent.email, body.agent.relationship),
         proof=_proof(body),
         identities=tuple((i.kind, i.value) for i in body.identities),
+        facts=body.facts,
     )
+    without_email = identity_start.canonical_kind(body.identity.kind) != identity_start.EMAIL
     received = intake.submit(
-        services.database, services.mailer, submission, vault=services.vault, settings=services.settings
+        services.database,
+        services.mailer,
+        submission,
+        vault=services.vault,
+        settings=services.settings,
+        starts=start_kinds(services.settings) if without_email else None,  # issue 11: kinds the data map declares
+        lookup=lookup_for(services.settings) if without_email else None,
     )
-    return ReceivedOut(id=received.public_id, due_at=received.due_at.isoformat())
+    if received.secret is None:
+        return ReceivedOut(id=received.public_id, due_at=received.due_at.isoformat())
+    return ReceivedOut(
+        id=received.public_id,
+        status=Status.IN_REVIEW.value,
+        due_at=received.due_at.isoformat(),
+        message=factcheck.NEUTRAL,
+        status_secret=received.secret,
+        status_url=request_status.link(services, received.secret),
+    )
 
 
 @router.post("/requests/verify", dependencies=[VERIFY])

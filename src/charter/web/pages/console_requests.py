@@ -30,13 +30,14 @@ from charter.errors import CharterError, InvalidInput
 from charter.execution import jobs, retry
 from charter.execution import service as planning
 from charter.execution.steps import Action, Plan
-from charter.requests import factcheck, holds, notices, queue, review, terms
+from charter.requests import factcheck, holds, identity_start, notices, queue, review, terms
 from charter.requests.details import PARENT
 from charter.requests.kinds import CLOSED, DENIAL_TEXT, RequestKind, Status
 from charter.requests.models import PrivacyRequest
 from charter.requests.sealing import details_of, identity_of
 from charter.services import Services
 from charter.subjects import service as subjects
+from charter.subjects.normalize import mask
 from charter.web.pages import console_certificate as certificates
 from charter.web.security import requires, services_of
 from charter.web.templating import render
@@ -78,7 +79,8 @@ def _forms(session: Any, row: PrivacyRequest) -> dict[str, Any]:
         "can_extend": status not in CLOSED and row.extended_at is None and extension is not None,
         "can_retry": status == Status.FAILED,  # issue 11: retry after fixing the cause, or give up with a reason
         "extension": extension,
-        "strong": factcheck.needs_confirmation(session, row),  # P-RGT-7: unless facts held matched
+        # P-RGT-7: unless facts held matched; a request made without e-mail always (identity_start)
+        "strong": factcheck.needs_confirmation(session, row) or identity_start.without_email(row),
         "grounds": [(ground, DENIAL_TEXT[ground]) for ground in grounds],
     }
 
@@ -120,7 +122,7 @@ def _request_page(
             row=row,
             label=RequestKind(row.kind).label,
             status_label=Status(row.status).label,
-            identity=mask_email(identity_of(services.vault, row)) if row.sealed_identity else None,
+            identity=mask(row.identity_kind, identity_of(services.vault, row)) if row.sealed_identity else None,
             more_information=given if isinstance(given, list) else [],
             by_parent=isinstance(agent, dict) and agent.get("relationship") == PARENT,  # P-COL-2
             may_decide=may_decide,

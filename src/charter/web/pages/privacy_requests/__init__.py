@@ -17,6 +17,9 @@
 6. ``POST …/{id}/facts`` — a high-risk request's requester sends facts held
    (postal code, last phone digits, date of birth), compared with the data
    stores; the same neutral answer whatever the outcome (:mod:`.facts`, P-RGT-7).
+7. Without an e-mail address (a phone, a loyalty number the data map declares):
+   the form takes the identity and facts held at once; the answer is a status
+   link shown once, ``GET …/open?token=…`` (:mod:`.secret`, issue 11).
 
 Every form carries a CSRF token (``preference_tokens`` with the
 :data:`~charter.web.pages.preference_tokens.REQUESTS` scope); every route is
@@ -28,11 +31,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from charter.web.pages.privacy_requests import copy, facts, intake, status
+from charter.web.pages.privacy_requests import copy, facts, intake, secret, status
 
 router = APIRouter(include_in_schema=False)
 # The fixed paths (…/code, …/verify) before the status page's …/{public_id}.
 router.include_router(intake.router)
 router.include_router(copy.router)  # …/download before the status page's …/{public_id}
+router.include_router(secret.router)  # …/open (no e-mail: the status link) before …/{public_id} (issue 11)
 router.include_router(status.router)
 router.include_router(facts.router)  # POST …/{public_id}/facts: facts held, for high-risk requests (P-RGT-7)

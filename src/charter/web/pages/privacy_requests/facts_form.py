@@ -20,6 +20,7 @@ from charter.execution import service as execution
 from charter.execution.facts_lookup import offered
 from charter.requests import factcheck
 from charter.requests.facts import KINDS, FactKind
+from charter.requests.identity_start import offered_facts
 from charter.requests.models import PrivacyRequest
 from charter.services import Services
 
@@ -34,7 +35,8 @@ def kinds_offered(services: Services, identity_kind: str) -> list[FactKind]:
     except CharterError as exc:
         log.warning("facts matching: the data map could not be loaded (%s)", exc.code)
         return []
-    return [KINDS[kind] for kind in offered(datamap, identity_kind)]
+    # a request made with a phone is not proven by that phone's last digits (charter.requests.identity_start)
+    return [KINDS[kind] for kind in offered_facts(identity_kind, offered(datamap, identity_kind))]
 
 
 def context(services: Services, session: Session, row: PrivacyRequest) -> dict[str, Any]:

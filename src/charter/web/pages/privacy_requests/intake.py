@@ -10,10 +10,13 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from charter.errors import InputTooLarge, InvalidInput, NotFound, RateLimited, Unavailable
+from charter.execution.facts_lookup import lookup_for, start_kinds
 from charter.policy.schema import Statement
 from charter.preferences.errors import ChallengeError, ChallengeInvalid, WrongCode
-from charter.requests import intake, terms
+from charter.requests import intake, status_secret, terms
 from charter.requests.details import AGENT, DOCUMENT_TYPES, PARENT, Agent, Document
+from charter.requests.facts import KINDS
+from charter.requests.identity_start import offered_facts
 from charter.requests.kinds import RequestKind
 from charter.services import Services
 from charter.web.pages import preference_tokens as tokens
@@ -69,6 +72,7 @@ def _form(
     services = services_of(request)
     values = values or {}
     default = terms.default_jurisdiction(statement, services.settings.requests.default_jurisdiction)
+    starts = start_kinds(services.settings)  # issue 11: the kinds besides e-mail the data map declares
     return page(
         request,
         "requests/start.html",
@@ -86,7 +90,19 @@ def _form(
         invalid={p.field for p in problems or []},
         purposes=[(p.id, p.name, p.description) for p in statement.purposes],  # restriction/objection (P-RGT-4)
         chosen_purposes=set(chosen_purposes or []),
+        start_kinds=[(kind, kind_label(kind)) for kind in sorted(starts.others)],
+        start_facts=[KINDS[k] for k in KINDS if any(k in offered_facts(o, [k]) for o in starts.others)],
+        fact_prefix=FACT_PREFIX,
     )
+
+
+FACT_PREFIX = "fact_"
+KIND_LABELS = {"phone": "Phone number", "account_id": "Customer account number"}
+
+
+def kind_label(kind: str) -> str:
+    """How the form names an identity kind: ``loyalty_id`` → "Loyalty id"."""
+    return KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
 
 
 # -- the form -------------------------------------------------------------------------
@@ -114,9 +130,15 @@ def _checked(fields: dict[str, str]) -> tuple[RequestKind | None, list[Problem]]
     except ValueError:
         kind = None
         problems.append(Problem("type-access", "Choose what you are asking us to do."))
-    email = _text(fields, "email", MAX_EMAIL)
-    if not email or len(email) > MAX_EMAIL or "@" not in email:
-        problems.append(Problem("email", "Enter your e-mail address, like name@example.org."))
+    if fields.get("channel") == OTHER:  # issue 11: no e-mail address; another identifier and facts held
+        if not _text(fields, "identity_value"):
+            problems.append(Problem("identity_value", "Enter the number or identifier we know you by."))
+        if not any(_text(fields, f"{FACT_PREFIX}{kind}") for kind in KINDS):
+            problems.append(Problem("facts", "Answer at least one of the questions, so we can tell it is you."))
+    else:
+        email = _text(fields, "email", MAX_EMAIL)
+        if not email or len(email) > MAX_EMAIL or "@" not in email:
+            problems.append(Problem("email", "Enter your e-mail address, like name@example.org."))
     if kind == RequestKind.CORRECTION:
         if not _text(fields, "correction_field"):
             problems.append(Problem("correction_field", "Say which information is wrong."))
@@ -234,10 +256,12 @@ def _submit(
     if fields.get("agent") in ("yes", "parent"):
         relationship = PARENT if fields.get("agent") == "parent" else AGENT
         agent = Agent(_text(fields, "agent_name"), _text(fields, "agent_email", MAX_EMAIL), relationship)
+    without_email = fields.get("channel") == OTHER
     submission = intake.Submission(
         kind=kind,
-        identity_kind="email",
-        identity=_text(fields, "email", MAX_EMAIL),
+        identity_kind=_text(fields, "identity_kind") if without_email else "email",
+        identity=_text(fields, "identity_value") if without_email else _text(fields, "email", MAX_EMAIL),
+        facts={k: _text(fields, f"{FACT_PREFIX}{k}") for k in KINDS} if without_email else {},
         jurisdiction=_text(fields, "jurisdiction") or None,
         details=_details(kind, fields, purposes),
         agent=agent,
@@ -246,12 +270,22 @@ def _submit(
     )
     try:
         received = intake.submit(
-            services.database, services.mailer, submission, vault=services.vault, settings=services.settings
+            services.database,
+            services.mailer,
+            submission,
+            vault=services.vault,
+            settings=services.settings,
+            starts=start_kinds(services.settings) if without_email else None,
+            lookup=lookup_for(services.settings) if without_email else None,
         )
     except RateLimited as exc:
         return error_page(request, 429, "Too many requests", sentence(exc.detail))
     except InvalidInput as exc:  # a malformed address, a detail the domain refuses (never echoing a value)
         field = "email" if exc.code == "invalid_identity" else "type-access"
+        if without_email:
+            field = "identity_value" if exc.code == "invalid_identity" else "type-access"
+            if "fact" in exc.detail:
+                field = "facts"
         if "identities:" in exc.detail:  # the optional phone number (charter.requests.claimed)
             field = "phone"
         return _form(
@@ -270,7 +304,21 @@ def _submit(
             "Our mail service is not answering right now, so your request was not recorded. Please try again in "
             "a few minutes.",
         )
+    if received.secret is not None:  # no e-mail: the status link, shown this once (charter.requests.status_secret)
+        return _secret_page(request, services, received)
     return RedirectResponse(f"{BASE}/code?request={received.public_id}", status_code=303)
+
+
+OTHER = "other"
+
+
+def _secret_page(request: Request, services: Services, received: intake.Received) -> Response:
+    """ "Keep this link", with the status page's cookie already set for this browser."""
+    link = status_secret.status_url(services.settings.base_url, received.secret or "")
+    response = page(request, "requests/secret.html", request_id=received.public_id, link=link, due_at=received.due_at)
+    value = tokens.issue_session(services, received.public_id, scope=SCOPE)
+    tokens.set_session(response, services, value, scope=SCOPE, path=f"{BASE}/{received.public_id}")
+    return response
 
 
 # -- verification ----------------------------------------------------------------------

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from charter.delivery import service as delivery
 from charter.errors import CharterError, NotFound, RateLimited, Unavailable
-from charter.requests import notices, review, status_access
-from charter.requests.kinds import CLOSED, RequestKind, Status
-from charter.requests.models import PrivacyRequest
+from charter.requests import identity_start, notices, review, status_access
+from charter.requests.kinds import CLOSED, DENIAL_TEXT, DenialReason, RequestKind, Status
+from charter.requests.models import PrivacyRequest, RequestNotice
 from charter.services import Services
 from charter.web.pages import preference_tokens as tokens
 from charter.web.pages.privacy_requests import facts_form
@@ -52,6 +54,36 @@ STATUS_TEXT: dict[Status, str] = {
     Status.EXPIRED: "The request was never confirmed with the code we e-mailed, so it expired. Make it again "
     "if you still want it.",
 }
+
+
+# a request made without an e-mail address (issue 11): nothing is e-mailed, so the page says it all
+NO_EMAIL_TEXT: dict[Status, str] = {
+    Status.VERIFYING: "We are comparing what you told us with what we already hold.",
+    Status.APPROVED: "Your request was approved. We are carrying it out; come back to this page to see when it "
+    "is done.",
+    Status.DENIED: "We could not do what you asked, for the reason below.",
+    Status.NEEDS_MORE_VERIFICATION: "We need a little more information to be sure the request is yours. What we "
+    "need is below; please add it.",
+    Status.GIVEN_UP: "We could not complete your request, for the reason below.",
+}
+
+
+def _no_email_context(session: Session, row: PrivacyRequest) -> dict[str, Any]:
+    """What an e-mail would have said: the ground of a refusal, what more is needed, why it could not be done."""
+    status = Status(row.status)
+    told: list[str] = []
+    if status == Status.DENIED and row.decision_reason:
+        told = [DENIAL_TEXT[DenialReason(row.decision_reason)], row.decision_note or ""]
+    elif status in (Status.NEEDS_MORE_VERIFICATION, Status.GIVEN_UP):
+        wanted = notices.MORE_VERIFICATION if status == Status.NEEDS_MORE_VERIFICATION else notices.FAILED
+        note = session.scalar(
+            select(RequestNotice.note)
+            .where(RequestNotice.request_id == row.id, RequestNotice.kind == wanted)
+            .order_by(RequestNotice.id.desc())
+            .limit(1)
+        )
+        told = [note or ""]
+    return {"no_email": True, "told": [t for t in told if t]}
 
 
 NOTHING_FOUND_TEXT = (
@@ -153,6 +185,12 @@ def _status_page(
         for key, value in facts_form.context(services, session, row).items():
             extra.setdefault(key, value)
     # -- end facts matching --
+    no_email = identity_start.without_email(row)
+    if no_email:
+        with services.database.session() as session:
+            for key, value in _no_email_context(session, row).items():
+                extra.setdefault(key, value)
+    texts = {**STATUS_TEXT, **NO_EMAIL_TEXT} if no_email else STATUS_TEXT
     return page(
         request,
         "requests/status.html",
@@ -161,7 +199,7 @@ def _status_page(
         label=RequestKind(row.kind).label,
         status=Status.IN_PROGRESS if status == Status.FAILED else status,  # a failed run is the office's to act on
         # issue 11, finding 8: "no record found" is its own outcome, never "complete" as if work was done
-        status_text=NOTHING_FOUND_TEXT if nothing else STATUS_TEXT[status],
+        status_text=NOTHING_FOUND_TEXT if nothing else texts[status],
         closed=status in CLOSED,
         **extra,
     )
