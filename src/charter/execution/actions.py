@@ -26,6 +26,7 @@ from charter.execution.context import (
     declared,
     input_match,
     primary_key,
+    search_of,
     values_of,
 )
 from charter.execution.corrections import before_after
@@ -79,10 +80,9 @@ def _read(step: Step, ctx: StepContext, connector: Connector) -> Found:
     copies: Counter[str] = Counter()
     ahead = ctx.memo.get(READ_AHEAD, {})
     for n, wanted in enumerate(step.inputs):
-        values = values_of(wanted, ctx)
+        values, match = search_of(ctx, step, wanted)
         if not values:
             continue
-        match = input_match(ctx, step, wanted)
         here: Counter[str] = Counter()
         read = ahead.pop(("fetch", step.id, n), None)  # read with the rest of its layer (read_ahead)
         chunks = [[row for row, _ in read]] if read is not None else None
@@ -103,14 +103,9 @@ def reads_of(step: Step, ctx: StepContext) -> list[tuple[tuple[str, str, int], R
     _key, table, schema = where_of(ctx.datamap, step)
     out = []
     for n, wanted in enumerate(step.inputs):
-        values = values_of(wanted, ctx)
+        values, match = search_of(ctx, step, wanted)
         if values:
-            out.append(
-                (
-                    ("fetch", step.id, n),
-                    Read(table, (Wanted(wanted.field, values, input_match(ctx, step, wanted)),), schema),
-                )
-            )
+            out.append((("fetch", step.id, n), Read(table, (Wanted(wanted.field, values, match),), schema)))
     return out
 
 
@@ -138,9 +133,8 @@ def erase(step: Step, ctx: StepContext, connector: Connector) -> Result:
     if step.strategy == "delete_row":
         affected = 0
         for wanted in step.inputs:  # by the primary key when the collection has one, else the fetch's inputs
-            values = values_of(wanted, ctx)
+            values, match = search_of(ctx, step, wanted)
             if values:
-                match = input_match(ctx, step, wanted)
                 affected += writer.delete(table, wanted.field, values, schema=schema, match=match)
         return Result({"rows": affected, "matched": len(original.rows), "strategy": "delete_row"})
     if key is None:

@@ -17,6 +17,8 @@ from charter.datamap.check import identity_kind
 from charter.datamap.model import CollectionEntry, DataMap
 from charter.execution.erasure import Strategies
 from charter.execution.steps import Input, Plan, Step
+from charter.subjects import phones
+from charter.subjects.normalize import DEFAULT_REGION
 
 Rows = list[dict[str, Any]]
 #: ``StepContext.memo`` key of the rows a layer's steps read together, by step (``read_ahead``)
@@ -52,6 +54,8 @@ class StepContext:
     corrected: Any = None
     #: values derived from the run's outcomes once for all its steps (``verification.found_identities``)
     memo: dict[str, Any] = field(default_factory=dict)
+    #: the installation's own country for phones: a number of it is also searched in its national form
+    phone_region: str = DEFAULT_REGION
 
 
 def primary_key(collection: CollectionEntry, kind: str = "sql") -> str | None:
@@ -70,6 +74,18 @@ def values_of(source_input: Input, ctx: StepContext) -> list[Any]:
     assert source.step is not None and source.field is not None
     rows = ctx.found(source.step).rows
     return list(dict.fromkeys(row[source.field] for row in rows if row.get(source.field) is not None))
+
+
+def searched(values: Sequence[Any], match: Match, ctx: StepContext) -> list[Any]:
+    """The values a store is searched for: a phone in each form a store may hold it (``subjects.phones``:
+    with and without its country code), every other value as it is."""
+    return phones.forms(values, ctx.phone_region) if match == "phone" and values else list(values)
+
+
+def search_of(ctx: StepContext, step: Step, wanted: Input) -> tuple[list[Any], Match]:
+    """An input's values as the store is searched for them, and how they compare (:func:`input_match`)."""
+    match = input_match(ctx, step, wanted)
+    return searched(values_of(wanted, ctx), match, ctx), match
 
 
 def input_match(ctx: StepContext, step: Step, wanted: Input) -> Match:

@@ -125,6 +125,7 @@ class StoreLookup:
             {identity_kind: [identity]},
             rows.__getitem__,
             Strategies(b"facts lookup: no erasure is done"),
+            phone_region=self.settings.identity.phone_region,
         )
         connectors: dict[str, Connector] = {}
         try:

@@ -331,7 +331,16 @@ class Runner(BatchRunner):
                 cache[step_id] = Found.loads(opened)
             return cache[step_id]
 
-        context = StepContext(plan.request, plan, self.datamap, identities, found, self.strategies, corrected)
+        context = StepContext(
+            plan.request,
+            plan,
+            self.datamap,
+            identities,
+            found,
+            self.strategies,
+            corrected,
+            phone_region=self.vault.phone_region,
+        )
         return context, cache
 
     # -- the end -----------------------------------------------------------------

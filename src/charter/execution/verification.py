@@ -37,7 +37,7 @@ from charter.datamap.check import identity_kind
 from charter.datamap.erasure_policy import own_strategy
 from charter.datamap.model import CollectionEntry, FieldEntry
 from charter.errors import CharterError, Misconfigured
-from charter.execution.context import READ_AHEAD, StepContext, declared, input_match, values_of
+from charter.execution.context import READ_AHEAD, StepContext, declared, search_of, searched
 from charter.execution.erasure import plain, plain_row
 from charter.execution.steps import Action, Step
 
@@ -122,15 +122,16 @@ class Verifier:
             values = list(dict.fromkeys(r.get(first) for r in self.touched.values() if r.get(first) is not None))
             out.append(("key", Wanted(first, values)))
         for wanted in self.step.inputs:
-            out.append(
-                ("input", Wanted(wanted.field, values_of(wanted, self.ctx), input_match(self.ctx, self.step, wanted)))
-            )
+            values, match = search_of(self.ctx, self.step, wanted)
+            out.append(("input", Wanted(wanted.field, values, match)))
         known = self.found_identities()
         for entry in self.collection.identities():
             if entry.top and not self._kept(entry):
                 kind = identity_kind(entry.model.meta.identity or "")
                 self.searched += len(known.get(kind, ()))
-                out.append((f"identity:{kind}", Wanted(entry.column, sorted(known.get(kind, set())), match_for(kind))))
+                match = match_for(kind)
+                values = searched(sorted(known.get(kind, set())), match, self.ctx)
+                out.append((f"identity:{kind}", Wanted(entry.column, values, match)))
         return out
 
     def check(self, searches: list[tuple[str, Wanted]], hits: list[Hit]) -> None:
