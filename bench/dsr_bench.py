@@ -43,6 +43,9 @@ baseline's (the same people: its store is its own), so the machine's drift lands
 the JSON it wrote. Each gives ``wide.fides`` and ``wide.ratio_fides_over_charter``; without them
 ``wide.fides`` is null.
 
+``wide.commit_floor``: one durable and one relaxed commit on this machine's PostgreSQL (median ms), the
+floor under any figure that ends in a durable "completed" (access: one; erasure: two, plus the store's).
+
 JSON on stdout, progress on stderr. Databases ``--store-db`` and ``--state-db``
 (default ``charter_bench_dsr_store_<pid>`` and ``…_state_<pid>``) are created through
 ``--admin-url`` (default ``CHARTER_BENCH_POSTGRES_URL``) and dropped (unless ``--keep``).
@@ -63,6 +66,7 @@ import hmac
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -292,6 +296,7 @@ def bench_wide(
         "diagnostic_connectors_kept_across_runs": kept,
     }
     out["check"] = _wide.rows_left(store_url, charter_erase, children)
+    out["commit_floor"] = commit_floor(charter.database.url)
     if peer is not None:
         out["fides_runs"] = {
             "access": fides_bench.summarize(fides_runs["access"]),
@@ -300,6 +305,28 @@ def bench_wide(
             **peer.rss(),
         }
     out["raw_ms"] = {k: [round(v * 1000, 2) for v in vs] for k, vs in results.items()}
+    return out
+
+
+def commit_floor(state_url: str, samples: int = 50) -> dict[str, Any]:
+    """What one commit of a one-row INSERT costs on this machine's PostgreSQL, durable (the log flushed:
+    ``synchronous_commit = on``) and relaxed (``off``), median ms. Context for the ratios: a request that
+    says "completed" needs one durable commit (access), a deletion two (its discovery before any write,
+    and the end) plus the store's own; the hand-written baseline's access commits nothing durable, its
+    erasure only the store's."""
+    out: dict[str, Any] = {"samples": samples}
+    with psycopg.connect(libpq(state_url)) as conn:
+        conn.execute("CREATE TEMP TABLE bench_commit_floor (n integer)")
+        conn.commit()
+        for mode in ("on", "off"):
+            taken = []
+            for n in range(samples):
+                begun = time.perf_counter()
+                conn.execute(f"SET LOCAL synchronous_commit TO {mode}")
+                conn.execute("INSERT INTO bench_commit_floor VALUES (%s)", (n,))
+                conn.commit()
+                taken.append(time.perf_counter() - begun)
+            out["durable_ms" if mode == "on" else "relaxed_ms"] = round(statistics.median(taken) * 1000, 3)
     return out
 
 
