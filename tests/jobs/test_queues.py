@@ -20,7 +20,7 @@ import redis
 
 from charter.jobs import BrokerUnavailable, queue_for
 from charter.jobs.base import masked
-from charter.jobs.celery_queue import RUN_TASK, CeleryQueue, sender_app, worker_app
+from charter.jobs.celery_queue import RUN_TASK, CeleryQueue, worker_app
 from charter.jobs.inprocess import THREAD_PREFIX, InProcessQueue
 from charter.services import Services
 from charter.settings import JobSettings, Settings
@@ -61,15 +61,10 @@ def test_a_bad_broker_url_is_refused_by_the_settings() -> None:
         JobSettings(queue="two words")
 
 
-def test_the_sender_is_built_once_per_broker_and_acknowledges_late(settings: Settings) -> None:
-    app = sender_app(settings)
-    assert sender_app(settings) is app
+def test_the_worker_app_acknowledges_late_and_has_the_run_task_bound_to_its_services(services: Services) -> None:
+    app = worker_app(services)
     assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
     assert app.conf.worker_prefetch_multiplier == 1 and app.conf.task_ignore_result
-
-
-def test_the_worker_app_has_the_run_task_bound_to_its_services(services: Services) -> None:
-    app = worker_app(services)
     task = app.tasks[RUN_TASK]
     assert task.acks_late and task.reject_on_worker_lost and task.ignore_result
 

@@ -7,6 +7,8 @@ every domain's services (the ledger's, the policy renderer's, the consent
 CLI's tables...): about 4 MB that a worker or a server would carry for its
 whole life without calling them. What each command does is the same either
 way; ``charter --help`` and every other command go through the full app.
+A plain service command line does not even load Typer
+(:mod:`charter.cli.service_argv`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from __future__ import annotations
 import functools
 import sys
 from importlib import import_module
+from typing import TYPE_CHECKING
 
-import typer
+if TYPE_CHECKING:
+    import typer
 
 NAME = "charter"
 HELP = "Charter: the privacy statement as executable code."
@@ -24,6 +28,8 @@ SERVICES = {"serve": ("charter.cli.serve", "serve"), "worker": ("charter.cli.wor
 
 
 def _typer() -> typer.Typer:
+    import typer
+
     return typer.Typer(name=NAME, help=HELP, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 
@@ -94,4 +100,11 @@ def __getattr__(name: str) -> typer.Typer:
 
 def run() -> None:
     command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command in SERVICES:
+        from charter.cli import service_argv
+
+        parsed = service_argv.parse(command, sys.argv[2:])
+        if parsed is not None:
+            service_argv.start(command, parsed)
+            return
     (service_app(command) if command in SERVICES else full_app())()

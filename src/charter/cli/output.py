@@ -3,7 +3,9 @@
 ``console`` (stdout) and ``errors`` (stderr) are rich consoles made when a
 command first uses one: ``charter serve`` and ``charter worker`` print
 nothing through them unless they fail to start, and rich (about 1 MB) would
-otherwise stay loaded for the life of the process.
+otherwise stay loaded for the life of the process. Typer is imported only
+when an error is turned into its exit: the service commands may run
+without it (:mod:`charter.cli.service_argv`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-
-import typer
 
 from charter.errors import CharterError
 
@@ -42,18 +42,25 @@ def emit_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
+def report(exc: CharterError) -> int:
+    """Print a CharterError as its lines on stderr (never a traceback); its exit code."""
+    if exc.problems:
+        for problem in exc.problems:
+            _console(True).print(problem.render(), markup=False, highlight=False, soft_wrap=True)
+    else:
+        _console(True).print(f"error: {exc.detail}", markup=False, highlight=False, soft_wrap=True)
+    return exc.exit_code
+
+
 @contextmanager
 def reported_errors() -> Iterator[None]:
     """Turn a CharterError into its lines on stderr and its exit code; never a traceback."""
     try:
         yield
     except CharterError as exc:
-        if exc.problems:
-            for problem in exc.problems:
-                _console(True).print(problem.render(), markup=False, highlight=False, soft_wrap=True)
-        else:
-            _console(True).print(f"error: {exc.detail}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
+        import typer
+
+        raise typer.Exit(report(exc)) from None
 
 
 def command(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,38 +1,14 @@
-"""``charter serve``: the web app under uvicorn, in one process or several."""
+"""``charter serve``: the web app under uvicorn, in one process or several (the options; the rest is
+:mod:`charter.cli.serve_run`)."""
 
 from __future__ import annotations
 
-import socket
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-if TYPE_CHECKING:
-    from charter.settings import Settings
-
+from charter.cli import serve_run
 from charter.cli.output import command
-from charter.errors import InvalidInput
-
-APP_FACTORY = "charter.web.app:create_served_app"
-
-
-def _listening_socket(host: str, port: int) -> socket.socket:
-    """A socket bound with ``IPPROTO_TCP`` so accepted connections get ``TCP_NODELAY``.
-
-    uvicorn's own multi-worker bind leaves the protocol 0, and asyncio then
-    skips ``TCP_NODELAY``: every keep-alive request waits ~40 ms for a
-    delayed ACK (uvicorn issue #3149). Binding here avoids it.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise InvalidInput(f"--host/--port: cannot listen on {host}:{port} ({exc.strerror})") from None
-    sock.set_inheritable(True)
-    return sock
 
 
 @command
@@ -42,38 +18,4 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes (one per core is a good start).")] = 1,
 ) -> None:
     """Serve the privacy center, the console and the API."""
-    from uvicorn import Config, Server
-    from uvicorn.supervisors import Multiprocess
-
-    from charter.settings import Settings
-
-    settings = Settings.load()
-    settings.secret_key()  # refuse to start (exit 1, one line) before forking if production has no key
-    _require_schema(settings)
-    proxies = settings.trusted_proxies
-    config = Config(
-        APP_FACTORY,
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=bool(proxies),
-        forwarded_allow_ips=proxies or None,
-        log_level="info",
-    )
-    sock = _listening_socket(host, port)
-    if workers > 1:
-        Multiprocess(config, sockets=[sock]).run()
-    else:
-        Server(config).run(sockets=[sock])
-
-
-def _require_schema(settings: Settings) -> None:
-    """Refuse to serve a database another version of Charter migrated (one line: run charter db upgrade)."""
-    from charter.db import Database, require_schema
-
-    database = Database(settings.database_url)
-    try:
-        require_schema(database)
-    finally:
-        database.dispose()
+    serve_run.serve(host=host, port=port, workers=workers)

@@ -1,11 +1,17 @@
 """The Celery backend: runs travel over Redis to ``charter worker`` processes, on any number of machines.
 
-The Celery application is built from the settings when first needed, never
-at import: importing Charter does not need Redis, nor even Celery loaded.
-A sender (the web server, the sweeper) keeps one application per broker
-configuration, i.e. one connection pool (:func:`sender_app`); a worker
-builds its own with the task bound to its :class:`~charter.services.Services`
-(:func:`worker_app`).
+Two sides, so that a process loads only its own:
+
+* **Sending** (the web server, the sweeper, the CLI): :class:`CeleryQueue`
+  ``LPUSH``es Celery's task message (:mod:`charter.jobs.celery_message`)
+  on the queue's list with redis-py, one connection pool per broker
+  configuration. It imports neither Celery nor kombu: the server would
+  carry them (about 5 MB) for its whole life only to write one list entry.
+  A publish that fails is tried again as Celery's publish retry policy did
+  (twice, after 0.1 and 0.3 s), then is :class:`BrokerUnavailable`.
+* **Consuming** (``charter worker``): :func:`worker_app` builds a Celery
+  application from the settings, with the task bound to the worker's
+  :class:`~charter.services.Services`; importing Charter never builds one.
 
 Delivery is at least once and that is fine: the task only calls
 :func:`charter.execution.jobs.run_logged`, and the step claims in Charter's
@@ -21,18 +27,23 @@ database.
 from __future__ import annotations
 
 import functools
+import time
 from typing import TYPE_CHECKING, Any
 
 from charter.jobs.base import BrokerUnavailable, masked
+from charter.jobs.celery_message import task_message
 from charter.settings import JobSettings, Settings
 
 if TYPE_CHECKING:
+    import redis
     from celery import Celery
 
     from charter.services import Services
 
 RUN_TASK = "charter.run_request"
 CONNECT_TIMEOUT = 5.0
+#: waits before the second and third attempt of a publish (Celery's publish retry policy, as configured before)
+PUBLISH_RETRY_WAITS = (0.1, 0.3)
 
 
 def _configure(app: Celery, jobs: JobSettings) -> None:
@@ -69,15 +80,33 @@ def _new_app(jobs: JobSettings) -> Celery:
 
 
 @functools.lru_cache(maxsize=8)
-def _sender(broker_url: str, queue: str, key_prefix: str, visibility_seconds: int) -> Celery:
-    jobs = JobSettings(broker_url=broker_url, queue=queue, key_prefix=key_prefix, visibility_seconds=visibility_seconds)
-    return _new_app(jobs)
+def _client(broker_url: str) -> redis.Redis:
+    """One client (one connection pool) per broker URL and process; retries are :func:`_publish`'s."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis.from_url(
+        broker_url,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=CONNECT_TIMEOUT,
+        retry=Retry(NoBackoff(), 0),
+    )
 
 
-def sender_app(settings: Settings) -> Celery:
-    """The application that sends runs for this broker configuration (built once per process and broker)."""
-    jobs = settings.jobs
-    return _sender(jobs.broker_url, jobs.queue, jobs.key_prefix, jobs.visibility_seconds)
+def _publish(jobs: JobSettings, payload: bytes) -> None:
+    """``LPUSH`` the message on the queue's list (the key kombu's Redis transport reads, with its prefix)."""
+    import redis
+
+    client = _client(jobs.broker_url)
+    for wait in (*PUBLISH_RETRY_WAITS, None):
+        try:
+            client.lpush(f"{jobs.key_prefix}{jobs.queue}", payload)
+            return
+        except (redis.ConnectionError, redis.TimeoutError):
+            if wait is None:
+                raise
+            time.sleep(wait)
 
 
 def worker_app(services: Services) -> Celery:
@@ -103,8 +132,8 @@ class CeleryQueue:
     def submit_run(self, public_id: str) -> None:
         jobs = self.settings.jobs
         try:
-            sender_app(self.settings).send_task(RUN_TASK, args=[public_id], queue=jobs.queue)
-        except Exception as exc:  # kombu and redis raise many types; all mean "not sent"
+            _publish(jobs, task_message(RUN_TASK, [public_id], queue=jobs.queue))
+        except Exception as exc:  # redis-py raises many types (connection, auth, response); all mean "not sent"
             raise BrokerUnavailable(
                 f"the job broker {masked(jobs.broker_url)} did not take the run ({type(exc).__name__}); "
                 "nothing was started"

@@ -21,8 +21,6 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-import phonenumbers
-
 from charter.errors import InvalidInput
 
 MAX_EMAIL = 254
@@ -86,6 +84,10 @@ def _phone(value: str, region: str) -> str:
     text = value.strip()
     if not text or len(text) > 40:
         raise InvalidIdentity("phone identity must be 1-40 characters")
+    # phonenumbers' metadata (58 modules, about 1 MB) is loaded with the first phone number: a server or
+    # worker whose requesters give e-mail addresses (the channel Charter proves) never carries it
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
