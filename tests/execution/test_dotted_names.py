@@ -221,6 +221,32 @@ def test_a_sql_column_named_with_a_dot_and_a_nested_field_are_both_found_and_era
     _certified(document)
 
 
+def test_a_dataset_key_holding_a_dot_is_searched_and_erased(
+    database: Database,
+    config: Settings,
+    vault: Vault,
+    tmp_path: Path,
+    sql_store: SqlStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """P-RGT-1, P-RGT-3: a dataset ``shop.v2`` (fideslang's FidesKey allows dots), its collection's key
+    ``shop.v2.member``. Before, a collection's key was split at its first dot (dataset ``shop``, collection
+    ``v2.member``): no step of the plan could find its collection."""
+    namespace = f"    fides_meta: {{namespace: {{schema: {sql_store.schema}}}}}\n" if sql_store.schema else ""
+    folder = _write_map(tmp_path / "map", "sql", sql_store.table, namespace=namespace, dataset="shop.v2")
+    _live_check_is_clean(config, folder, sql_store.url, monkeypatch)
+    before = sql_store.rows()
+
+    rows, document = _access_then_deletion(database, config, vault, sql_store.url, folder)
+
+    [mine] = rows
+    assert mine["email"] == ANA and mine["addr.line1"] == FLAT
+    after = sql_store.rows()
+    assert after[2] == before[2] and _token(after[1]["email"]) and after[1]["addr.line1"] == "(erased)"
+    _certified(document)
+    assert document["collections"][0]["collection"] == f"shop.v2.{sql_store.table}"
+
+
 # -- Redis -------------------------------------------------------------------------------------------
 
 
