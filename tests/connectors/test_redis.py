@@ -6,6 +6,7 @@ import pytest
 import redis
 
 from charter.connectors import connector_for
+from charter.connectors.base import StoreRefused
 from charter.connectors.redis_keys import KEY, glob_of, shape_of
 from charter.connectors.redis_kv import RedisConnector
 from charter.errors import InvalidInput, Unavailable
@@ -45,6 +46,40 @@ def test_fetch_by_a_field_inside_the_hash_scans_the_pattern(filled: RedisTarget)
     connector.close()
     assert sorted(row["email"] for row in rows) == sorted(PEOPLE[2:4])
     assert all(row["ip"].startswith("10.0.0.") for row in rows)
+
+
+def test_fetch_by_the_key_reads_the_hashes_named_whatever_the_pattern(filled: RedisTarget) -> None:
+    """A hash's key is its row identity: the verification re-reads every hash an erase touched by it (P-RGT-3),
+    a scanned hash as well as one under a key naming the identity; a key that is not there is no row."""
+    url, prefix = filled
+    connector = RedisConnector("cache", url, chunk_size=2)
+    keys = [f"{prefix}:session:{n}" for n in (0, 1, 2)] + [f"{prefix}:session:gone"]
+    chunks = list(connector.fetch(f"{prefix}:session:*", KEY, keys))
+    keyed = [
+        row
+        for chunk in connector.fetch(f"{prefix}:cart:{{email}}", KEY, [f"{prefix}:cart:{PEOPLE[0]}"])
+        for row in chunk
+    ]
+    connector.close()
+    assert len(chunks) == 2  # 4 keys in chunks of 2: one pipelined round trip each
+    rows = [row for chunk in chunks for row in chunk]
+    assert [row[KEY] for row in rows] == keys[:3] and [row["ip"] for row in rows] == [
+        "10.0.0.0",
+        "10.0.0.1",
+        "10.0.0.2",
+    ]
+    assert keyed == [{KEY: f"{prefix}:cart:{PEOPLE[0]}", "email": PEOPLE[0], "items": "0"}]
+
+
+def test_a_key_that_is_not_a_hash_is_refused_naming_the_pattern_not_the_key(filled: RedisTarget) -> None:
+    url, prefix = filled
+    connector = RedisConnector("cache", url)
+    with pytest.raises(StoreRefused) as caught:
+        list(connector.fetch(f"{prefix}:*", KEY, [f"{prefix}:plain"]))
+    connector.close()
+    said = caught.value.detail
+    assert said.startswith(f"system 'cache': a key under '{prefix}:*' holds a string, not a hash")
+    assert f"{prefix}:plain" not in said  # a key may spell an e-mail: never in a message
 
 
 def test_a_pattern_naming_another_field_is_refused(filled: RedisTarget) -> None:

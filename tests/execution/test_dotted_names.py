@@ -60,12 +60,14 @@ FIELD_LIST = """\
 """
 
 
-def _write_map(folder: Path, kind: str, collection: str, extra: str = "", namespace: str = "") -> Path:
+def _write_map(
+    folder: Path, kind: str, collection: str, extra: str = "", namespace: str = "", dataset: str = "dots"
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     key = "          - {name: id, data_categories: [system.operations], fides_meta: {primary_key: true}}\n"
     (folder / "dots.yaml").write_text(
-        f"systems:\n  - {{id: dots, kind: {kind}, url_env: {URL_ENV}, datasets: [dots]}}\n"
-        "dataset:\n  - fides_key: dots\n"
+        f"systems:\n  - {{id: dots, kind: {kind}, url_env: {URL_ENV}, datasets: [{dataset}]}}\n"
+        f"dataset:\n  - fides_key: {dataset}\n"
         + namespace
         + f"    collections:\n      - name: {json.dumps(collection)}\n{extra}        fields:\n"
         + ("" if kind == "redis" else key)
@@ -112,12 +114,12 @@ def _access_then_deletion(
     return rows, certificate_of(database, public_id)
 
 
-def _certified(document: dict[str, Any], *, checked: int) -> None:
-    """``checked``: rows the verification re-read by key (a SQL row by its primary key; Redis hashes are
-    searched again by their inputs and identities, not re-read by key)."""
+def _certified(document: dict[str, Any]) -> None:
+    """Erased and verified, the one row re-read by its key (a SQL row by its primary key, a Redis hash by its own
+    key: before issue 11's last slice a Redis hash was only searched again, ``rows_checked`` 0)."""
     assert (document["outcome"], document["verified"]) == ("erased", True)
     [entry] = document["collections"]
-    assert entry["fields"] == FIELDS and entry["rows_matched"] == 1 and entry["rows_checked"] == checked
+    assert entry["fields"] == FIELDS and entry["rows_matched"] == 1 and entry["rows_checked"] == 1
 
 
 def _token(value: Any) -> bool:
@@ -216,7 +218,33 @@ def test_a_sql_column_named_with_a_dot_and_a_nested_field_are_both_found_and_era
     ana = after[1]
     assert ana["addr.line1"] == "(erased)" and ana["addr"] is None and _token(ana["email"])
     assert ana["plan"] == "gold"
-    _certified(document, checked=1)
+    _certified(document)
+
+
+def test_a_dataset_key_holding_a_dot_is_searched_and_erased(
+    database: Database,
+    config: Settings,
+    vault: Vault,
+    tmp_path: Path,
+    sql_store: SqlStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """P-RGT-1, P-RGT-3: a dataset ``shop.v2`` (fideslang's FidesKey allows dots), its collection's key
+    ``shop.v2.member``. Before, a collection's key was split at its first dot (dataset ``shop``, collection
+    ``v2.member``): no step of the plan could find its collection."""
+    namespace = f"    fides_meta: {{namespace: {{schema: {sql_store.schema}}}}}\n" if sql_store.schema else ""
+    folder = _write_map(tmp_path / "map", "sql", sql_store.table, namespace=namespace, dataset="shop.v2")
+    _live_check_is_clean(config, folder, sql_store.url, monkeypatch)
+    before = sql_store.rows()
+
+    rows, document = _access_then_deletion(database, config, vault, sql_store.url, folder)
+
+    [mine] = rows
+    assert mine["email"] == ANA and mine["addr.line1"] == FLAT
+    after = sql_store.rows()
+    assert after[2] == before[2] and _token(after[1]["email"]) and after[1]["addr.line1"] == "(erased)"
+    _certified(document)
+    assert document["collections"][0]["collection"] == f"shop.v2.{sql_store.table}"
 
 
 # -- Redis -------------------------------------------------------------------------------------------
@@ -258,7 +286,7 @@ def test_a_redis_hash_field_named_with_a_dot_and_a_nested_field_are_both_found_a
         assert ana["addr.line1"] == "(erased)" and _token(ana["email"]) and ana["plan"] == "gold"
     finally:
         client.close()
-    _certified(document, checked=0)
+    _certified(document)
 
 
 # -- the plan, without a store ----------------------------------------------------

@@ -27,7 +27,8 @@ What the store holds is read with redis-py (``HGETALL``, ``SCAN``), never with C
   (a token of 24 hex characters, a keyed hash of 32, ``(erased)``, the field gone for ``set_null``,
   non-personal fields as they were); no hash value equal (trimmed, case-insensitively) to the target's
   e-mail and no key naming it remains under the prefix; the certificate says ``erased`` and
-  ``verified`` exactly then, ``no_record_found`` (never verified) when the target had no hash.
+  ``verified`` exactly then, ``no_record_found`` (never verified) when the target had no hash, and
+  counts every one of the target's hashes as read again by its key (``rows_checked``).
 
 A collection keyed by the e-mail and erased field by field (its key would still spell the address) is
 refused when the map is loaded; the model draws it now and then and expects that refusal. What the model
@@ -209,7 +210,8 @@ def erasure_faults(realized: Realized, after: Snapshot) -> list[str]:
 
 
 def check_certificate(realized: Realized, document: dict[str, Any]) -> None:
-    """P-RGT-3: the certificate says what was found and how each collection was erased, field by field."""
+    """P-RGT-3: the certificate says what was found, how each collection was erased, field by field, and that
+    each of the target's hashes was read again by its key (``rows_checked``)."""
     mine = {realized.collection_id(i): len(realized.mine(i)) for i in range(len(realized.world.collections))}
     assert {s["collection"]: s["rows_found"] for s in document["searched"]} == mine
     done = {c["collection"]: c for c in document["collections"]}
@@ -217,6 +219,8 @@ def check_certificate(realized: Realized, document: dict[str, Any]) -> None:
     for index, spec in enumerate(realized.world.collections):
         entry = done[realized.collection_id(index)]
         assert entry["rows_matched"] == len(realized.mine(index))
+        # every hash the erase touched was read again by its own key (before, Redis was only searched again)
+        assert entry["rows_checked"] == len(realized.mine(index)), entry
         if spec.delete:
             assert entry["strategy"] == "delete_row"
             continue

@@ -4,7 +4,9 @@ A pattern names the identity field in braces when the key holds it
 (``cart:{email}``): a fetch then reads exactly those keys, one pipelined
 round trip per chunk of values. A pattern without it (``session:*``) is
 walked with SCAN (never KEYS, which blocks the server), reading the field of
-each batch of keys in one pipeline.
+each batch of keys in one pipeline. A fetch by ``_key`` (``redis_keys.KEY``)
+reads the hashes whose keys are given: a hash's key is its row identity, by
+which the verification re-reads every hash an erase step touched.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
-from charter.connectors.base import LiveCollection, LiveColumn, LiveSchema, Match, Row, unavailable
+from charter.connectors.base import LiveCollection, LiveColumn, LiveSchema, Match, Row, StoreRefused, unavailable
 from charter.connectors.redis_keys import KEY, PLACEHOLDER, shape_of
 from charter.errors import InvalidInput, Misconfigured
 
@@ -88,11 +90,15 @@ class RedisConnector:
     def fetch(
         self, collection: str, field: str, values: Sequence[Any], *, schema: str | None = None, match: Match = "exact"
     ) -> Iterator[list[Row]]:
-        """Hashes under the key pattern ``collection`` whose ``field`` is one of ``values`` (see :func:`_wanted`)."""
+        """Hashes under the key pattern ``collection`` whose ``field`` is one of ``values`` (see :func:`_wanted`);
+        for ``field`` ``_key``, the hashes whose keys are ``values``, read by name (a key that is not there is
+        no row)."""
         names = PLACEHOLDER.findall(collection)
         wanted = _wanted(values, match)
         try:
-            if names == [field]:
+            if field == KEY:
+                yield from self._by_name(collection, wanted)
+            elif names == [field]:
                 yield from self._by_key(collection, field, wanted)
             elif names:
                 raise InvalidInput(f"key pattern of system '{self.system_id}' names {names}, not only '{field}'")
@@ -104,11 +110,33 @@ class RedisConnector:
     def _by_key(self, pattern: str, field: str, values: list[str]) -> Iterator[list[Row]]:
         for start in range(0, len(values), self.chunk_size):
             keys = [pattern.replace("{" + field + "}", value) for value in values[start : start + self.chunk_size]]
-            pipe = self.client.pipeline(transaction=False)
-            for key in keys:
-                pipe.hgetall(key)
-            found = pipe.execute()
-            yield [{KEY: key, **row} for key, row in zip(keys, found, strict=True) if row]
+            yield self._hashes(pattern, keys)
+
+    def _by_name(self, pattern: str, keys: list[str]) -> Iterator[list[Row]]:
+        """The hashes named by ``keys`` (keys a fetch of ``pattern`` returned), one pipeline per chunk."""
+        for start in range(0, len(keys), self.chunk_size):
+            yield self._hashes(pattern, keys[start : start + self.chunk_size])
+
+    def _hashes(self, pattern: str, keys: list[str]) -> list[Row]:
+        """HGETALL of each key in one pipeline: the hashes there, each with its key. A key holding something
+        other than a hash is refused (a permanent error, naming the pattern, never the key: a key may spell
+        an e-mail), not waited out as an unanswered store would be."""
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(key)
+        rows = []
+        for key, row in zip(keys, pipe.execute(raise_on_error=False), strict=True):
+            if isinstance(row, ResponseError) and str(row).startswith("WRONGTYPE"):
+                kind = str(self.client.type(key))  # decoded: the client returns text
+                raise StoreRefused(
+                    f"system '{self.system_id}': a key under '{pattern}' holds a {kind}, not a hash "
+                    "(a collection's keys must all be hashes)"
+                )
+            if isinstance(row, BaseException):
+                raise row
+            if row:
+                rows.append({KEY: key, **row})
+        return rows
 
     def _by_scan(self, pattern: str, field: str, values: set[str], *, fold: bool = False) -> Iterator[list[Row]]:
         """Hashes under the glob whose ``field`` is one of ``values``; with ``fold`` (an e-mail) compared as an

@@ -121,9 +121,18 @@ class DataMap:
             yield from dataset.collections.values()
 
     def collection(self, key: str) -> CollectionEntry | None:
-        dataset, _, name = key.partition(".")
-        entry = self.datasets.get(dataset)
-        return entry.collections.get(name) if entry else None
+        """The collection whose key (``dataset.collection``) is ``key``. A Fides key may hold dots (fideslang's
+        ``FidesKey``: letters, digits, ``_ . < > -``), and so may a collection's name: ``shop.v2.orders`` is
+        read at each dot in turn until one names a dataset holding the rest. Two that would both read so are
+        refused when the map is built (:func:`_clashing_keys`), so the answer is the only one."""
+        dot = key.find(".")
+        while dot != -1:
+            entry = self.datasets.get(key[:dot])
+            found = entry.collections.get(key[dot + 1 :]) if entry else None
+            if found is not None:
+                return found
+            dot = key.find(".", dot + 1)
+        return None
 
     def datasets_of(self, system_id: str) -> list[DatasetEntry]:
         return [self.datasets[k] for k, s in self.holder.items() if s == system_id and k in self.datasets]
@@ -205,4 +214,25 @@ def build(docs: list[Doc]) -> tuple[DataMap, list[Problem]]:
                     )
                     continue
                 datamap.holder[key] = system.id
+    problems.extend(_clashing_keys(datamap))
     return datamap, problems
+
+
+def _clashing_keys(datamap: DataMap) -> Iterator[Problem]:
+    """A collection whose key another dataset's collection also spells (dataset ``shop`` with a collection
+    ``v2.orders``, dataset ``shop.v2`` with ``orders``): plans, certificates and ``after`` name a collection
+    by that key, so it must name one. The second one written is refused, naming the first and the fix; the
+    first is kept (and the second dropped from the index, so nothing reads it for the other)."""
+    first: dict[str, CollectionEntry] = {}
+    for dataset in datamap.datasets.values():
+        for name, collection in list(dataset.collections.items()):
+            other = first.setdefault(collection.key, collection)
+            if other is collection:
+                continue
+            del dataset.collections[name]
+            yield collection.where.problem(
+                f"collection '{name}' of dataset '{dataset.key}' has the key '{collection.key}', which collection "
+                f"'{other.name}' of dataset '{other.dataset}' (in {other.where.source}) has too; rename one of "
+                "them (a dataset key or collection name without a dot is never taken for another)",
+                "name",
+            )

@@ -74,7 +74,8 @@ def _referenced(datamap: DataMap) -> set[str]:
         for collection in dataset.collections.values():
             meta = collection.model.fides_meta or collection.model.fidesops_meta
             for value in [*(meta.after or []), *(meta.erase_after or [])] if meta else []:
-                named.add(value.partition(".")[0])
+                target = datamap.collection(value)  # a dataset key may hold dots (``shop.v2.orders``)
+                named.add(target.dataset if target else value.partition(".")[0])
             for field in collection.fields.values():
                 named.update(r.dataset for r in field.model.meta.references or [] if r.dataset != key)
     return named

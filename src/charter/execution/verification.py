@@ -107,6 +107,8 @@ class Verifier:
         expected = self.ctx.strategies.changes(
             self.erased.fields, original, where=(self.ctx.request, self.step.collection, pk)
         )
+        if self.kind == "redis":  # a hash field holds text: what the rewrite wrote (``RedisConnector.rewrite``)
+            expected = {name: None if value is None else str(value) for name, value in expected.items()}
         wrong = sorted(
             f.field for f in self.erased.fields if not holds(row.get(f.field), expected[f.field], f.strategy)
         )
@@ -117,7 +119,7 @@ class Verifier:
         """What the three checks search for, each named by its check: ``key`` (1), ``input`` (2),
         ``identity`` (3); sent to the store as one query (``connectors.base.find``)."""
         out: list[tuple[str, Wanted]] = []
-        if self.key and self.kind != "redis":  # without a key: 2 and 3 still search (delete_row by its inputs)
+        if self.key:  # without a key: 2 and 3 still search (delete_row by its inputs); a Redis hash by its key
             first = self.key[0]
             values = list(dict.fromkeys(r.get(first) for r in self.touched.values() if r.get(first) is not None))
             out.append(("key", Wanted(first, values)))
