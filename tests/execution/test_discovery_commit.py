@@ -1,7 +1,7 @@
 """The discovery's durable commit goes while the writes are sent, and holds before any of them does (P-RGT-3).
 
 Once an identity is rewritten its rows cannot be found again, so the discovery must be durable in Charter's
-database before a store keeps any write. Its commit (a flush of the log, about 4 ms on the bench's disk) is
+database before a store keeps any write. Its commit (a flush of the log, 0.7 to 3.9 ms on the bench's disk) is
 sent from a thread while the writes go in their store transactions (PostgreSQL, ``PinnedDatabase.session(
 overlap=True)``); the stores commit only once it holds. If it fails, the writes are rolled back: nothing in
 any store changed, and the run stops with the database's error.
