@@ -7,8 +7,12 @@ verified by its code, approved (facts checked). The stores hold the demo's
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
+import io
+import json
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +129,36 @@ def store_package(database: Database, public_id: str, sealed: bytes | None) -> N
             session.execute(delete(ExecutionPackage).where(_package_row(public_id)))
         else:
             session.execute(update(ExecutionPackage).where(_package_row(public_id)).values(sealed=sealed))
+
+
+def package_collections(database: Database, home: Path, vault: Vault, public_id: str) -> dict[str, list[Any]]:
+    """The package's rows by collection, as ``package.json`` holds them."""
+    archive = zipfile.ZipFile(io.BytesIO(read_package(database, home, vault, public_id)))
+    document = json.loads(archive.read("package.json"))
+    return {c["collection"]: c["rows"] for c in document["collections"]}
+
+
+# -- a worker that dies, and the one that comes after its lease ---------------------------------------
+
+
+class Crash(Exception):
+    """The worker dies here (a fault the tests put in one place of the run)."""
+
+
+@contextmanager
+def crashing(owner: Any, name: str) -> Iterator[None]:
+    """``owner.name`` raises :class:`Crash` inside the block, which expects it; the original is back after."""
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise Crash
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(owner, name, broken)
+        with pytest.raises(Crash):
+            yield
+
+
+def after_lease(config: Settings) -> Callable[[], datetime]:
+    """A clock past the lease of every step claimed until now: the next worker may take them over."""
+    later = utcnow() + timedelta(seconds=config.execution.lease_seconds + 1)
+    return lambda: later

@@ -316,13 +316,15 @@ def store(backend: str, tmp_path: Path, *, admin_url: str | None = None) -> Iter
         cleanup.dispose()
 
 
-def write_map(folder: Path, schema: str | None) -> Path:
+def write_map(folder: Path, schema: str | None, dataset: str = DATASET, system: str = SYSTEM) -> Path:
+    """A Fides-style dataset file and its system file in ``folder``; ``SCHEMA`` in the dataset's namespace
+    becomes ``schema``, or the namespace goes (SQLite, MariaDB: the URL's database)."""
     folder.mkdir(parents=True, exist_ok=True)
-    dataset = (
-        DATASET.replace("SCHEMA", schema)
+    written = (
+        dataset.replace("SCHEMA", schema)
         if schema
-        else DATASET.replace("    fides_meta: {namespace: {schema: SCHEMA}}\n", "")
+        else dataset.replace("    fides_meta: {namespace: {schema: SCHEMA}}\n", "")
     )
-    (folder / "dataset.yml").write_text(dataset)
-    (folder / "system.yml").write_text(SYSTEM)
+    (folder / "dataset.yml").write_text(written)
+    (folder / "system.yml").write_text(system)
     return folder

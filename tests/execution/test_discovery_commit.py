@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import OperationalError
 
 from charter.db import Database
-from charter.db.base import utcnow
 from charter.errors import Unavailable
 from charter.execution import claims
 from charter.execution.models import ExecutionStep
@@ -29,7 +27,7 @@ from charter.requests import review
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 from charter.subjects.service import Vault
-from tests.execution.conftest import approved
+from tests.execution.conftest import after_lease, approved
 from tests.execution.test_runner import _ana_id, _assert_erased, _snapshot
 
 MakeRunner = Callable[..., Runner]
@@ -117,6 +115,5 @@ def test_a_discovery_commit_that_fails_leaves_every_store_untouched(
         assert not session.scalars(select(ExecutionStep).where(ExecutionStep.status == claims.DONE)).all()
 
     monkeypatch.undo()
-    later = utcnow() + timedelta(seconds=config.execution.lease_seconds + 1)
-    assert make_runner(worker="later", clock=lambda: later).run(public_id).status == "completed"
+    assert make_runner(worker="later", clock=after_lease(config)).run(public_id).status == "completed"
     _assert_erased(before, _snapshot(home), ana)

@@ -14,10 +14,8 @@ Redis as JSON text.
 
 from __future__ import annotations
 
-import io
 import json
 import uuid
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +34,7 @@ from charter.execution.steps import Action
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 from charter.subjects.service import Vault
-from tests.execution.conftest import approved, read_package
+from tests.execution.conftest import approved, package_collections
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -82,9 +80,7 @@ def _runner(database: Database, config: Settings, vault: Vault, url: str, folder
 
 
 def _package_rows(database: Database, config: Settings, vault: Vault, public_id: str) -> list[dict[str, Any]]:
-    archive = zipfile.ZipFile(io.BytesIO(read_package(database, config.home, vault, public_id)))
-    [collection] = json.loads(archive.read("package.json"))["collections"]
-    rows: list[dict[str, Any]] = collection["rows"]
+    [rows] = package_collections(database, config.home, vault, public_id).values()
     return rows
 
 

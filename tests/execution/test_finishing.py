@@ -9,9 +9,6 @@ that is not), and a batch of which another worker took a step falls back to the 
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -30,25 +27,15 @@ from charter.requests import review
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 from charter.subjects.service import Vault
-from tests.execution.conftest import ANA, approved, read_package, sealed_package
+from tests.execution.conftest import ANA, after_lease, approved, crashing, package_collections, sealed_package
 from tests.execution.test_runner import _ana_id, _assert_erased, _snapshot
 
 MakeRunner = Callable[..., Runner]
 
 
-class Crash(Exception):
-    """The worker dies while ending the run (before the end's commit)."""
-
-
 def _steps(database: Database) -> list[ExecutionStep]:
     with database.session() as session:
         return list(session.scalars(select(ExecutionStep).order_by(ExecutionStep.position)))
-
-
-def _package_rows(database: Database, home: Path, vault: Vault, public_id: str) -> dict[str, list[dict[str, Any]]]:
-    archive = zipfile.ZipFile(io.BytesIO(read_package(database, home, vault, public_id)))
-    document = json.loads(archive.read("package.json"))
-    return {c["collection"]: c["rows"] for c in document["collections"]}
 
 
 def test_an_access_run_is_two_commits_and_seals_nothing_it_would_drop(
@@ -83,7 +70,7 @@ def test_an_access_run_is_two_commits_and_seals_nothing_it_would_drop(
     assert len(sealed) == 1  # the package; no step outcome sealed only to be dropped
     steps = _steps(database)
     assert all(s.status == "done" and s.sealed is None and s.finished_at is not None for s in steps)
-    assert [r["email"] for r in _package_rows(database, home, vault, public_id)["west_shop.customers"]] == [ANA]
+    assert [r["email"] for r in package_collections(database, home, vault, public_id)["west_shop.customers"]] == [ANA]
 
 
 def test_a_crash_while_ending_leaves_the_discovery_to_the_next_worker(
@@ -97,13 +84,7 @@ def test_a_crash_while_ending_leaves_the_discovery_to_the_next_worker(
     """P-RGT-1: the package fails to be stored after every fetch ran: nothing is recorded as done, the
     request is still in progress with no package, and once the lease runs out the next worker completes it."""
     public_id = approved(database, config, vault, RequestKind.ACCESS)
-    store = package.store
-
-    def broken(*args: Any, **kwargs: Any) -> Any:
-        raise Crash
-
-    monkeypatch.setattr(package, "store", broken)
-    with pytest.raises(Crash):
+    with crashing(package, "store"):
         make_runner(worker="first").run(public_id)
     steps = _steps(database)
     assert {s.status for s in steps} == {"claimed"} and {s.claimed_by for s in steps} == {"first"}
@@ -111,13 +92,11 @@ def test_a_crash_while_ending_leaves_the_discovery_to_the_next_worker(
     with database.session() as session:
         assert review.get(session, public_id).status == "in_progress"
 
-    monkeypatch.setattr(package, "store", store)
     assert make_runner(worker="second").run(public_id).status == "in_progress"  # the lease is still theirs
-    later = utcnow() + timedelta(seconds=config.execution.lease_seconds + 1)
-    outcome = make_runner(worker="second", clock=lambda: later).run(public_id)
+    outcome = make_runner(worker="second", clock=after_lease(config)).run(public_id)
     assert outcome.status == "completed", outcome.error
     assert len(outcome.executed) == outcome.steps
-    assert [r["email"] for r in _package_rows(database, home, vault, public_id)["west_shop.customers"]] == [ANA]
+    assert [r["email"] for r in package_collections(database, home, vault, public_id)["west_shop.customers"]] == [ANA]
     assert {s.claimed_by for s in _steps(database)} == {"second"}
 
 
@@ -135,22 +114,14 @@ def test_a_crash_while_certifying_redoes_the_erasures_and_proves_them(
     before = _snapshot(home)
     ana = _ana_id(home)
     public_id = approved(database, config, vault, RequestKind.DELETION)
-    build = certificate.build
-
-    def broken(*args: Any, **kwargs: Any) -> Any:
-        raise Crash
-
-    monkeypatch.setattr(certificate, "build", broken)
-    with pytest.raises(Crash):
+    with crashing(certificate, "build"):
         make_runner(worker="first").run(public_id)
     steps = _steps(database)
     assert {s.status for s in steps if s.action == "fetch"} == {"done"}  # stored durably before any write
     assert {s.status for s in steps if s.action != "fetch"} == {"claimed"}
     _assert_erased(before, _snapshot(home), ana)  # the stores' transaction had committed
 
-    monkeypatch.setattr(certificate, "build", build)
-    later = utcnow() + timedelta(seconds=config.execution.lease_seconds + 1)
-    outcome = make_runner(worker="second", clock=lambda: later).run(public_id)
+    outcome = make_runner(worker="second", clock=after_lease(config)).run(public_id)
     assert outcome.status == "completed", outcome.error
     assert {s.status for s in _steps(database)} == {"done"}
     _assert_erased(before, _snapshot(home), ana)
@@ -188,5 +159,5 @@ def test_a_last_batch_with_a_step_taken_over_is_stored_as_usual(
     outcome = make_runner(worker="second", clock=lambda: later + timedelta(seconds=2)).run(public_id)
     assert outcome.status == "completed", outcome.error
     assert outcome.executed == [taken[0]]
-    assert [r["email"] for r in _package_rows(database, home, vault, public_id)["west_shop.customers"]] == [ANA]
+    assert [r["email"] for r in package_collections(database, home, vault, public_id)["west_shop.customers"]] == [ANA]
     assert all(s.sealed is None for s in _steps(database))  # dropped once answered

@@ -42,11 +42,9 @@ More examples: ``CHARTER_MODEL_EXAMPLES=200``; what they exercised: ``--hypothes
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import uuid
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -69,7 +67,7 @@ from charter.execution.runner import Runner
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 from charter.subjects.service import Vault
-from tests.execution.conftest import approved, read_package
+from tests.execution.conftest import approved, package_collections
 from tests.execution.model_redis import (
     HASH,
     HEX,
@@ -115,9 +113,7 @@ def snapshot(client: redis.Redis, prefix: str) -> Snapshot:
 
 
 def _package(database: Database, config: Settings, vault: Vault, public_id: str) -> dict[str, list[dict[str, Any]]]:
-    archive = zipfile.ZipFile(io.BytesIO(read_package(database, config.home, vault, public_id)))
-    document = json.loads(archive.read("package.json"))
-    return {c["collection"]: c["rows"] for c in document["collections"]}
+    return package_collections(database, config.home, vault, public_id)
 
 
 def _certificate(database: Database, public_id: str) -> dict[str, Any] | None:

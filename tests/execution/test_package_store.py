@@ -15,7 +15,6 @@ import zipfile
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -30,13 +29,9 @@ from charter.requests import review
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 from charter.subjects.service import Vault
-from tests.execution.conftest import ANA, approved, read_package, sealed_package, store_package
+from tests.execution.conftest import ANA, after_lease, approved, crashing, read_package, sealed_package, store_package
 
 MakeRunner = Callable[..., Runner]
-
-
-class Crash(Exception):
-    """The end fails after the package was stored, before the commit."""
 
 
 def test_the_package_is_stored_in_the_commit_that_completes_the_request(
@@ -67,13 +62,7 @@ def test_an_end_that_fails_after_storing_the_package_keeps_neither(
     """The package row and "completed" go together: an end that fails after the package was stored rolls
     both back, and the next worker (after the lease) stores one package and completes the request."""
     public_id = approved(database, config, vault, RequestKind.ACCESS)
-    complete = review.complete
-
-    def broken(*args: Any, **kwargs: Any) -> Any:
-        raise Crash
-
-    monkeypatch.setattr(review, "complete", broken)
-    with pytest.raises(Crash):
+    with crashing(review, "complete"):
         make_runner(worker="first").run(public_id)
     assert sealed_package(database, public_id) is None
     with database.session() as session:
@@ -81,9 +70,7 @@ def test_an_end_that_fails_after_storing_the_package_keeps_neither(
         run = claims.run_of(session, review.get(session, public_id).id)
         assert run is not None and run.status == "running" and run.package is None
 
-    monkeypatch.setattr(review, "complete", complete)
-    later = utcnow() + timedelta(seconds=config.execution.lease_seconds + 1)
-    assert make_runner(worker="second", clock=lambda: later).run(public_id).status == "completed"
+    assert make_runner(worker="second", clock=after_lease(config)).run(public_id).status == "completed"
     with database.session() as session:
         assert len(session.scalars(select(ExecutionPackage)).all()) == 1
     assert zipfile.ZipFile(io.BytesIO(read_package(database, home, vault, public_id))).testzip() is None

@@ -9,10 +9,7 @@ Checked by plain SQL, not through Charter.
 
 from __future__ import annotations
 
-import io
-import json
 import sqlite3
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +22,7 @@ from charter.execution.runner import Runner
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 from charter.subjects.service import Vault
-from tests.execution.conftest import approved, read_package
+from tests.execution.conftest import approved, package_collections
 
 ANA = "ana@example.org"
 URL_ENV = "PHONES_URL"
@@ -85,8 +82,7 @@ def test_every_form_of_her_number_is_found_and_erased_and_nobody_elses(
         return public_id
 
     access = run(RequestKind.ACCESS)
-    archive = zipfile.ZipFile(io.BytesIO(read_package(database, config.home, vault, access)))
-    found = {c["collection"]: c["rows"] for c in json.loads(archive.read("package.json"))["collections"]}
+    found = package_collections(database, config.home, vault, access)
     assert sorted(r["phone"] for r in found["phones.sms_log"]) == sorted(HERS)
 
     before = _rows(store, "sms_log")

@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import Column, Engine, ForeignKey, Integer, MetaData, String, Table, create_engine, insert, select, text
 
+from tests.execution import fides_style
+
 metadata = MetaData()
 members = Table(
     "members",
@@ -147,12 +149,4 @@ def store(backend: str, tmp_path: Path, *, admin_url: str | None = None) -> Iter
 
 
 def write_map(folder: Path, schema: str | None) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    dataset = (
-        DATASET.replace("SCHEMA", schema)
-        if schema
-        else DATASET.replace("    fides_meta: {namespace: {schema: SCHEMA}}\n", "")
-    )
-    (folder / "dataset.yml").write_text(dataset)
-    (folder / "system.yml").write_text(SYSTEM)
-    return folder
+    return fides_style.write_map(folder, schema, DATASET, SYSTEM)

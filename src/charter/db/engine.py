@@ -166,11 +166,17 @@ class PinnedDatabase(Database):
             with self._overlapped(connection, durable=durable) as session:
                 yield session
             return
+        with self._holding(), _unit_of_work(Session(bind=connection, expire_on_commit=False)) as session:
+            if durable and self._relaxed:
+                session.execute(text("SET LOCAL synchronous_commit TO on"))
+            yield session
+
+    @contextmanager
+    def _holding(self) -> Iterator[None]:
+        """The held connection in use until this ends: then free again, its transaction (if any) ended, and
+        dropped if the database did not answer (the next session connects afresh)."""
         try:
-            with _unit_of_work(Session(bind=connection, expire_on_commit=False)) as session:
-                if durable and self._relaxed:
-                    session.execute(text("SET LOCAL synchronous_commit TO on"))
-                yield session
+            yield
         except Unavailable:
             self.release()
             raise
@@ -186,14 +192,9 @@ class PinnedDatabase(Database):
             if durable:
                 session.execute(text("SET LOCAL synchronous_commit TO on"))
             yield session
-        except BaseException as exc:  # noqa: BLE001 - re-raised, mapped as a session() maps it
-            self._busy = False
-            try:
-                with _unit_of_work(session):  # rolls back, and says what a failure means as a session() would
-                    raise exc
-            except Unavailable:
-                self.release()
-                raise
+        except BaseException as exc:  # re-raised, mapped as a session() maps it
+            with self._holding(), _unit_of_work(session):  # rolls back, and says what the failure means
+                raise exc
         self._pending = _Committing(session)  # the held connection stays busy until settle()
 
     def settle(self) -> None:
@@ -202,15 +203,8 @@ class PinnedDatabase(Database):
         pending, self._pending = self._pending, None
         if pending is None:
             return
-        try:
+        with self._holding():
             pending.wait()
-        except Unavailable:
-            self.release()
-            raise
-        finally:
-            self._busy = False
-            if self._connection is not None and self._connection.in_transaction():
-                self._connection.rollback()
 
     def _connect(self) -> Connection:
         if self._connection is None or self._connection.invalidated or self._connection.closed:

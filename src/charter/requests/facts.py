@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from charter.errors import InvalidInput
+
 MAX_FACT = 64
 """Longest fact accepted from a requester (characters)."""
 
@@ -155,6 +157,19 @@ def cleaned(given: Mapping[str, str]) -> dict[str, str]:
             raise ValueError(kind_id)
         out[kind_id] = normalized
     return out
+
+
+def strictly_cleaned(given: Mapping[str, str]) -> dict[str, str]:
+    """:func:`cleaned` as an API takes facts: an unknown kind or an answer that cannot be of its kind is an
+    ``InvalidInput`` naming it (and the kinds there are); what is held never changes the answer."""
+    unknown = sorted(set(given) - set(KINDS))
+    if unknown:
+        raise InvalidInput(f"facts: '{unknown[0][:40]}' is not a fact kind; use {', '.join(KINDS)}")
+    try:
+        return cleaned(given)
+    except ValueError as exc:
+        kind = KINDS[str(exc)]
+        raise InvalidInput(f"facts.{kind.id} is not well formed: {kind.hint}") from None
 
 
 def matches(given: str, held: Sequence[str]) -> bool:

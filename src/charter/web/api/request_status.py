@@ -24,7 +24,7 @@ from sqlalchemy import select
 from charter.db.base import utcnow
 from charter.delivery import links, push
 from charter.delivery import service as delivery
-from charter.errors import InvalidInput, NotFound
+from charter.errors import NotFound
 from charter.execution.facts_lookup import check_against_stores
 from charter.requests import factcheck, facts, identity_start, notices, status_secret
 from charter.requests.kinds import DENIAL_TEXT, DenialReason, RequestKind, Status
@@ -101,14 +101,7 @@ def status(body: SecretIn, request: Request) -> dict[str, Any]:
 def send_facts(body: SecretFactsIn, request: Request) -> dict[str, str]:
     """Facts held, sent again; the same answer whatever the outcome (and whatever the stores hold)."""
     services = services_of(request)
-    unknown = sorted(set(body.facts) - set(facts.KINDS))
-    if unknown:
-        raise InvalidInput(f"facts: '{unknown[0][:40]}' is not a fact kind; use {', '.join(facts.KINDS)}")
-    try:
-        cleaned = facts.cleaned(body.facts)
-    except ValueError as exc:
-        kind = facts.KINDS[str(exc)]
-        raise InvalidInput(f"facts.{kind.id} is not well formed: {kind.hint}") from None
+    cleaned = facts.strictly_cleaned(body.facts)
     public_id = _opened(services, body.secret)
     if cleaned:
         check_against_stores(services, public_id, cleaned)
