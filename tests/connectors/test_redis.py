@@ -113,3 +113,23 @@ def test_an_unreachable_redis_is_unavailable_naming_the_system_not_the_password(
     connector.close()
     assert caught.value.detail.startswith("system 'cache' is unavailable: ")
     assert "s3cretPW" not in caught.value.detail
+
+
+def test_a_scanned_phone_is_matched_by_its_digits_however_it_is_punctuated(redis_prefix: RedisTarget) -> None:
+    """Issue 11 ("phone numbers matched on their normalized form whatever the stored format"), P-RGT-1 and
+    P-RGT-3: a hash holding ``+1 (512) 555-0102`` is found, and deleted, for ``+15125550102``, as a SQL row is;
+    a neighbour's number is not."""
+    url, prefix = redis_prefix
+    client = redis.Redis.from_url(url, decode_responses=True)
+    client.hset(f"{prefix}:sms:1", mapping={"phone": "+1 (512) 555-0102", "body": "hers"})
+    client.hset(f"{prefix}:sms:2", mapping={"phone": "+1.512.555.0199", "body": "his"})
+    connector = RedisConnector("cache", url, chunk_size=4, scan_count=10)
+    try:
+        pattern = f"{prefix}:sms:*"
+        rows = [row for chunk in connector.fetch(pattern, "phone", ["+15125550102"], match="phone") for row in chunk]
+        assert [row["body"] for row in rows] == ["hers"]
+        assert connector.delete(pattern, "phone", ["+15125550102"], match="phone") == 1
+        assert sorted(client.scan_iter(match=pattern)) == [f"{prefix}:sms:2"]  # read by redis-py, not Charter
+    finally:
+        connector.close()
+        client.close()

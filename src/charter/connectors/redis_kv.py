@@ -18,7 +18,16 @@ from urllib.parse import urlsplit
 import redis
 from redis.exceptions import RedisError, ResponseError
 
-from charter.connectors.base import LiveCollection, LiveColumn, LiveSchema, Match, Row, StoreRefused, unavailable
+from charter.connectors.base import (
+    LiveCollection,
+    LiveColumn,
+    LiveSchema,
+    Match,
+    Row,
+    StoreRefused,
+    matching,
+    unavailable,
+)
 from charter.connectors.redis_keys import KEY, PLACEHOLDER, shape_of
 from charter.errors import InvalidInput, Misconfigured
 
@@ -103,7 +112,7 @@ class RedisConnector:
             elif names:
                 raise InvalidInput(f"key pattern of system '{self.system_id}' names {names}, not only '{field}'")
             else:
-                yield from self._by_scan(collection, field, set(wanted), fold=match == "email")
+                yield from self._by_scan(collection, field, set(wanted), match=match)
         except RedisError as exc:
             raise self._failed(exc) from exc
 
@@ -138,29 +147,29 @@ class RedisConnector:
                 rows.append({KEY: key, **row})
         return rows
 
-    def _by_scan(self, pattern: str, field: str, values: set[str], *, fold: bool = False) -> Iterator[list[Row]]:
-        """Hashes under the glob whose ``field`` is one of ``values``; with ``fold`` (an e-mail) compared as an
-        e-mail is everywhere else, trimmed and lower-cased on the stored side too. The scan reads every value
-        anyway, so this costs nothing; only a key, looked up by name, cannot be folded (keep keys normalized).
-        The Redis model-based test found ``Ana@Example.org`` in a scanned hash left behind by a verified
+    def _by_scan(self, pattern: str, field: str, values: set[str], *, match: Match = "exact") -> Iterator[list[Row]]:
+        """Hashes under the glob whose ``field`` is one of ``values``, compared as ``match`` compares everywhere
+        else: an e-mail trimmed and lower-cased, a phone by its digits, on the stored side too. The scan reads
+        every value anyway, so this costs nothing; only a key, looked up by name, cannot be folded (keep keys
+        normalized). The Redis model-based test found ``Ana@Example.org`` in a scanned hash left behind by a verified
         deletion (the request's e-mail is normalized, and the bytes differed)."""
         batch: list[str] = []
         for key in self.client.scan_iter(match=pattern, count=self.scan_count, _type="HASH"):
             batch.append(key)
             if len(batch) >= self.chunk_size:
-                yield self._matching(batch, field, values, fold)
+                yield self._matching(batch, field, values, match)
                 batch = []
         if batch:
-            yield self._matching(batch, field, values, fold)
+            yield self._matching(batch, field, values, match)
 
-    def _matching(self, keys: list[str], field: str, values: set[str], fold: bool = False) -> list[Row]:
+    def _matching(self, keys: list[str], field: str, values: set[str], match: Match = "exact") -> list[Row]:
         pipe = self.client.pipeline(transaction=False)
         for key in keys:
             pipe.hget(key, field)
         hits = [
             key
             for key, value in zip(keys, pipe.execute(), strict=True)
-            if value in values or (fold and value is not None and _folded(value) in values)
+            if value in values or (match != "exact" and value is not None and _folded(value, match) in values)
         ]
         if not hits:
             return []
@@ -169,7 +178,7 @@ class RedisConnector:
             pipe.hgetall(key)
         return [{KEY: key, **row} for key, row in zip(hits, pipe.execute(), strict=True) if row]
 
-    def _keys(self, pattern: str, field: str, values: list[str], *, fold: bool = False) -> list[str]:
+    def _keys(self, pattern: str, field: str, values: list[str], *, match: Match = "exact") -> list[str]:
         """The keys whose hash has ``field`` in ``values`` (``_key``: the values are keys)."""
         names = PLACEHOLDER.findall(pattern)
         if field == KEY:
@@ -178,7 +187,7 @@ class RedisConnector:
             return [pattern.replace("{" + field + "}", value) for value in values]
         if names:
             raise InvalidInput(f"key pattern of system '{self.system_id}' names {names}, not only '{field}'")
-        return [row[KEY] for chunk in self._by_scan(pattern, field, set(values), fold=fold) for row in chunk]
+        return [row[KEY] for chunk in self._by_scan(pattern, field, set(values), match=match) for row in chunk]
 
     def delete(
         self, collection: str, field: str, values: Sequence[Any], *, schema: str | None = None, match: Match = "exact"
@@ -186,7 +195,7 @@ class RedisConnector:
         """DEL the matching keys: one DEL per chunk of keys, all in one MULTI/EXEC."""
         wanted = _wanted(values, match)
         try:
-            keys = self._keys(collection, field, wanted, fold=match == "email")
+            keys = self._keys(collection, field, wanted, match=match)
             if not keys:
                 return 0
             pipe = self.client.pipeline(transaction=True)
@@ -223,15 +232,17 @@ class RedisConnector:
 
 
 def _wanted(values: Sequence[Any], match: Match) -> list[str]:
-    """The values to look for. An e-mail is looked for as given and in its normalized (trimmed, lower-case)
-    form, the form Charter itself writes keys in; a key spelt another way is not found, which the data-map
-    guide says (keep keys normalized). A scanned hash's field is folded too (``_by_scan``)."""
+    """The values to look for: as given and folded (an e-mail trimmed and lower-cased, the form Charter itself
+    writes keys in; a phone's digits). A key spelt another way is not found, which the data-map guide says
+    (keep keys normalized); a scanned hash's field is folded too (``_by_scan``)."""
     given = [str(v) for v in values]
-    if match == "email":
-        given += [_folded(v) for v in given]
+    if match != "exact":
+        given += [_folded(v, match) for v in given]
     return list(dict.fromkeys(v for v in given if v))
 
 
-def _folded(value: str) -> str:
-    """An e-mail as Charter compares it: trimmed (spaces, tabs, line ends), lower case."""
-    return value.strip().lower()
+def _folded(value: str, match: Match) -> str:
+    """A value as Charter compares it (``connectors.base.matching``): an e-mail trimmed (spaces, tabs, line
+    ends) and lower-cased, a phone by its digits; anything else as it is."""
+    folded = matching(match, [value])
+    return str(folded[0]) if folded else ""
