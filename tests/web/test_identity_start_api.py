@@ -27,7 +27,7 @@ from charter.web.app import create_app
 from tests.requests import club_store
 from tests.requests.conftest import Recorder
 from tests.subjects.factories import publish_examples
-from tests.web.conftest import MakeToken
+from tests.web.conftest import MakeSession, MakeToken
 
 BEN = {"type": "access", "jurisdiction": "eu", "identity": {"kind": "phone", "value": "(512) 555-0102"}}
 BEN_FACTS = {"postal_code": "78702", "date_of_birth": "1985-02-03"}
@@ -200,3 +200,21 @@ def test_the_office_takes_a_request_by_phone_from_the_cli(services: Services, da
     bad = invoke("requests", "submit", "--type", "access", "--identity", "passport:X1", "--fact", "postal_code=1")
     assert bad.exit_code == 2
     assert bad.stderr.strip().count("\n") == 0 and "use one of email, loyalty_id, phone" in bad.stderr
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_the_console_says_whether_the_facts_matched_before_the_office_confirms(
+    app: FastAPI, make_session: MakeSession
+) -> None:
+    """P-RGT-7: a request without e-mail always asks the office to confirm; the hint under that box says what
+    the facts did. Matched facts are never described as "not matched" (seen in the demo, as the DPO)."""
+    matched = _submit(app, {**BEN, "facts": BEN_FACTS}).json()["id"]
+    wrong = _submit(app, {**BEN, "facts": {"postal_code": "00000", "date_of_birth": "1900-01-01"}}).json()["id"]
+    login = make_session(Role.PRIVACY_OFFICER)
+    office = TestClient(app, follow_redirects=False)
+    office.cookies.set("charter_session", login.cookie)
+    shown = office.get(f"/console/requests/{matched}").text
+    assert 'name="identity_checked"' in shown and "facts prove the identity" in shown
+    assert "not matched" not in shown and "No e-mail address was confirmed" in shown
+    refused = office.get(f"/console/requests/{wrong}").text
+    assert 'name="identity_checked"' in refused and "Facts held were not matched" in refused

@@ -80,7 +80,8 @@ def _forms(session: Any, row: PrivacyRequest) -> dict[str, Any]:
         "can_retry": status == Status.FAILED,  # issue 11: retry after fixing the cause, or give up with a reason
         "extension": extension,
         # P-RGT-7: unless facts held matched; a request made without e-mail always (identity_start)
-        "strong": factcheck.needs_confirmation(session, row) or identity_start.without_email(row),
+        "unmatched": (unmatched := factcheck.needs_confirmation(session, row)),
+        "strong": unmatched or identity_start.without_email(row),
         "grounds": [(ground, DENIAL_TEXT[ground]) for ground in grounds],
     }
 
