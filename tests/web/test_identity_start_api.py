@@ -218,3 +218,22 @@ def test_the_console_says_whether_the_facts_matched_before_the_office_confirms(
     assert "not matched" not in shown and "No e-mail address was confirmed" in shown
     refused = office.get(f"/console/requests/{wrong}").text
     assert 'name="identity_checked"' in refused and "Facts held were not matched" in refused
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_the_office_is_not_told_a_requester_without_email_is_being_told(
+    app: FastAPI, make_session: MakeSession
+) -> None:
+    """A state the office reads ("the requester is being told") must be true: without an address nothing is
+    sent, and the console says where the requester reads it instead."""
+    public_id = _submit(app, {**BEN, "facts": BEN_FACTS}).json()["id"]
+    login = make_session(Role.PRIVACY_OFFICER)
+    office = TestClient(app, follow_redirects=False)
+    office.cookies.set("charter_session", login.cookie)
+    approved = office.post(
+        f"/console/requests/{public_id}/approve", data={"csrf_token": login.csrf_token, "identity_checked": "yes"}
+    )
+    assert approved.status_code == 303, approved.text
+    shown = office.get(approved.headers["location"]).text
+    assert "is being told" not in shown and "sees it on their status page" in shown
+    assert "bogus" not in office.get(f"/console/requests/{public_id}?done=bogus").text

@@ -52,6 +52,14 @@ DONE = {
     "asked": "The requester was asked for more information.",
     "given_up": "The request was closed as not carried out; the requester receives your reason.",
 }
+#: a request made without e-mail is told nothing: the requester reads it on the status page (identity_start)
+DONE_WITHOUT_EMAIL = {
+    "approved": "The request was approved. It was made without e-mail: the requester sees it on their status page.",
+    "denied": "The request was denied. The requester reads the ground and your note on their status page.",
+    "extended": "The deadline was extended. The requester reads the reason on their status page.",
+    "asked": "The request now asks for more information on the requester's status page (no e-mail was given).",
+    "given_up": "The request was closed as not carried out. The requester reads your reason on their status page.",
+}
 
 
 def mask_email(address: str) -> str:
@@ -115,6 +123,9 @@ def _request_page(
         given = held.get("more_verification")
         agent = held.get("agent")
         planned, plan_error = _deletion_plan(session, row, services)
+        if extra.get("done") in DONE:  # what the requester is told depends on whether there is an address
+            said = DONE_WITHOUT_EMAIL if identity_start.without_email(row) else DONE
+            extra["done"] = said[extra["done"]]
         return render(
             request,
             "console/request.html",
@@ -192,7 +203,7 @@ def request_detail(
     principal: Principal = requires(Permission.REQUESTS_READ),
 ) -> HTMLResponse:
     """One request: masked identity, deadline, holds, timeline; the decision forms if you may decide."""
-    return _request_page(request, public_id, principal, done=DONE.get(done))
+    return _request_page(request, public_id, principal, done=done if done in DONE else None)
 
 
 def _act(request: Request, public_id: str, principal: Principal, done: str, action: Any) -> Response:
