@@ -6,7 +6,7 @@ import dataclasses
 import io
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import cast
 
@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Table, delete, event, select, text, update
+from sqlalchemy.orm import Session
 
 from charter.audit import (
     GENESIS_HASH,
@@ -25,6 +26,7 @@ from charter.audit import (
     check_chain,
     entries,
     export,
+    gathered,
     read_export,
     record,
     record_many,
@@ -577,3 +579,71 @@ def test_entries_pages_newest_first(database: Database) -> None:
         assert [e.seq for e in entries(session, limit=10, action="test.one")] == [3, 2, 1]
         with pytest.raises(InvalidInput):
             entries(session, limit=0)
+
+
+def _audit_inserts(database: Database, work: Callable[[Session], object]) -> int:
+    sent: list[str] = []
+    listen = lambda *args: sent.append(str(args[2]))  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(database.engine, "before_cursor_execute", listen)
+    try:
+        with database.session() as session:
+            work(session)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", listen)
+    return sum(1 for statement in sent if statement.lstrip().upper().startswith("INSERT INTO AUDIT_ENTRIES"))
+
+
+def test_gathered_entries_go_in_one_insert_at_the_end_chained_in_order(database: Database) -> None:
+    """A run's end records from several places (``execution.finished``, ``request.completed``): one INSERT."""
+    append(database, 1)
+
+    def work(session: Session) -> None:
+        with gathered(session):
+            assert record(session, actor="executor", action="execution.finished", target="request:r1") is None
+            with gathered(session):  # a block inside joins the outer one
+                record_many(session, [Entry("executor", "execution.erase", "request:r1", {"n": n}) for n in range(2)])
+            assert stored_in(session) == 1  # nothing sent before the block ends
+        record(session, actor="executor", action="request.completed", target="request:r1")
+
+    assert _audit_inserts(database, work) == 2  # the block's three entries, then the one after it
+    rows = stored(database)
+    assert [(r.seq, r.action) for r in rows] == [
+        (1, "test.appended"),
+        (2, "execution.finished"),
+        (3, "execution.erase"),
+        (4, "execution.erase"),
+        (5, "request.completed"),
+    ]
+    assert check(database).ok
+
+
+def test_a_gathered_block_that_raises_sends_nothing_and_checks_as_it_goes(database: Database) -> None:
+    def fails_after_recording() -> None:
+        with database.session() as session, gathered(session):
+            record(session, actor="executor", action="execution.finished", target="request:r1")
+            raise RuntimeError("the end failed after its entry was recorded")
+
+    def records_a_bad_entry() -> None:
+        with database.session() as session, gathered(session):
+            record(session, actor="executor", action="Not An Action", target="request:r1")  # refused at once
+            pytest.fail("a bad entry is refused where it is recorded, not at the end of the block")
+
+    with pytest.raises(RuntimeError):
+        fails_after_recording()
+    with pytest.raises(InvalidInput):
+        records_a_bad_entry()
+    assert stored(database) == []
+
+
+def test_a_savepoint_inside_a_gathered_block_is_refused(database: Database) -> None:
+    def records_in_a_savepoint() -> None:
+        with database.session() as session, gathered(session), session.begin_nested():
+            record(session, actor="executor", action="execution.finished", target="request:r1")
+
+    with pytest.raises(RuntimeError, match="savepoints"):
+        records_in_a_savepoint()
+    assert stored(database) == []
+
+
+def stored_in(session: Session) -> int:
+    return len(session.execute(select(AuditEntry.seq)).all())

@@ -9,13 +9,16 @@ that is not), and a batch of which another worker took a step falls back to the 
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from charter.db import Database
 from charter.db.base import utcnow
@@ -27,7 +30,15 @@ from charter.requests import review
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 from charter.subjects.service import Vault
-from tests.execution.conftest import ANA, after_lease, approved, crashing, package_collections, sealed_package
+from tests.execution.conftest import (
+    ANA,
+    after_lease,
+    approved,
+    crashing,
+    package_collections,
+    read_package,
+    sealed_package,
+)
 from tests.execution.test_runner import _ana_id, _assert_erased, _snapshot
 
 MakeRunner = Callable[..., Runner]
@@ -161,3 +172,72 @@ def test_a_last_batch_with_a_step_taken_over_is_stored_as_usual(
     assert outcome.executed == [taken[0]]
     assert [r["email"] for r in package_collections(database, home, vault, public_id)["west_shop.customers"]] == [ANA]
     assert all(s.sealed is None for s in _steps(database))  # dropped once answered
+
+
+def _run_times_by_sql(database: Database, public_id: str) -> tuple[str, str]:
+    """The run's start and its last step's end, as stored, read by plain SQL (ISO text, UTC)."""
+    with database.engine.connect() as conn:
+        started, last = conn.execute(
+            text(
+                "SELECT r.started_at, (SELECT max(s.finished_at) FROM execution_steps s WHERE s.run_id = r.id) "
+                "FROM execution_runs r JOIN privacy_requests p ON p.id = r.request_id WHERE p.public_id = :id"
+            ),
+            {"id": public_id},
+        ).one()
+    return _iso(started), _iso(last)
+
+
+def _iso(value: Any) -> str:
+    """A timestamp as the database gave it (SQLite: text, naive UTC; PostgreSQL: aware) as ISO text in UTC."""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return (when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)).isoformat()
+
+
+def _statements(runner: Runner, work: Callable[[], Any]) -> list[str]:
+    sent: list[str] = []
+    listen = lambda *args: sent.append(" ".join(str(args[2]).split()))  # noqa: E731 - (conn, cursor, statement, ...)
+    engine = runner.database.engine  # on PostgreSQL the run's own (relaxed) engine
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        work()
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    return sent
+
+
+@pytest.mark.parametrize("crash", [False, True], ids=["one worker", "resumed after a crash"])
+def test_the_end_does_not_read_again_what_the_runner_holds_and_dates_as_stored(
+    database: Database, config: Settings, vault: Vault, home: Path, make_runner: MakeRunner, crash: bool
+) -> None:
+    """P-RGT-1: the end takes the request's row and the run's times from the runner when it opened the run and
+    stored every step itself (two reads fewer); a worker that resumed another's run reads them. Either way the
+    package is dated by the last step as stored (by SQL), so the same run gives the same zip."""
+    public_id = approved(database, config, vault, RequestKind.ACCESS)
+    if crash:
+        with crashing(package, "store"):
+            make_runner(worker="first").run(public_id)
+        runner = make_runner(worker="second", clock=after_lease(config))
+    else:
+        runner = make_runner()
+    sent = _statements(runner, lambda: runner.run(public_id))
+    requests_read = [s for s in sent if s.upper().startswith("SELECT") and "FROM privacy_requests" in s]
+    times_read = [s for s in sent if "max(execution_steps.finished_at)" in s]
+    # opening reads the request once; a resumed run reads it again to find its run, and reads the times at the end
+    assert (len(requests_read), len(times_read)) == ((2, 1) if crash else (1, 0))
+    _started, last = _run_times_by_sql(database, public_id)
+    document = json.loads(
+        zipfile.ZipFile(io.BytesIO(read_package(database, home, vault, public_id))).read("package.json")
+    )
+    assert document["generated_at"] == last
+
+
+def test_a_deletion_certificate_is_dated_as_the_run_is_stored(
+    database: Database, config: Settings, vault: Vault, make_runner: MakeRunner
+) -> None:
+    """P-RGT-3: the certificate's start is the run's as stored (read by SQL), though the end did not read it."""
+    public_id = approved(database, config, vault, RequestKind.DELETION)
+    runner = make_runner()
+    sent = _statements(runner, lambda: runner.run(public_id))
+    assert not [s for s in sent if "max(execution_steps.finished_at)" in s]
+    started, _last = _run_times_by_sql(database, public_id)
+    assert certificate.certificate_of(database, public_id)["started_at"] == started

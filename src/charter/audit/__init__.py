@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from charter.audit.chain import GENESIS_HASH, ChainedEntry, entry_hash, read_export
 from charter.audit.models import AuditEntry
-from charter.audit.service import Entry, entries, export, record, record_many
+from charter.audit.service import Entry, entries, export, gathered, record, record_many
 from charter.audit.verification import Anchor, Verification, check_chain, verify
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "entries",
     "entry_hash",
     "export",
+    "gathered",
     "read_export",
     "record",
     "record_many",

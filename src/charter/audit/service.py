@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -80,18 +81,47 @@ def record(
     action: str,
     target: str,
     data: Mapping[str, object] | None = None,
-) -> AuditEntry:
-    """Append one entry in the caller's transaction and return it (sent, not committed).
+) -> AuditEntry | None:
+    """Append one entry in the caller's transaction and return it (sent, not committed); inside
+    :func:`gathered`, None: it is sent at the end of that block.
 
     The chain lock is held until the caller's transaction ends, so call this
     close to the commit: appends from other transactions wait meanwhile.
     """
-    return record_many(session, [Entry(actor, action, target, data)])[0]
+    made = record_many(session, [Entry(actor, action, target, data)])
+    return made[0] if made else None
+
+
+#: where :func:`gathered` keeps the entries checked but not yet sent: a list in ``session.info``
+_GATHERED = "charter.audit.gathered"
+
+
+@contextmanager
+def gathered(session: Session) -> Iterator[None]:
+    """The entries recorded inside this block are checked as they are recorded and sent together at its end,
+    chained in the order recorded, with one INSERT (and one take of the chain lock).
+
+    For a transaction that records from several places (a run's end: its steps' erasures, ``execution.finished``
+    and the request's ``request.completed``): each was an INSERT of its own. The lock is also taken later, so
+    it is held for less of the transaction. If the block raises, nothing it recorded is sent. A block inside
+    another joins it (its entries go with the outer block's)."""
+    if _GATHERED in session.info:
+        yield
+        return
+    pending: list[tuple[Entry, dict[str, object]]] = []
+    session.info[_GATHERED] = pending
+    try:
+        yield
+    finally:
+        session.info.pop(_GATHERED, None)
+    _append(session, pending)
 
 
 def record_many(session: Session, wanted: Sequence[Entry]) -> list[AuditEntry]:
     """Append several entries, chained in order, with one INSERT (a runner's batch of erasures is one entry
-    per step; a statement each was a round trip each). Every entry is checked before any is sent."""
+    per step; a statement each was a round trip each). Every entry is checked before any is sent.
+
+    Returns the entries appended; inside :func:`gathered`, none yet (they are appended at the end of it)."""
     if not wanted:
         return []
     checked = []
@@ -100,6 +130,19 @@ def record_many(session: Session, wanted: Sequence[Entry]) -> list[AuditEntry]:
         _check_text("action", one.action, 100, _ACTION)
         _check_text("target", one.target, 255, None)
         checked.append((one, _clean_data(dict(one.data or {}))))
+    pending = session.info.get(_GATHERED)
+    if pending is not None:
+        if session.in_nested_transaction():  # its entries could be rolled back without the block's
+            raise RuntimeError("audit.gathered does not cover savepoints: record outside the block")
+        pending.extend(checked)
+        return []
+    return _append(session, checked)
+
+
+def _append(session: Session, checked: Sequence[tuple[Entry, dict[str, object]]]) -> list[AuditEntry]:
+    """Send entries already checked: chained from the head, one INSERT."""
+    if not checked:
+        return []
     # The caller's own pending changes go first, so their errors stay theirs
     # and the IntegrityError below can only be about the audit entries.
     session.flush()

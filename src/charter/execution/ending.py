@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,11 +39,12 @@ def complete(
     context: StepContext,
     *,
     now: datetime,
+    known: Known | None = None,
 ) -> bool:
     """Write the package or the certificate, close the run and complete the request: one transaction.
     False if another worker completed it a moment before."""
     with database.session(durable=True) as session:
-        return complete_in(session, settings, vault, plan, run_id, context, now=now)
+        return complete_in(session, settings, vault, plan, run_id, context, now=now, known=known)
 
 
 def complete_in(
@@ -55,13 +57,21 @@ def complete_in(
     *,
     now: datetime,
     sealed: bool = True,
+    known: Known | None = None,
 ) -> bool:
     """:func:`complete` in the caller's (durable) transaction, which may also store the run's last steps
     (``performing``: the last batch and the end commit together). ``sealed=False``: no step of the run kept
-    a sealed outcome (the whole plan was that one batch), so there is none to drop."""
+    a sealed outcome (the whole plan was that one batch), so there is none to drop. ``known``: what the
+    runner already holds of the request and the run, so it is not read again."""
     kind = RequestKind(plan.kind)
-    row = review.get(session, plan.request)
-    started, last = claims.run_times(session, run_id)
+    if known is not None and known.request is not None:
+        row = session.merge(known.request, load=False)  # its status is checked by the UPDATE that moves it
+    else:
+        row = review.get(session, plan.request)
+    if known is not None and known.times is not None:
+        started, last = known.times
+    else:
+        started, last = claims.run_times(session, run_id)
     values: dict[str, Any] = {}
     data: dict[str, object] = {"steps": len(plan.steps)}
     found_anything = True
@@ -88,9 +98,23 @@ def complete_in(
         claims.forget_outcomes(session, run_id)
     if kind == RequestKind.DELETION:  # P-RGT-3: ledger tombstoned, identities forgotten, hashes suppressed
         data.update(aftercare.after_erasure(session, vault=vault, request_row=row, now=now))
-    audit.record(session, actor=ACTOR, action="execution.finished", target=f"request:{plan.request}", data=data)
-    review.complete(session, row, actor=ACTOR, now=now, nothing_found=not found_anything)
+    with audit.gathered(session):  # "execution.finished" and "request.completed": one INSERT
+        audit.record(session, actor=ACTOR, action="execution.finished", target=f"request:{plan.request}", data=data)
+        review.complete(session, row, actor=ACTOR, now=now, nothing_found=not found_anything)
     return True
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the runner holds already when it ends a run, so the end does not read it again.
+
+    ``request``: the request's row as the runner read it when it opened the run (its state is checked anyway:
+    the request moves to completed only from the state it is in). ``times``: when the run started and when its
+    last step finished, given only when this runner opened the run and stored every one of its steps, so no
+    other worker's step can be later; else the end reads them."""
+
+    request: PrivacyRequest | None = None
+    times: tuple[datetime, datetime | None] | None = None
 
 
 def fail(session: Session, row: PrivacyRequest, run_id: int, why: str, *, now: datetime) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ from charter.execution.read_ahead import read_ahead
 from charter.execution.steps import Action, Plan, Step
 from charter.execution.units import Units
 from charter.requests import review
+from charter.requests.models import PrivacyRequest
 from charter.settings import Settings
 from charter.subjects.service import Vault
 
@@ -81,6 +82,11 @@ class BatchRunner:
     _keeper: LeaseKeeper
     #: set when the last batch was stored with the run's end (:meth:`_record_and_finish`): completed by us or not
     _ended: bool | None
+    #: what the end need not read again (:meth:`_known`): the request's row as the run was opened or resumed,
+    #: when this runner opened the run (None if it resumed one), and when each step it stored finished
+    _request_row: PrivacyRequest | None
+    _started: datetime | None
+    _finished: dict[str, datetime]
     _depends: dict[str, tuple[str, ...]]
 
     def _connector(self, system_id: str) -> Connector:
@@ -297,6 +303,7 @@ class BatchRunner:
         # committed: the steps are done (with their outcomes) and the next ones are ours
         for d in done:
             if d.step.id in kept:
+                self._finished[d.step.id] = d.finished_at
                 view.mark(d.step.id, claims.DONE)
                 outcome.executed.append(d.step.id)
             else:  # another worker stored its own outcome of this step: later steps read that one
@@ -328,14 +335,23 @@ class BatchRunner:
         before the commit leaves the steps claimed, as a crash before :meth:`_record` would: the next worker
         redoes them (reads, and idempotent writes proven by their verification). ``whole``: the batch was
         the whole plan, so no earlier step of the run sealed an outcome."""
+        known = self._known(plan, done)
         with self.database.session(durable=True) as session:
             kept = self._finish_steps(session, plan, run_id, done, seal=False)
             if len(kept) < len(done):
                 session.rollback()
                 return None
-            self._audit_steps(session, plan, done, kept)
+            self._audit_steps(session, plan, done, kept)  # before the end: a deletion's certificate cites them
             ended = ending.complete_in(
-                session, self.settings, self.vault, plan, run_id, context, now=self.clock(), sealed=not whole
+                session,
+                self.settings,
+                self.vault,
+                plan,
+                run_id,
+                context,
+                now=self.clock(),
+                sealed=not whole,
+                known=known,
             )
         for d in done:
             view.mark(d.step.id, claims.DONE)
@@ -343,6 +359,16 @@ class BatchRunner:
             if self.progress:
                 self.progress(d.step, "done")
         return ended
+
+    def _known(self, plan: Plan, done: list[Done]) -> ending.Known:
+        """What the end need not read again: the request's row, and the run's times when this runner opened the
+        run and stored every step of it (``done``: the steps being stored with the end)."""
+        finished = {**self._finished, **{d.step.id: d.finished_at for d in done}}
+        times = None
+        if self._started is not None and all(step.id in finished for step in plan.steps):
+            last = max(finished.values(), default=None)
+            times = (self._started.astimezone(UTC), None if last is None else last.astimezone(UTC))
+        return ending.Known(self._request_row, times)
 
     def _finish_steps(self, session: Session, plan: Plan, run_id: int, done: list[Done], *, seal: bool) -> set[str]:
         """Mark the done steps done with their summaries (and, ``seal``, their outcomes sealed, for the later

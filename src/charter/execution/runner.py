@@ -169,6 +169,7 @@ class Runner(BatchRunner):
 
     def _run(self, public_id: str) -> Outcome:
         self._ended = None
+        self._request_row, self._started, self._finished = None, None, {}
         opened = self._open(public_id)
         plan, run_id = opened.plan, opened.run_id
         outcome = Outcome(plan.request, Status.IN_PROGRESS.value, steps=len(plan.steps))
@@ -239,6 +240,7 @@ class Runner(BatchRunner):
                     session.rollback()  # another runner started it a moment ago: resume theirs
                 else:
                     now = self.clock()
+                    self._request_row, self._started = row, now
                     opened.view = claims.fresh_view(step.id for step in plan.steps)
                     first = batch_of(plan, opened.view, now, self._depends)  # written already claimed
                     opened.run_id = claims.open_run(
@@ -274,6 +276,7 @@ class Runner(BatchRunner):
                 )
                 return opened
             opened.run_id, opened.view = run.id, claims.view_of(session, run.id)
+            self._request_row = row
             return opened
 
     def _claim_in(self, session: Session, plan: Plan, run_id: int, view: claims.RunView) -> list[Step]:
@@ -367,7 +370,10 @@ class Runner(BatchRunner):
         ending.fail(session, row, run_id, why, now=self.clock())
 
     def _finish(self, plan: Plan, run_id: int, context: StepContext) -> bool:
-        return ending.complete(self.database, self.settings, self.vault, plan, run_id, context, now=self.clock())
+        known = self._known(plan, [])
+        return ending.complete(
+            self.database, self.settings, self.vault, plan, run_id, context, now=self.clock(), known=known
+        )
 
     def _closed(self, outcome: Outcome) -> Outcome:
         with self.database.session() as session:
