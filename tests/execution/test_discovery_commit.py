@@ -10,7 +10,8 @@ any store changed, and the run stops with the database's error.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,50 @@ def _watch_discovery(monkeypatch: pytest.MonkeyPatch, events: list[str]) -> None
         return finish_many(session, run_id, outcomes, worker=worker)
 
     monkeypatch.setattr(claims, "finish_many", finishing)
+
+
+#: PostgreSQL refuses the COMMIT that stores the discovery, from inside it (a deferred constraint trigger), as a
+#: server shutting down would: the COMMIT goes in one round trip with its ``SET LOCAL`` (``_durable_commit``), so
+#: only the server can make that very COMMIT fail
+_REFUSE = """
+CREATE FUNCTION charter_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the server is going away' USING ERRCODE = 'admin_shutdown';
+END $$;
+CREATE CONSTRAINT TRIGGER charter_test_refuse AFTER UPDATE ON execution_steps DEFERRABLE INITIALLY DEFERRED
+  FOR EACH ROW WHEN (NEW.status = 'done' AND NEW.action = 'fetch') EXECUTE FUNCTION charter_test_refuse();
+"""
+
+
+@contextmanager
+def _refusing_the_discovery_commit(database: Database, state: Engine, events: list[str]) -> Iterator[None]:
+    """The commit that stores the discovery fails (on PostgreSQL the server itself refuses it; on SQLite, whose
+    commit SQLAlchemy sends, it fails as it is sent); ``events`` gets "refused"."""
+    if database.engine.dialect.name == "postgresql":
+        with database.engine.begin() as conn:
+            conn.exec_driver_sql(_REFUSE)
+        try:
+            yield
+        except Unavailable:
+            events.append("refused")
+            raise
+        finally:
+            with database.engine.begin() as conn:
+                conn.exec_driver_sql(
+                    "DROP TRIGGER charter_test_refuse ON execution_steps; DROP FUNCTION charter_test_refuse()"
+                )
+        return
+
+    def refuse(conn: Any) -> None:
+        if conn.engine is state and "discovery stored" in events and "refused" not in events:
+            events.append("refused")
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    event.listen(Engine, "commit", refuse)
+    try:
+        yield
+    finally:
+        event.remove(Engine, "commit", refuse)
 
 
 def test_no_store_commits_before_the_discovery_is_committed(
@@ -93,21 +138,10 @@ def test_a_discovery_commit_that_fails_leaves_every_store_untouched(
     ana = _ana_id(home)
     public_id = approved(database, config, vault, RequestKind.DELETION)
     runner = make_runner()
-    state = runner.database.engine
     events: list[str] = []
     _watch_discovery(monkeypatch, events)
-
-    def refuse(conn: Any) -> None:
-        if conn.engine is state and "discovery stored" in events and "refused" not in events:
-            events.append("refused")
-            raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
-
-    event.listen(Engine, "commit", refuse)
-    try:
-        with pytest.raises(Unavailable):
-            runner.run(public_id)
-    finally:
-        event.remove(Engine, "commit", refuse)
+    with pytest.raises(Unavailable), _refusing_the_discovery_commit(database, runner.database.engine, events):
+        runner.run(public_id)
     assert "refused" in events
     assert _snapshot(home) == before
     with database.session() as session:

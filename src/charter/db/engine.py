@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from charter.errors import InvalidInput, Unavailable
@@ -80,15 +80,16 @@ class Database:
 class _Committing:
     """A session's commit, sent from a thread: the database flushes its log while the caller goes on."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, commit: Callable[[Session], None] | None = None) -> None:
         self._session = session
+        self._commit_with = commit
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._commit, name="charter-commit", daemon=True)
         self._thread.start()
 
     def _commit(self) -> None:
         try:
-            with _unit_of_work(self._session):
+            with _unit_of_work(self._session, commit=self._commit_with):
                 pass
         except BaseException as exc:  # noqa: BLE001 - handed to the caller by wait()
             self._error = exc
@@ -100,10 +101,10 @@ class _Committing:
 
 
 @contextmanager
-def _unit_of_work(session: Session) -> Iterator[Session]:
+def _unit_of_work(session: Session, *, commit: Callable[[Session], None] | None = None) -> Iterator[Session]:
     try:
         yield session
-        session.commit()
+        (commit or Session.commit)(session)
     except OperationalError as exc:
         session.rollback()
         raise Unavailable("the database did not answer; nothing was changed") from exc
@@ -117,6 +118,25 @@ def _unit_of_work(session: Session) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def _durable_commit(session: Session) -> None:
+    """Commit durably on a relaxed connection (``synchronous_commit = off``): ``SET LOCAL synchronous_commit TO
+    on`` and the COMMIT go in one round trip (psycopg's pipeline), where the SET sent first, alone, was a round
+    trip of its own in every durable transaction. The setting in force when COMMIT runs is the one that counts,
+    so it may come last. SQLAlchemy's own commit follows and finds the transaction over (psycopg sends nothing)."""
+    import psycopg  # only ever on PostgreSQL through psycopg (PinnedDatabase's relaxed engine)
+
+    session.flush()
+    raw = session.connection().connection.dbapi_connection
+    assert isinstance(raw, psycopg.Connection)
+    try:
+        with raw.pipeline():
+            raw.execute("SET LOCAL synchronous_commit TO on")
+            raw.commit()
+    except psycopg.Error as exc:  # as SQLAlchemy would have raised it: _unit_of_work maps it for the caller
+        raise DBAPIError.instance("COMMIT", None, exc, psycopg.Error) from exc
+    session.commit()
 
 
 class PinnedDatabase(Database):
@@ -166,9 +186,8 @@ class PinnedDatabase(Database):
             with self._overlapped(connection, durable=durable) as session:
                 yield session
             return
-        with self._holding(), _unit_of_work(Session(bind=connection, expire_on_commit=False)) as session:
-            if durable and self._relaxed:
-                session.execute(text("SET LOCAL synchronous_commit TO on"))
+        commit = _durable_commit if durable and self._relaxed else None
+        with self._holding(), _unit_of_work(Session(bind=connection, expire_on_commit=False), commit=commit) as session:
             yield session
 
     @contextmanager
@@ -189,13 +208,12 @@ class PinnedDatabase(Database):
     def _overlapped(self, connection: Connection, *, durable: bool) -> Iterator[Session]:
         session = Session(bind=connection, expire_on_commit=False)
         try:
-            if durable:
-                session.execute(text("SET LOCAL synchronous_commit TO on"))
             yield session
         except BaseException as exc:  # re-raised, mapped as a session() maps it
             with self._holding(), _unit_of_work(session):  # rolls back, and says what the failure means
                 raise exc
-        self._pending = _Committing(session)  # the held connection stays busy until settle()
+        # the held connection stays busy until settle()
+        self._pending = _Committing(session, commit=_durable_commit if durable else None)
 
     def settle(self) -> None:
         """Wait for an overlapped commit (``session(overlap=True)``); raise what it raised (``Unavailable``
