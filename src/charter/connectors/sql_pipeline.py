@@ -48,17 +48,21 @@ def pipelined_reads(connector: SqlConnector, reads: Sequence[Read]) -> list[list
                     cursor = raw.cursor()
                     cursor.execute(sql, params)
                     cursors.append((n, table, cursor))
+            encoding = raw.info.encoding  # the client encoding's Python codec: how libpq's names are spelt
             for n, table, cursor in cursors:
-                described = [(d[0], d[1]) for d in cursor.description]  # (name, type code) as DB-API says
-                names = [name for name, _ in described]
-                processors = [_result(table, name, code, dialect) for name, code in described]
-                for row in cursor.fetchall():
-                    values = {
-                        name: (value if process is None else process(value))
-                        for name, value, process in zip(names, row, processors, strict=True)
-                    }
-                    flags = frozenset(int(k[len(FLAG) :]) for k, v in values.items() if k.startswith(FLAG) and v)
-                    out[n].append(({k: v for k, v in values.items() if not k.startswith(FLAG)}, flags))
+                rows = cursor.fetchall()
+                result = cursor.pgresult  # names and type oids straight from libpq: ``description`` builds objects
+                assert result is not None
+                described = [(result.fname(i).decode(encoding), result.ftype(i)) for i in range(result.nfields)]
+                columns = [
+                    (i, name, _result(table, name, code, dialect))
+                    for i, (name, code) in enumerate(described)
+                    if not name.startswith(FLAG)
+                ]
+                flags = [(i, int(name[len(FLAG) :])) for i, (name, _) in enumerate(described) if name.startswith(FLAG)]
+                for row in rows:
+                    values = {name: (row[i] if process is None else process(row[i])) for i, name, process in columns}
+                    out[n].append((values, frozenset(flag for i, flag in flags if row[i])))
                 cursor.close()
         return out
     except Exception:  # noqa: BLE001 - whatever failed, reading one by one reports it as it always has

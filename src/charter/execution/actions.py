@@ -30,7 +30,7 @@ from charter.execution.context import (
     values_of,
 )
 from charter.execution.corrections import before_after
-from charter.execution.erasure import plain_row
+from charter.execution.erasure import plain
 from charter.execution.steps import Action, Step
 from charter.execution.verification import VerificationFailed, Verifier
 
@@ -76,26 +76,39 @@ def _read(step: Step, ctx: StepContext, connector: Connector) -> Found:
     collection = ctx.datamap.collection(step.collection)
     assert collection is not None  # _where refused an unknown collection
     keep = declared(collection, ctx.datamap.systems[step.system].model.kind)
-    seen: dict[str, dict[str, Any]] = {}
-    copies: Counter[str] = Counter()
+    seen: dict[object, dict[str, Any]] = {}
+    copies: Counter[object] = Counter()
     ahead = ctx.memo.get(READ_AHEAD, {})
     for n, wanted in enumerate(step.inputs):
         values, match = search_of(ctx, step, wanted)
         if not values:
             continue
-        here: Counter[str] = Counter()
+        here: Counter[object] = Counter()
         read = ahead.pop(("fetch", step.id, n), None)  # read with the rest of its layer (read_ahead)
         chunks = [[row for row, _ in read]] if read is not None else None
         for chunk in chunks or connector.fetch(table, wanted.field, values, schema=schema, match=match):
             for row in chunk:
-                clean = {name: value for name, value in plain_row(row).items() if name in keep}
-                identity = json.dumps(clean.get(key) if key else clean, sort_keys=True, default=str)
+                clean = {name: plain(value) for name, value in row.items() if name in keep}
+                identity = _identity(clean.get(key)) if key else _ENCODE(clean)
                 seen.setdefault(identity, clean)
                 here[identity] += 1
         copies |= here  # the most any one input found
     if key:
         return Found(key, list(seen.values()))
     return Found(key, [seen[identity] for identity, count in copies.items() for _ in range(count)])
+
+
+#: one encoder for every row (``json.dumps`` with options builds one per call): sorted keys, so two equal rows
+#: give the same text whatever order their columns came in
+_ENCODE = json.JSONEncoder(sort_keys=True, default=str).encode
+
+
+def _identity(value: Any) -> object:
+    """What names a row by its key: the value itself when it is a plain scalar (its type kept, so 1 and "1" and
+    True stay three rows), else its JSON text."""
+    if value is None or type(value) in (str, int, float, bool):
+        return (type(value), value)
+    return _ENCODE(value)
 
 
 def reads_of(step: Step, ctx: StepContext) -> list[tuple[tuple[str, str, int], Read]]:
@@ -111,7 +124,7 @@ def reads_of(step: Step, ctx: StepContext) -> list[tuple[tuple[str, str, int], R
 
 def fetch(step: Step, ctx: StepContext, connector: Connector) -> Result:
     found = _read(step, ctx, connector)
-    keys = len({json.dumps(r.get(found.key), default=str) for r in found.rows}) if found.key else None
+    keys = len(found.rows) if found.key else None  # _read keeps one row per key
     return Result({"rows": len(found.rows), "keys": keys}, found)
 
 

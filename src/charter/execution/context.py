@@ -25,6 +25,9 @@ Rows = list[dict[str, Any]]
 READ_AHEAD = "read_ahead"
 
 
+_ENCODE = json.JSONEncoder(sort_keys=True, default=str).encode
+
+
 @dataclass
 class Found:
     """A fetch step's rows (JSON-safe) and the name of its collection's primary key, if it has exactly one."""
@@ -33,7 +36,7 @@ class Found:
     rows: Rows = field(default_factory=list)
 
     def dumps(self) -> bytes:
-        return json.dumps({"key": self.key, "rows": self.rows}, sort_keys=True, default=str).encode()
+        return _ENCODE({"key": self.key, "rows": self.rows}).encode()
 
     @classmethod
     def loads(cls, data: bytes) -> Found:

@@ -35,8 +35,13 @@ RANDOM_TOKEN = "charter.erasure.random_token"  # noqa: S105 - a key-derivation p
 DEFAULT_REPLACEMENT = "(erased)"
 
 
+_NATIVE = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(value: Any) -> Any:
     """A JSON-safe form of a column value (dates as ISO text, bytes as hex, decimals as text)."""
+    if type(value) in _NATIVE:  # most values: no isinstance chain
+        return value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, bytes | bytearray | memoryview):

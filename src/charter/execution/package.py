@@ -89,8 +89,8 @@ def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
     return out.getvalue()
 
 
-def _compact(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+#: one encoder for every value (``json.dumps`` with options builds one per call, once per row of a package)
+_compact = json.JSONEncoder(sort_keys=True, default=str).encode
 
 
 def _readable(document: Mapping[str, Any]) -> str:
