@@ -78,14 +78,13 @@ def _cell(value: Any) -> Any:
 
 
 def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
-    header: list[str] = []
-    for row in rows:
-        header.extend(k for k in row if k not in header)
+    """A header of every field any row has (in the order first seen), then a line per row; a field a row lacks
+    is an empty cell. (``csv.DictWriter`` gives the same bytes, checking each row's keys on the way.)"""
+    header = list(dict.fromkeys(k for row in rows for k in row))
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _cell(v) for k, v in row.items()})
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([_cell(row.get(k, "")) for k in header] for row in rows)
     return out.getvalue()
 
 
