@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import create_engine, delete, select, text, update
 
 from charter.datamap.model import DataMap
-from charter.db import Database
+from charter.db import Database, pipeline
 from charter.db.base import utcnow
 from charter.demo import stores
 from charter.execution import package, service
@@ -154,6 +154,28 @@ def crashing(owner: Any, name: str) -> Iterator[None]:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(owner, name, broken)
+        with pytest.raises(Crash):
+            yield
+
+
+@contextmanager
+def crashing_before_the_end_commits(database: Database) -> Iterator[None]:
+    """The worker dies once the run's end has sent its writes (the steps done, the run closed, the package
+    stored) and before the COMMIT: on PostgreSQL between the pipelined end's two round trips
+    (``execution.pipelined_end``), elsewhere as the request is completed, its last write. Expects the crash."""
+    if database.engine.dialect.name != "postgresql":
+        with crashing(review, "complete"):
+            yield
+        return
+    sync = pipeline.Pipeline.sync
+
+    def dying(self: pipeline.Pipeline, *, commit: bool = False) -> None:
+        if commit:
+            raise Crash
+        sync(self, commit=commit)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline.Pipeline, "sync", dying)
         with pytest.raises(Crash):
             yield
 

@@ -22,7 +22,7 @@ from sqlalchemy import event, select, text
 
 from charter.db import Database
 from charter.db.base import utcnow
-from charter.execution import certificate, claims, package
+from charter.execution import certificate, claims
 from charter.execution.models import ExecutionStep
 from charter.execution.runner import Runner
 from charter.execution.steps import Action, Step
@@ -35,6 +35,7 @@ from tests.execution.conftest import (
     after_lease,
     approved,
     crashing,
+    crashing_before_the_end_commits,
     package_collections,
     read_package,
     sealed_package,
@@ -95,7 +96,7 @@ def test_a_crash_while_ending_leaves_the_discovery_to_the_next_worker(
     """P-RGT-1: the package fails to be stored after every fetch ran: nothing is recorded as done, the
     request is still in progress with no package, and once the lease runs out the next worker completes it."""
     public_id = approved(database, config, vault, RequestKind.ACCESS)
-    with crashing(package, "store"):
+    with crashing_before_the_end_commits(database):
         make_runner(worker="first").run(public_id)
     steps = _steps(database)
     assert {s.status for s in steps} == {"claimed"} and {s.claimed_by for s in steps} == {"first"}
@@ -214,7 +215,7 @@ def test_the_end_does_not_read_again_what_the_runner_holds_and_dates_as_stored(
     package is dated by the last step as stored (by SQL), so the same run gives the same zip."""
     public_id = approved(database, config, vault, RequestKind.ACCESS)
     if crash:
-        with crashing(package, "store"):
+        with crashing_before_the_end_commits(database):
             make_runner(worker="first").run(public_id)
         runner = make_runner(worker="second", clock=after_lease(config))
     else:

@@ -29,7 +29,15 @@ from charter.requests import review
 from charter.requests.kinds import RequestKind
 from charter.settings import Settings
 from charter.subjects.service import Vault
-from tests.execution.conftest import ANA, after_lease, approved, crashing, read_package, sealed_package, store_package
+from tests.execution.conftest import (
+    ANA,
+    after_lease,
+    approved,
+    crashing_before_the_end_commits,
+    read_package,
+    sealed_package,
+    store_package,
+)
 
 MakeRunner = Callable[..., Runner]
 
@@ -62,7 +70,7 @@ def test_an_end_that_fails_after_storing_the_package_keeps_neither(
     """The package row and "completed" go together: an end that fails after the package was stored rolls
     both back, and the next worker (after the lease) stores one package and completes the request."""
     public_id = approved(database, config, vault, RequestKind.ACCESS)
-    with crashing(review, "complete"):
+    with crashing_before_the_end_commits(database):
         make_runner(worker="first").run(public_id)
     assert sealed_package(database, public_id) is None
     with database.session() as session:

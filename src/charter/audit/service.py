@@ -61,7 +61,7 @@ _COLUMNS = (
 
 
 _FIELDS = ("seq", "at", "actor", "action", "target", "data", "prev_hash", "hash")
-_INSERT = insert(AuditEntry)
+INSERT = insert(AuditEntry)
 
 
 @dataclass(frozen=True)
@@ -124,12 +124,7 @@ def record_many(session: Session, wanted: Sequence[Entry]) -> list[AuditEntry]:
     Returns the entries appended; inside :func:`gathered`, none yet (they are appended at the end of it)."""
     if not wanted:
         return []
-    checked = []
-    for one in wanted:
-        _check_text("actor", one.actor, 200, _ACTOR)
-        _check_text("action", one.action, 100, _ACTION)
-        _check_text("target", one.target, 255, None)
-        checked.append((one, _clean_data(dict(one.data or {}))))
+    checked = check(wanted)
     pending = session.info.get(_GATHERED)
     if pending is not None:
         if session.in_nested_transaction():  # its entries could be rolled back without the block's
@@ -139,14 +134,46 @@ def record_many(session: Session, wanted: Sequence[Entry]) -> list[AuditEntry]:
     return _append(session, checked)
 
 
-def _append(session: Session, checked: Sequence[tuple[Entry, dict[str, object]]]) -> list[AuditEntry]:
+Checked = Sequence[tuple[Entry, dict[str, object]]]
+
+
+def check(wanted: Sequence[Entry]) -> list[tuple[Entry, dict[str, object]]]:
+    """Each entry checked (InvalidInput naming the field, never the value), its data as it will be hashed."""
+    checked = []
+    for one in wanted:
+        _check_text("actor", one.actor, 200, _ACTOR)
+        _check_text("action", one.action, 100, _ACTION)
+        _check_text("target", one.target, 255, None)
+        checked.append((one, _clean_data(dict(one.data or {}))))
+    return checked
+
+
+def _append(session: Session, checked: Checked) -> list[AuditEntry]:
     """Send entries already checked: chained from the head, one INSERT."""
     if not checked:
         return []
     # The caller's own pending changes go first, so their errors stay theirs
     # and the IntegrityError below can only be about the audit entries.
     session.flush()
-    seq, prev_hash = _next_link(session)
+    made = chained(checked, _next_link(session))
+    try:
+        # a plain INSERT on the session's connection (an ORM flush of the entries cost more than the round
+        # trip); several rows go as one multi-row INSERT (SQLAlchemy's "insertmanyvalues")
+        rows = rows_of(made)
+        session.connection().execute(INSERT, rows if len(rows) > 1 else rows[0])
+    except IntegrityError as exc:
+        # Only reachable if _lock_chain could not hold the lock (an autocommit
+        # connection, another backend): the primary key refuses a forked chain.
+        raise Conflict("another transaction appended to the audit log at the same time; retry") from exc
+    if not session.in_nested_transaction():
+        last = made[-1]
+        session.info[_HEAD] = (session.get_transaction(), last.seq, last.hash)
+    return made
+
+
+def chained(checked: Checked, link: tuple[int, str]) -> list[AuditEntry]:
+    """The entries, chained in order from ``link`` (the next seq and the previous hash: :func:`link_after`)."""
+    seq, prev_hash = link
     made: list[AuditEntry] = []
     for one, clean in checked:
         at = utcnow()
@@ -170,19 +197,17 @@ def _append(session: Session, checked: Sequence[tuple[Entry, dict[str, object]]]
         )
         made.append(entry)
         seq, prev_hash = seq + 1, entry.hash
-    try:
-        # a plain INSERT on the session's connection (an ORM flush of the entries cost more than the round
-        # trip); several rows go as one multi-row INSERT (SQLAlchemy's "insertmanyvalues")
-        rows = [{c: getattr(entry, c) for c in _FIELDS} for entry in made]
-        session.connection().execute(_INSERT, rows if len(rows) > 1 else rows[0])
-    except IntegrityError as exc:
-        # Only reachable if _lock_chain could not hold the lock (an autocommit
-        # connection, another backend): the primary key refuses a forked chain.
-        raise Conflict("another transaction appended to the audit log at the same time; retry") from exc
-    if not session.in_nested_transaction():
-        last = made[-1]
-        session.info[_HEAD] = (session.get_transaction(), last.seq, last.hash)
     return made
+
+
+def rows_of(made: Sequence[AuditEntry]) -> list[dict[str, object]]:
+    """The rows :data:`INSERT` sends for chained entries."""
+    return [{c: getattr(entry, c) for c in _FIELDS} for entry in made]
+
+
+def link_after(head: tuple[int, str] | None) -> tuple[int, str]:
+    """The next seq and previous hash after the chain's head as read (None: the log is empty)."""
+    return (1, GENESIS_HASH) if head is None else (int(head[0]) + 1, str(head[1]))
 
 
 #: where a transaction that appended keeps the chain's head: (that transaction, seq, hash)
@@ -205,11 +230,13 @@ def _next_link(session: Session) -> tuple[int, str]:
         head = _locked_head_psycopg(session)
     else:
         _lock_chain(session)
-        head = session.execute(_HEAD_ROW).first()
-    return (1, GENESIS_HASH) if head is None else (int(head[0]) + 1, str(head[1]))
+        head = session.execute(HEAD_ROW).first()
+    return link_after(None if head is None else (head[0], head[1]))
 
 
-_HEAD_ROW = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+HEAD_ROW = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+#: the chain lock on PostgreSQL, held to the end of the transaction (:func:`_lock_chain`)
+LOCK = text("SELECT pg_advisory_xact_lock(:key)").bindparams(bindparam("key", CHAIN_LOCK_KEY, type_=BigInteger))
 #: Both in one simple-protocol message (no parameters: the key is our constant): one round trip instead of two.
 #: PostgreSQL runs them one after the other and, under READ COMMITTED, takes the second one's snapshot after
 #: the lock is granted, so the head read is the committed one — as with two separate statements.
@@ -245,8 +272,7 @@ def _lock_chain(session: Session) -> None:
     """
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        lock = text("SELECT pg_advisory_xact_lock(:key)").bindparams(bindparam("key", CHAIN_LOCK_KEY, type_=BigInteger))
-        session.execute(lock)
+        session.execute(LOCK)
     elif dialect == "sqlite":
         session.execute(text("UPDATE audit_entries SET seq = seq WHERE 0 = 1"))
 

@@ -18,6 +18,7 @@ from sqlalchemy import Table
 
 from charter.connectors.base import Hit, Read
 from charter.connectors.sql_statements import FLAG
+from charter.db.pipeline import sql_and_params
 
 if TYPE_CHECKING:
     from charter.connectors.sql import SqlConnector
@@ -71,19 +72,9 @@ def pipelined_reads(connector: SqlConnector, reads: Sequence[Read]) -> list[list
 
 
 def _compiled(table: Table, statement: Any, values: dict[str, Any], dialect: Any) -> tuple[str, dict[str, Any]]:
-    """The statement's SQL for this dialect (compiled once per shape, kept in the table's ``info``) and its
-    parameters as SQLAlchemy would send them (its bind processors applied)."""
-    built: dict[int, tuple[Any, Any]] = table.info.setdefault("charter.compiled", {})
-    kept = built.get(id(statement))
-    if kept is None:  # the statement is kept with its compiled form, so its id is never another's
-        kept = built[id(statement)] = (statement, statement.compile(dialect=dialect))
-    compiled = kept[1]
-    params = compiled.construct_params(values)
-    for name, bind in compiled.binds.items():
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None and name in params:
-            params[name] = process(params[name])
-    return compiled.string, params
+    """The statement's SQL and parameters as SQLAlchemy would send them (compiled once per shape, kept in the
+    table's ``info``: a table reflected again brings statements of its own)."""
+    return sql_and_params(statement, values, dialect, table.info.setdefault("charter.compiled", {}))
 
 
 def _result(table: Table, name: str, type_code: Any, dialect: Any) -> Processor:

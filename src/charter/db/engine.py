@@ -130,6 +130,9 @@ def _durable_commit(session: Session) -> None:
     session.flush()
     raw = session.connection().connection.dbapi_connection
     assert isinstance(raw, psycopg.Connection)
+    if raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:  # committed already (db.pipeline)
+        session.commit()
+        return
     try:
         with raw.pipeline():
             raw.execute("SET LOCAL synchronous_commit TO on")

@@ -212,7 +212,7 @@ _CLAIM_MANY = (
 )
 _RETRY = update(ExecutionStep).where(_MINE).values(attempts=ExecutionStep.attempts + 1, lease_until=bindparam("until"))
 _RENEW = update(ExecutionStep).where(_MINE).values(lease_until=bindparam("until"))
-_FINISH = (
+FINISH = (
     update(ExecutionStep)
     .where(_MINE)
     .values(
@@ -222,6 +222,17 @@ _FINISH = (
         finished_at=bindparam("now"),
         lease_until=None,
         error=None,
+    )
+)
+#: an access or portability run completed with its package, once (of two workers, one wins): :func:`close_run`
+CLOSE_WITH_PACKAGE = (
+    update(ExecutionRun)
+    .where(ExecutionRun.id == bindparam("run"), ExecutionRun.status == RUNNING)
+    .values(
+        status=COMPLETED,
+        finished_at=bindparam("now"),
+        package=bindparam("package"),
+        package_sha256=bindparam("package_sha256"),
     )
 )
 _RELEASE = (
@@ -317,7 +328,7 @@ def finish(
 ) -> bool:
     """Store the step's outcome and mark it done, in the caller's transaction; False if we lost the claim."""
     params = {"run": run_id, "step": step_id, "worker": worker, "now": now, "summary": dict(summary), "sealed": sealed}
-    return rowcount(session.connection().execute(_FINISH, params)) == 1
+    return rowcount(session.connection().execute(FINISH, params)) == 1
 
 
 def finish_many(
@@ -331,12 +342,9 @@ def finish_many(
     each conditional on our claim as in :func:`finish`; the ids this worker still held (and so stored)."""
     if not outcomes:
         return set()
-    params = [
-        {"run": run_id, "step": step_id, "worker": worker, "now": at, "summary": dict(summary), "sealed": sealed}
-        for step_id, summary, sealed, at in outcomes
-    ]
+    params = finish_params(run_id, outcomes, worker=worker)
     ids = [step_id for step_id, _summary, _sealed, _at in outcomes]
-    if rowcount(session.connection().execute(_FINISH, params)) == len(params):
+    if rowcount(session.connection().execute(FINISH, params)) == len(params):
         return set(ids)
     # Some claims ran out and were taken over: ours are the ones now done under our name.
     held = select(ExecutionStep.step_id).where(
@@ -346,6 +354,16 @@ def finish_many(
         ExecutionStep.claimed_by == worker,
     )
     return set(session.scalars(held))
+
+
+def finish_params(
+    run_id: int, outcomes: Sequence[tuple[str, Mapping[str, Any], bytes | None, datetime]], *, worker: str
+) -> list[dict[str, Any]]:
+    """The parameters of :data:`FINISH`, one set per step (:func:`finish_many`, and a run's pipelined end)."""
+    return [
+        {"run": run_id, "step": step_id, "worker": worker, "now": at, "summary": dict(summary), "sealed": sealed}
+        for step_id, summary, sealed, at in outcomes
+    ]
 
 
 def release_many(session: Session, run_id: int, step_ids: Sequence[str], *, worker: str) -> None:
@@ -362,12 +380,19 @@ def fail(session: Session, run_id: int, step_id: str, *, worker: str, now: datet
 
 def close_run(session: Session, run_id: int, status: str, *, now: datetime, **values: Any) -> bool:
     """Move the run from running to ``status`` once (of two workers finishing at once, one wins)."""
+    if status == COMPLETED and sorted(values) == ["package", "package_sha256"]:  # an access run's: one shape
+        return rowcount(session.connection().execute(CLOSE_WITH_PACKAGE, close_values(run_id, now=now, **values))) == 1
     statement = (
         update(ExecutionRun)
         .where(ExecutionRun.id == run_id, ExecutionRun.status == RUNNING)
         .values(status=status, finished_at=now, **values)
     )
     return rowcount(session.connection().execute(statement)) == 1
+
+
+def close_values(run_id: int, *, now: datetime, package: str, package_sha256: str) -> dict[str, Any]:
+    """The parameters of :data:`CLOSE_WITH_PACKAGE` (an access run completed with its package)."""
+    return {"run": run_id, "now": now, "package": package, "package_sha256": package_sha256}
 
 
 def run_times(session: Session, run_id: int) -> tuple[datetime, datetime | None]:

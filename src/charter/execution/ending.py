@@ -77,10 +77,8 @@ def complete_in(
     found_anything = True
     built: package.Built | None = None
     if kind in (RequestKind.ACCESS, RequestKind.PORTABILITY):
-        rows = {s.collection: (s.system, context.found(s.id).rows) for s in plan.of(Action.FETCH)}
-        built = package.seal(vault.keys, plan, rows, now=last or started)
+        built, data = packaged(vault, plan, context, dated=last or started)
         values = {"package": built.name, "package_sha256": built.sha256}
-        data.update(package_sha256=built.sha256, collections=built.collections, rows=built.rows)
         found_anything = built.rows > 0
     if kind == RequestKind.DELETION:
         steps = claims.outcome_rows(session, run_id)
@@ -102,6 +100,22 @@ def complete_in(
         audit.record(session, actor=ACTOR, action="execution.finished", target=f"request:{plan.request}", data=data)
         review.complete(session, row, actor=ACTOR, now=now, nothing_found=not found_anything)
     return True
+
+
+def packaged(
+    vault: Vault, plan: Plan, context: StepContext, *, dated: datetime
+) -> tuple[package.Built, dict[str, object]]:
+    """An access or portability run's package, sealed, dated by its last step; and the data of its
+    ``execution.finished`` entry but for ``found`` (:func:`complete_in`, and the pipelined end)."""
+    rows = {s.collection: (s.system, context.found(s.id).rows) for s in plan.of(Action.FETCH)}
+    built = package.seal(vault.keys, plan, rows, now=dated)
+    data: dict[str, object] = {
+        "steps": len(plan.steps),
+        "package_sha256": built.sha256,
+        "collections": built.collections,
+        "rows": built.rows,
+    }
+    return built, data
 
 
 @dataclass(frozen=True)

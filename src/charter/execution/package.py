@@ -152,12 +152,15 @@ def seal(keys: KeyRing, plan: Plan, rows: Mapping[str, tuple[str, list[dict[str,
 def store(session: Session, run_id: int, built: Built, *, now: datetime) -> None:
     """Keep the sealed package with its run, in the caller's transaction: the transaction that completes the
     run (:func:`charter.execution.ending.complete_in`), so "completed" and the package are one commit."""
-    session.connection().execute(_STORE, {"run": run_id, "sealed": built.sealed, "at": now})
+    session.connection().execute(STORE, store_values(run_id, built, now=now))
 
 
-_STORE = insert(ExecutionPackage).values(
-    run_id=bindparam("run"), sealed=bindparam("sealed"), created_at=bindparam("at")
-)
+def store_values(run_id: int, built: Built, *, now: datetime) -> dict[str, Any]:
+    """The parameters of :data:`STORE` (:func:`store`, and a run's pipelined end)."""
+    return {"run": run_id, "sealed": built.sealed, "at": now}
+
+
+STORE = insert(ExecutionPackage).values(run_id=bindparam("run"), sealed=bindparam("sealed"), created_at=bindparam("at"))
 _SEALED = (
     select(ExecutionPackage.sealed)
     .join(ExecutionRun, ExecutionRun.id == ExecutionPackage.run_id)

@@ -19,7 +19,7 @@ from charter import audit
 from charter.connectors import Connector
 from charter.db import PinnedDatabase
 from charter.errors import CharterError, Unavailable
-from charter.execution import actions, backoff, claims, ending
+from charter.execution import actions, backoff, claims, ending, pipelined_end
 from charter.execution.actions import Found, StepContext
 from charter.execution.batches import READING, WRITING, Done, Failed, Lost, audit_data, batch_of, correction_ref
 from charter.execution.context import READ_AHEAD
@@ -337,28 +337,50 @@ class BatchRunner:
         the whole plan, so no earlier step of the run sealed an outcome."""
         known = self._known(plan, done)
         with self.database.session(durable=True) as session:
-            kept = self._finish_steps(session, plan, run_id, done, seal=False)
-            if len(kept) < len(done):
-                session.rollback()
-                return None
-            self._audit_steps(session, plan, done, kept)  # before the end: a deletion's certificate cites them
-            ended = ending.complete_in(
+            if pipelined_end.applies(session, plan, known, whole=whole) and pipelined_end.complete(
                 session,
-                self.settings,
                 self.vault,
                 plan,
                 run_id,
                 context,
-                now=self.clock(),
-                sealed=not whole,
+                self._stored(plan, done, seal=False),
+                worker=self.worker,
                 known=known,
-            )
+                now=self.clock(),
+            ):
+                ended: bool | None = True
+            else:
+                ended = self._record_and_complete(session, plan, run_id, done, context, whole=whole, known=known)
+        if ended is None:
+            return None
         for d in done:
             view.mark(d.step.id, claims.DONE)
             outcome.executed.append(d.step.id)
             if self.progress:
                 self.progress(d.step, "done")
         return ended
+
+    def _record_and_complete(
+        self,
+        session: Session,
+        plan: Plan,
+        run_id: int,
+        done: list[Done],
+        context: StepContext,
+        *,
+        whole: bool,
+        known: ending.Known,
+    ) -> bool | None:
+        """:meth:`_record_and_finish` one statement at a time (any database; and wherever a condition of the
+        pipelined end did not hold, since this one says which)."""
+        kept = self._finish_steps(session, plan, run_id, done, seal=False)
+        if len(kept) < len(done):
+            session.rollback()
+            return None
+        self._audit_steps(session, plan, done, kept)  # before the end: a deletion's certificate cites them
+        return ending.complete_in(
+            session, self.settings, self.vault, plan, run_id, context, now=self.clock(), sealed=not whole, known=known
+        )
 
     def _known(self, plan: Plan, done: list[Done]) -> ending.Known:
         """What the end need not read again: the request's row, and the run's times when this runner opened the
@@ -373,7 +395,11 @@ class BatchRunner:
     def _finish_steps(self, session: Session, plan: Plan, run_id: int, done: list[Done], *, seal: bool) -> set[str]:
         """Mark the done steps done with their summaries (and, ``seal``, their outcomes sealed, for the later
         steps and runs that build on them), each conditional on our claim; the ids this worker still held."""
-        stored = [
+        return claims.finish_many(session, run_id, self._stored(plan, done, seal=seal), worker=self.worker)
+
+    def _stored(self, plan: Plan, done: list[Done], *, seal: bool) -> list[pipelined_end.Stored]:
+        """What is stored of each done step: its id, summary, sealed outcome (``seal``) and when it finished."""
+        return [
             (
                 d.step.id,
                 d.result.summary,
@@ -384,7 +410,6 @@ class BatchRunner:
             )
             for d in done
         ]
-        return claims.finish_many(session, run_id, stored, worker=self.worker)
 
     def _audit_steps(self, session: Session, plan: Plan, done: list[Done], kept: set[str]) -> None:
         """The erasures' and corrections' audit entries (one INSERT), for the steps stored as ours."""

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
+from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -54,7 +55,12 @@ SUBJECTS = {
 }
 
 
-_QUEUE = insert(RequestNotice)
+QUEUE = insert(RequestNotice)
+
+
+def queue_values(row: PrivacyRequest, kind: str, *, note: str | None = None) -> dict[str, Any]:
+    """The row :data:`QUEUE` inserts for a notice of ``kind`` (:func:`queue`, and a run's pipelined end)."""
+    return {"request_id": row.id, "kind": kind, "note": note, "created_at": utcnow(), "attempts": 0}
 
 
 def queue(session: Session, row: PrivacyRequest, kind: str, *, note: str | None = None) -> None:
@@ -62,8 +68,7 @@ def queue(session: Session, row: PrivacyRequest, kind: str, *, note: str | None 
 
     A plain INSERT on the session's connection: an ORM add and flush cost more than the round trip."""
     session.flush()  # the caller's pending changes go first, as the ORM would send them
-    values = {"request_id": row.id, "kind": kind, "note": note, "created_at": utcnow(), "attempts": 0}
-    session.connection().execute(_QUEUE, values)
+    session.connection().execute(QUEUE, queue_values(row, kind, note=note))
 
 
 def nothing_found(session: Session, row: PrivacyRequest) -> bool:

@@ -25,7 +25,7 @@ def require(row: PrivacyRequest, *allowed: Status, doing: str) -> None:
         )
 
 
-_MOVE = (
+MOVE = (
     update(PrivacyRequest)
     .where(PrivacyRequest.id == bindparam("row"), PrivacyRequest.status == bindparam("current"))
     .values(status=bindparam("to"), updated_at=bindparam("now"))
@@ -47,13 +47,11 @@ def move(
     deciding at once, one wins and the other gets :class:`IllegalTransition`.
     Writes ``request.<to>`` to the audit log with ``data`` (ids and codes only).
     """
-    current = Status(row.status)
-    if to not in TRANSITIONS[current]:
-        raise IllegalTransition(f"request {row.public_id} is {current.label}; it cannot become {to.label}")
+    params, entry = moving(row, to, actor=actor, now=now, data=data)
     # a plain UPDATE on the session's connection (the row's attributes are set below): the ORM's bulk-update
     # path cost more than the statement. The caller's pending changes go first, as the ORM would send them.
     session.flush()
-    changed = session.connection().execute(_MOVE, {"row": row.id, "current": current.value, "to": to.value, "now": now})
+    changed = session.connection().execute(MOVE, params)
     if rowcount(changed) != 1:
         session.refresh(row)
         raise IllegalTransition(
@@ -61,10 +59,19 @@ def move(
         )
     set_committed_value(row, "status", to.value)
     set_committed_value(row, "updated_at", now)
-    audit.record(
-        session,
-        actor=actor,
-        action=f"request.{to.value}",
-        target=f"request:{row.public_id}",
-        data={"from": current.value, **(data or {})},
+    audit.record_many(session, [entry])
+
+
+def moving(
+    row: PrivacyRequest, to: Status, *, actor: str, now: datetime, data: Mapping[str, object] | None = None
+) -> tuple[dict[str, object], audit.Entry]:
+    """What :func:`move` sends: the parameters of :data:`MOVE` (one row changed, or someone else moved it first)
+    and its audit entry; IllegalTransition if the state machine does not allow ``to`` from the row's state."""
+    current = Status(row.status)
+    if to not in TRANSITIONS[current]:
+        raise IllegalTransition(f"request {row.public_id} is {current.label}; it cannot become {to.label}")
+    params: dict[str, object] = {"row": row.id, "current": current.value, "to": to.value, "now": now}
+    entry = audit.Entry(
+        actor, f"request.{to.value}", f"request:{row.public_id}", {"from": current.value, **(data or {})}
     )
+    return params, entry

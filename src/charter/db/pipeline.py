@@ -1,0 +1,126 @@
+"""Several statements of one transaction in one round trip: psycopg's pipeline mode, on PostgreSQL.
+
+A transaction of Charter's bookkeeping is a handful of writes whose results nobody reads before the last one
+is sent: a run's end marks its steps done, closes the run, stores the package, moves the request and queues
+its notice. Sent one by one, each is a round trip, and on the bench each round trip cost as much CPU as it
+waited. PostgreSQL can take them all at once (psycopg's pipeline): they go together, and their row counts are
+read when the answers come back.
+
+The statements are SQLAlchemy's own, compiled for the dialect once per statement object, their values passed
+through the bind processors SQLAlchemy would apply (:func:`sql_and_params`), so a row written here is the row
+``Connection.execute`` would write. SQLAlchemy itself cannot pipeline: it reads each statement's row count
+and description as soon as it is sent. Only PostgreSQL through psycopg has it (:func:`available`); callers
+keep their one-by-one path for every other database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
+
+if TYPE_CHECKING:
+    import psycopg
+
+Compiled = dict[tuple[int, tuple[str, ...] | None], tuple[Any, Any]]
+#: statement objects compiled once: (the statement itself, kept so its id is never another's; its compiled form).
+#: Only module-level statements come here (a statement built per call would be compiled, and kept, per call).
+_COMPILED: Compiled = {}
+
+
+def sql_and_params(
+    statement: Any, values: Mapping[str, Any], dialect: Any, cache: Compiled | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The statement's SQL for this dialect (compiled once per statement object, kept in ``cache``) and its
+    parameters as SQLAlchemy would send them (its bind processors applied). An INSERT of a whole model names the
+    columns given, as ``Connection.execute`` does (the others keep their defaults)."""
+    built = _COMPILED if cache is None else cache
+    keys = tuple(sorted(values)) if isinstance(statement, Insert) else None
+    kept = built.get((id(statement), keys))
+    if kept is None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
+        kept = built[(id(statement), keys)] = (statement, compiled)
+    compiled = kept[1]
+    params = compiled.construct_params(dict(values))
+    for name, bind in compiled.binds.items():
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None and name in params:
+            params[name] = process(params[name])
+    return compiled.string, params
+
+
+def available(session: Session) -> bool:
+    """Can this session's connection pipeline (PostgreSQL through psycopg)?"""
+    dialect = session.get_bind().dialect
+    return dialect.name == "postgresql" and dialect.driver == "psycopg"
+
+
+@dataclass
+class Sent:
+    """A statement sent; after :meth:`Pipeline.sync`, its row count and the rows it returned."""
+
+    rowcount: int = -1
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+class Pipeline:
+    """Statements added in order, sent together by :meth:`sync`, in the session's transaction.
+
+    Only on a session where :func:`available` holds. A statement the server refuses raises at :meth:`sync`, as
+    SQLAlchemy would have raised it (so ``Unavailable``/``InvalidInput`` mapping still applies), and the
+    transaction is then failed: the caller rolls back."""
+
+    def __init__(self, session: Session) -> None:
+        session.flush()  # the session's own pending changes go first, as they would before a statement
+        connection = session.connection()
+        self._dialect = connection.dialect
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        self._raw: psycopg.Connection[Any] = raw  # type: ignore[assignment]
+        self._queued: list[tuple[str, dict[str, Any] | list[dict[str, Any]], Sent]] = []
+
+    def add(self, statement: Any, values: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Sent:
+        """Queue ``statement`` with one set of values, or several (an executemany; its row count is the sum)."""
+        if isinstance(values, Mapping):
+            sql, params = sql_and_params(statement, values, self._dialect)
+            sent = Sent()
+            self._queued.append((sql, params, sent))
+            return sent
+        many = [sql_and_params(statement, one, self._dialect) for one in values]
+        sent = Sent()
+        if many:
+            self._queued.append((many[0][0], [params for _sql, params in many], sent))
+        else:
+            sent.rowcount = 0
+        return sent
+
+    def sync(self, *, commit: bool = False) -> None:
+        """Send what was queued (and, ``commit``, the COMMIT after it, durable: ``synchronous_commit`` on for it
+        whatever the connection's default) and wait for every answer."""
+        import psycopg
+
+        queued, self._queued = self._queued, []
+        cursors = []
+        try:
+            with self._raw.pipeline():
+                for sql, params, sent in queued:
+                    cursor = self._raw.cursor()
+                    if isinstance(params, list):
+                        cursor.executemany(sql, params)
+                    else:
+                        cursor.execute(sql, params)
+                    cursors.append((cursor, sent))
+                if commit:
+                    self._raw.execute("SET LOCAL synchronous_commit TO on")
+                    self._raw.commit()
+            for cursor, sent in cursors:
+                sent.rowcount = cursor.rowcount
+                if cursor.pgresult is not None and cursor.pgresult.nfields:
+                    sent.rows = cursor.fetchall()
+                cursor.close()
+        except psycopg.Error as exc:  # as SQLAlchemy would have raised it, for the session's unit of work to map
+            raise DBAPIError.instance("(pipeline)", None, exc, psycopg.Error) from exc
