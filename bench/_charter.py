@@ -16,11 +16,10 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Mapping
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import Engine, event
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -62,26 +61,70 @@ class _KeepingRunner(Runner):
 
 
 class StatementCounter:
-    """Statements sent per database (SQLAlchemy engines), by a class-level cursor-execute listener.
+    """Statements and round trips per database, counted where psycopg sends them (PostgreSQL only).
 
-    A statement counts once per ``execute`` call (an executemany of 500 rows is one)."""
+    Counted below SQLAlchemy so that what Charter sends on psycopg's pipeline (a run's reads, its end) counts
+    too: an ``execute`` or ``executemany`` is one statement (an executemany of 500 rows is one), and a round
+    trip is a statement sent outside a pipeline, or a pipeline's sync; BEGIN and COMMIT count as statements
+    and round trips of their own. Keys: the database's name, ``" (round trips)"`` after it for the trips."""
 
     def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-        event.listen(Engine, "before_cursor_execute", self._seen)
+        import psycopg
 
-    def _seen(self, conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        name = conn.engine.url.database or "?"
-        catalog = "pg_catalog" in statement or "information_schema" in statement
-        key = f"{name}{' (catalog)' if catalog else ''}"
-        self.counts[key] = self.counts.get(key, 0) + 1
+        self.counts: dict[str, int] = {}
+        self._patched: list[tuple[Any, str, Any]] = []
+        counts = self.counts
+
+        def add(conn: Any, statements: int, trips: int) -> None:
+            name = conn.info.dbname or "?"
+            counts[name] = counts.get(name, 0) + statements
+            key = f"{name} (round trips)"
+            counts[key] = counts.get(key, 0) + trips
+
+        def wrap(owner: Any, attr: str, make: Callable[[Any], Any]) -> None:
+            original = getattr(owner, attr)
+            self._patched.append((owner, attr, original))
+            setattr(owner, attr, make(original))
+
+        def executing(original: Any) -> Any:
+            def execute(cursor: Any, *args: Any, **kwargs: Any) -> Any:
+                add(cursor.connection, 1, 0 if cursor.connection._pipeline else 1)
+                return original(cursor, *args, **kwargs)
+
+            return execute
+
+        def commanding(original: Any) -> Any:  # BEGIN, COMMIT, ROLLBACK, SAVEPOINT sent by psycopg itself
+            def command(conn: Any, *args: Any, **kwargs: Any) -> Any:
+                add(conn, 1, 0 if conn._pipeline else 1)
+                return original(conn, *args, **kwargs)
+
+            return command
+
+        def piping(original: Any) -> Any:
+            @contextmanager
+            def pipeline(conn: Any, *args: Any, **kwargs: Any) -> Any:
+                outer = conn._pipeline is None
+                with original(conn, *args, **kwargs) as opened:
+                    yield opened
+                if outer:
+                    add(conn, 0, 1)
+
+            return pipeline
+
+        wrap(psycopg.Cursor, "execute", executing)
+        wrap(psycopg.Cursor, "executemany", executing)
+        wrap(psycopg.Connection, "_exec_command", commanding)
+        wrap(psycopg.Connection, "pipeline", piping)
 
     def take(self) -> dict[str, int]:
-        out, self.counts = self.counts, {}
+        out = dict(self.counts)
+        self.counts.clear()
         return out
 
     def close(self) -> None:
-        event.remove(Engine, "before_cursor_execute", self._seen)
+        for owner, attr, original in reversed(self._patched):
+            setattr(owner, attr, original)
+        self._patched.clear()
 
 
 class Charter:

@@ -76,7 +76,7 @@ def _start(src: Path, args: argparse.Namespace) -> subprocess.Popen[str]:
     argv += ["--people", str(args.people), "--children", str(args.children), "--seed", str(args.seed)]
     argv += ["--warmup", str(args.warmup)] + (["--admin-url", args.admin_url] if args.admin_url else [])
     env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{HERE}"}
-    return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)  # noqa: S603 - this script, this interpreter
 
 
 def _ask(process: subprocess.Popen[str]) -> tuple[float, float]:
