@@ -162,17 +162,17 @@ def crashing(owner: Any, name: str) -> Iterator[None]:
 def crashing_before_the_end_commits(database: Database) -> Iterator[None]:
     """The worker dies once the run's end has sent its writes (the steps done, the run closed, the package
     stored) and before the COMMIT: on PostgreSQL between the pipelined end's two round trips
-    (``execution.pipelined_end``), elsewhere as the request is completed, its last write. Expects the crash."""
+    (``execution.pipelined``), elsewhere as the request is completed, its last write. Expects the crash."""
     if database.engine.dialect.name != "postgresql":
         with crashing(review, "complete"):
             yield
         return
     sync = pipeline.Pipeline.sync
 
-    def dying(self: pipeline.Pipeline, *, commit: bool = False) -> None:
-        if commit:
+    def dying(self: pipeline.Pipeline, *, commit: bool = False, durable: bool = False) -> None:
+        if commit and durable:  # the end's COMMIT (a run's opening commits too, relaxed)
             raise Crash
-        sync(self, commit=commit)
+        sync(self, commit=commit, durable=durable)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pipeline.Pipeline, "sync", dying)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -66,3 +67,18 @@ def test_a_worker_that_lost_its_step_stops_renewing(
     with database.session() as session:
         assert not claims.finish(session, run_id, step_id, worker="a", now=utcnow(), summary={}, sealed=None)
         assert claims.finish(session, run_id, step_id, worker="b", now=utcnow(), summary={}, sealed=None)
+
+
+def test_one_thread_renews_for_every_run_and_stops_with_each(
+    database: Database, config: Settings, vault: Vault, datamap: Any
+) -> None:
+    """Runs in parallel (a worker's threads) share the process's one renewing thread; a run that ended is
+    renewed no more (its claim was left: another worker may take it once the lease runs out)."""
+    first, second = _claimed_step(database, config, vault, datamap), _claimed_step(database, config, vault, datamap)
+    with LeaseKeeper(database, first[0], worker="a", lease=LEASE, clock=utcnow) as one, one.holding(first[1]):
+        with LeaseKeeper(database, second[0], worker="a", lease=LEASE, clock=utcnow) as two, two.holding(second[1]):
+            _until(lambda: one.renewals >= 2 and two.renewals >= 2, "both renewed")
+            assert [t.name for t in threading.enumerate()].count("charter-leases") == 1
+        stopped, going = two.renewals, one.renewals
+        _until(lambda: one.renewals >= going + 2, "the first renewed on")
+    assert two.renewals == stopped

@@ -43,12 +43,25 @@ def sql_and_params(
     kept = built.get((id(statement), keys))
     if kept is None:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
-        kept = built[(id(statement), keys)] = (statement, compiled)
-    compiled = kept[1]
+        processors = {  # chosen once per compiled statement: the type's processor for this dialect
+            name: process
+            for name, bind in compiled.binds.items()
+            if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+        kept = built[(id(statement), keys)] = (statement, (compiled, processors))
+    compiled, processors = kept[1]
     params = compiled.construct_params(dict(values))
-    for name, bind in compiled.binds.items():
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None and name in params:
+    # the model's Python-side defaults (``default=``, ``onupdate=``) for the columns not given, as SQLAlchemy's
+    # execution context fills them in before it sends a statement (compile only names the columns)
+    for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
+        given = column.key in values
+        default = column.default if isinstance(statement, Insert) else column.onupdate
+        if not given and default is not None and default.is_scalar:
+            params[column.key] = default.arg
+        elif not given and default is not None and default.is_callable:
+            params[column.key] = default.arg(None)  # SQLAlchemy wraps a callable of no argument to take the context
+    for name, process in processors.items():
+        if name in params:
             params[name] = process(params[name])
     return compiled.string, params
 
@@ -98,9 +111,9 @@ class Pipeline:
             sent.rowcount = 0
         return sent
 
-    def sync(self, *, commit: bool = False) -> None:
-        """Send what was queued (and, ``commit``, the COMMIT after it, durable: ``synchronous_commit`` on for it
-        whatever the connection's default) and wait for every answer."""
+    def sync(self, *, commit: bool = False, durable: bool = False) -> None:
+        """Send what was queued (and, ``commit``, the COMMIT after it; ``durable``: with ``synchronous_commit``
+        on for it whatever the connection's default) and wait for every answer."""
         import psycopg
 
         queued, self._queued = self._queued, []
@@ -114,8 +127,9 @@ class Pipeline:
                     else:
                         cursor.execute(sql, params)
                     cursors.append((cursor, sent))
-                if commit:
+                if commit and durable:
                     self._raw.execute("SET LOCAL synchronous_commit TO on")
+                if commit:
                     self._raw.commit()
             for cursor, sent in cursors:
                 sent.rowcount = cursor.rowcount

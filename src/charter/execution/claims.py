@@ -63,30 +63,39 @@ def open_run(
     run is not visible to anyone else before this transaction commits, so nobody could have taken them
     first); its id."""
     connection = session.connection()
-    values = {"request_id": request_id, "plan_digest": digest, "status": RUNNING, "started_at": now}
-    run_id = int(connection.execute(_OPEN_RUN, values).scalar_one())
-    ours = set(claimed)
-    connection.execute(
-        _STEP_ROWS,
-        [
-            {
-                "run_id": run_id,
-                "step_id": step.id,
-                "position": position,
-                "action": step.action.value,
-                "system": step.system,
-                "collection": step.collection,
-                "digest": step_digest(step),
-                "status": CLAIMED if step.id in ours else PENDING,
-                "attempts": 1 if step.id in ours else 0,
-                "claimed_by": worker if step.id in ours else None,
-                "lease_until": now + lease if step.id in ours else None,
-                "started_at": now if step.id in ours else None,
-            }
-            for position, step in enumerate(plan.steps)
-        ],
-    )  # one executemany, not a statement per step
+    run_id = int(connection.execute(OPEN_RUN, run_values(request_id, digest, now=now)).scalar_one())
+    rows = step_rows(run_id, plan, now=now, claimed=claimed, worker=worker, lease=lease)
+    connection.execute(STEP_ROWS, rows)  # one executemany, not a statement per step
     return run_id
+
+
+def run_values(request_id: int, digest: str, *, now: datetime) -> dict[str, Any]:
+    """The row :data:`OPEN_RUN` inserts (:func:`open_run`, and the pipelined open)."""
+    return {"request_id": request_id, "plan_digest": digest, "status": RUNNING, "started_at": now}
+
+
+def step_rows(
+    run_id: int, plan: Plan, *, now: datetime, claimed: Collection[str], worker: str, lease: timedelta
+) -> list[dict[str, Any]]:
+    """The rows :data:`STEP_ROWS` inserts, one per step of the plan: ``claimed`` ones already ours."""
+    ours = set(claimed)
+    return [
+        {
+            "run_id": run_id,
+            "step_id": step.id,
+            "position": position,
+            "action": step.action.value,
+            "system": step.system,
+            "collection": step.collection,
+            "digest": step_digest(step),
+            "status": CLAIMED if step.id in ours else PENDING,
+            "attempts": 1 if step.id in ours else 0,
+            "claimed_by": worker if step.id in ours else None,
+            "lease_until": now + lease if step.id in ours else None,
+            "started_at": now if step.id in ours else None,
+        }
+        for position, step in enumerate(plan.steps)
+    ]
 
 
 def run_of(session: Session, request_id: int) -> ExecutionRun | None:
@@ -250,8 +259,8 @@ _FAIL = (
     .where(_MINE)
     .values(status=FAILED, error=bindparam("error"), finished_at=bindparam("now"), lease_until=None)
 )
-_OPEN_RUN = insert(ExecutionRun).returning(ExecutionRun.id)
-_STEP_ROWS = insert(ExecutionStep)
+OPEN_RUN = insert(ExecutionRun).returning(ExecutionRun.id)
+STEP_ROWS = insert(ExecutionStep)
 _RUN_TIMES = select(
     ExecutionRun.started_at,
     select(func.max(ExecutionStep.finished_at)).where(ExecutionStep.run_id == ExecutionRun.id).scalar_subquery(),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -28,10 +29,11 @@ log = logging.getLogger("charter.execution")
 
 
 class LeaseKeeper:
-    """One thread per run renewing the leases of the steps this worker is performing (``holding``).
+    """Renews the leases of the steps this worker is performing in a run (``holding``), every third of a lease.
 
-    One thread for the whole run, not one per step: starting a thread costs a
-    switch to it, and on a loaded machine that switch cost more than the step.
+    The renewals are made by one thread of the process for every keeper (:class:`_Ticker`), not by a thread per
+    run: starting and joining a thread cost as much as a statement, for each of a run's few milliseconds, and a
+    renewal is due only after a third of the lease (minutes).
     """
 
     def __init__(
@@ -48,12 +50,13 @@ class LeaseKeeper:
         self.worker = worker
         self.lease = lease
         self.clock = clock
+        self.every = lease.total_seconds() / 3
         self.renewals = 0
         self.lost: set[str] = set()
         self._steps: tuple[str, ...] = ()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._stopped = False
+        self._registered = False
 
     def __enter__(self) -> LeaseKeeper:
         return self
@@ -61,30 +64,31 @@ class LeaseKeeper:
     def __exit__(
         self, _type: type[BaseException] | None, _exc: BaseException | None, _tb: TracebackType | None
     ) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        _TICKER.remove(self)
+        with self._lock:  # a renewal in flight finishes first; none is sent after this
+            self._stopped = True
 
     @contextmanager
     def holding(self, *step_ids: str) -> Iterator[None]:
-        """Keep these steps' leases until the block ends (the thread starts with the first block)."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._keep, name=f"charter-lease-{self.run_id}", daemon=True)
-            self._thread.start()
+        """Keep these steps' leases until the block ends (the keeper is ticked from the first block on)."""
         with self._lock:
             self._steps = step_ids
+        if not self._registered:
+            self._registered = True
+            _TICKER.add(self)
         try:
             yield
         finally:
             with self._lock:  # a renewal in flight finishes first: none is sent for a step once it is left
                 self._steps = ()
 
-    def _keep(self) -> None:
-        every = self.lease.total_seconds() / 3
-        while not self._stop.wait(every):
-            with self._lock:
-                for step_id in self._steps:
-                    self._renew(step_id)
+    def tick(self) -> None:
+        """Renew the leases of the steps held now (called by the ticker's thread)."""
+        with self._lock:
+            if self._stopped:
+                return
+            for step_id in self._steps:
+                self._renew(step_id)
 
     def _renew(self, step_id: str) -> None:
         if step_id in self.lost:
@@ -102,3 +106,46 @@ class LeaseKeeper:
             log.warning("step %s is no longer this worker's (its lease ran out); it stops renewing", step_id)
             return
         self.renewals += 1
+
+
+class _Ticker:
+    """The process's one thread that ticks every keeper when its renewals are due.
+
+    Started with the first keeper (and again in a process forked from one that had it: the child has no such
+    thread). A keeper whose renewal is slow delays the others' by as much; a lease has two thirds to spare."""
+
+    def __init__(self) -> None:
+        self._due: dict[LeaseKeeper, float] = {}
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, keeper: LeaseKeeper) -> None:
+        with self._changed:
+            self._due[keeper] = time.monotonic() + keeper.every
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="charter-leases", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+
+    def remove(self, keeper: LeaseKeeper) -> None:
+        with self._changed:
+            self._due.pop(keeper, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                now = time.monotonic()
+                ready = [keeper for keeper, due in self._due.items() if due <= now]
+                if not ready:
+                    self._changed.wait(timeout=min(self._due.values(), default=now + 3600) - now)
+                    continue
+                for keeper in ready:
+                    self._due[keeper] = now + keeper.every
+            for keeper in ready:
+                try:
+                    keeper.tick()
+                except Exception as exc:  # noqa: BLE001 - one keeper failing must not stop the others
+                    log.warning("run %s: renewing its leases failed (%s)", keeper.run_id, type(exc).__name__)
+
+
+_TICKER = _Ticker()

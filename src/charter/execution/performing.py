@@ -19,7 +19,7 @@ from charter import audit
 from charter.connectors import Connector
 from charter.db import PinnedDatabase
 from charter.errors import CharterError, Unavailable
-from charter.execution import actions, backoff, claims, ending, pipelined_end
+from charter.execution import actions, backoff, claims, ending, pipelined
 from charter.execution.actions import Found, StepContext
 from charter.execution.batches import READING, WRITING, Done, Failed, Lost, audit_data, batch_of, correction_ref
 from charter.execution.context import READ_AHEAD
@@ -337,7 +337,7 @@ class BatchRunner:
         the whole plan, so no earlier step of the run sealed an outcome."""
         known = self._known(plan, done)
         with self.database.session(durable=True) as session:
-            if pipelined_end.applies(session, plan, known, whole=whole) and pipelined_end.complete(
+            if pipelined.applies(session, plan, known, whole=whole) and pipelined.complete(
                 session,
                 self.vault,
                 plan,
@@ -397,7 +397,7 @@ class BatchRunner:
         steps and runs that build on them), each conditional on our claim; the ids this worker still held."""
         return claims.finish_many(session, run_id, self._stored(plan, done, seal=seal), worker=self.worker)
 
-    def _stored(self, plan: Plan, done: list[Done], *, seal: bool) -> list[pipelined_end.Stored]:
+    def _stored(self, plan: Plan, done: list[Done], *, seal: bool) -> list[pipelined.Stored]:
         """What is stored of each done step: its id, summary, sealed outcome (``seal``) and when it finished."""
         return [
             (

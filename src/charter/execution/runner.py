@@ -53,7 +53,7 @@ from charter.datamap.model import DataMap
 from charter.db import Database, PinnedDatabase
 from charter.db.base import utcnow
 from charter.errors import CharterError, Conflict
-from charter.execution import claims, ending, preflight
+from charter.execution import claims, ending, pipelined, preflight
 from charter.execution import service as planning
 from charter.execution.actions import Found, StepContext
 from charter.execution.batches import (
@@ -233,30 +233,8 @@ class Runner(BatchRunner):
             if status in (Status.COMPLETED, Status.FAILED, Status.GIVEN_UP):
                 return opened  # answered, or failed: the office retries a failed one (charter.execution.retry)
             refuse_held(session, row, plan)
-            if status == Status.APPROVED:
-                try:
-                    review.start(session, row, actor=ACTOR, now=self.clock())
-                except IllegalTransition:
-                    session.rollback()  # another runner started it a moment ago: resume theirs
-                else:
-                    now = self.clock()
-                    self._request_row, self._started = row, now
-                    opened.view = claims.fresh_view(step.id for step in plan.steps)
-                    first = batch_of(plan, opened.view, now, self._depends)  # written already claimed
-                    opened.run_id = claims.open_run(
-                        session,
-                        row.id,
-                        plan,
-                        digest(plan),
-                        now=now,
-                        claimed=first,
-                        worker=self.worker,
-                        lease=self.lease,
-                    )
-                    for step_id in first:
-                        opened.view.mark(step_id, claims.CLAIMED, now + self.lease)
-                    opened.batch = [plan.step(step_id) for step_id in first]
-                    return opened
+            if status == Status.APPROVED and self._start(session, row, opened):
+                return opened
             row = review.get(session, public_id)
             if Status(row.status) != Status.IN_PROGRESS:
                 raise NotRunnable(
@@ -278,6 +256,35 @@ class Runner(BatchRunner):
             opened.run_id, opened.view = run.id, claims.view_of(session, run.id)
             self._request_row = row
             return opened
+
+    def _start(self, session: Session, row: PrivacyRequest, opened: _Opened) -> bool:
+        """Start the approved request and open its run, its first batch already claimed (PostgreSQL: in two round
+        trips, ``pipelined.open_run``); False if another runner started it a moment ago (resume theirs)."""
+        plan = opened.plan
+        now = self.clock()
+        view = claims.fresh_view(step.id for step in plan.steps)
+        first = batch_of(plan, view, now, self._depends)  # written already claimed
+        if pipelined.opens(session):
+            run_id = pipelined.open_run(
+                session, row, plan, digest(plan), now=now, claimed=first, worker=self.worker, lease=self.lease
+            )
+            if run_id is None:
+                return False  # rolled back: another runner started it a moment ago
+        else:
+            try:
+                review.start(session, row, actor=ACTOR, now=now)
+            except IllegalTransition:
+                session.rollback()  # another runner started it a moment ago: resume theirs
+                return False
+            run_id = claims.open_run(
+                session, row.id, plan, digest(plan), now=now, claimed=first, worker=self.worker, lease=self.lease
+            )
+        self._request_row, self._started = row, now
+        for step_id in first:
+            view.mark(step_id, claims.CLAIMED, now + self.lease)
+        opened.run_id, opened.view = run_id, view
+        opened.batch = [plan.step(step_id) for step_id in first]
+        return True
 
     def _claim_in(self, session: Session, plan: Plan, run_id: int, view: claims.RunView) -> list[Step]:
         """Claim the next batch (:func:`~charter.execution.batches.batch_of`) in the caller's transaction."""

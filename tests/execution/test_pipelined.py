@@ -1,5 +1,6 @@
-"""An access run's end sent in two round trips on PostgreSQL (``execution.pipelined_end``) writes exactly what the
-one-by-one end writes, and falls back to it whenever one of its conditions does not hold (P-RGT-1, P-RGT-5).
+"""A run's opening and an access run's end, each sent in two round trips on PostgreSQL (``execution.pipelined``),
+write exactly what the one-by-one forms write, and fall back to them whenever a condition does not hold
+(P-RGT-1, P-RGT-5).
 
 Everything is compared by plain SQL on Charter's tables: the steps, the run, the stored package, the request,
 the notice queued for the person and the audit entries, which must still form an intact chain.
@@ -16,7 +17,7 @@ from sqlalchemy import text
 
 from charter import audit
 from charter.db import Database
-from charter.execution import pipelined_end
+from charter.execution import pipelined
 from charter.execution.runner import Runner
 from charter.execution.steps import Step
 from charter.requests.kinds import RequestKind
@@ -47,7 +48,8 @@ def _rows(database: Database, public_id: str) -> dict[str, Any]:
         steps = conn.execute(
             text(
                 "SELECT action, collection, status, summary::text, sealed IS NULL, lease_until IS NULL, error, "
-                "finished_at IS NOT NULL, claimed_by IS NOT NULL FROM execution_steps WHERE run_id = :run ORDER BY position"
+                "finished_at IS NOT NULL, claimed_by IS NOT NULL "
+                "FROM execution_steps WHERE run_id = :run ORDER BY position"
             ),
             {"run": run[0]},
         ).all()
@@ -84,7 +86,7 @@ def _json(text_value: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("email", [ANA, "nobody@example.org"], ids=["found", "nothing found"])
-def test_the_pipelined_end_writes_what_the_one_by_one_end_writes(
+def test_the_pipelined_writes_what_the_one_by_one_end_writes(
     database: Database,
     config: Settings,
     vault: Vault,
@@ -94,18 +96,19 @@ def test_the_pipelined_end_writes_what_the_one_by_one_end_writes(
     email: str,
 ) -> None:
     ended: list[bool] = []
-    complete = pipelined_end.complete
+    complete = pipelined.complete
 
     def watched(*args: Any, **kwargs: Any) -> bool:
         ended.append(complete(*args, **kwargs))
         return ended[-1]
 
-    monkeypatch.setattr(pipelined_end, "complete", watched)
+    monkeypatch.setattr(pipelined, "complete", watched)
     piped = approved(database, config, vault, RequestKind.ACCESS, email=email)
     assert make_runner().run(piped).status == "completed"
     assert ended == [True]  # the pipelined end did it
 
-    monkeypatch.setattr(pipelined_end, "applies", lambda *_a, **_k: False)
+    monkeypatch.setattr(pipelined, "applies", lambda *_a, **_k: False)  # the end one by one
+    monkeypatch.setattr(pipelined, "opens", lambda *_a, **_k: False)  # and the opening
     one_by_one = approved(database, config, vault, RequestKind.ACCESS, email=email)
     assert make_runner().run(one_by_one).status == "completed"
     assert ended == [True]  # not used this time
@@ -124,7 +127,7 @@ def test_a_run_closed_meanwhile_falls_back_and_nothing_of_the_pipeline_holds(
     no package, no notice, no "request.completed" entry, from either."""
     public_id = approved(database, config, vault, RequestKind.ACCESS)
     results: list[bool] = []
-    complete = pipelined_end.complete
+    complete = pipelined.complete
 
     def watched(*args: Any, **kwargs: Any) -> bool:
         results.append(complete(*args, **kwargs))
@@ -135,7 +138,7 @@ def test_a_run_closed_meanwhile_falls_back_and_nothing_of_the_pipeline_holds(
             with database.engine.begin() as conn:
                 conn.execute(text("UPDATE execution_runs SET status = 'completed'"))
 
-    monkeypatch.setattr(pipelined_end, "complete", watched)
+    monkeypatch.setattr(pipelined, "complete", watched)
     outcome = make_runner(fault=closed_by_another).run(public_id)
     assert results == [False]
     assert outcome.status == "in_progress"  # not completed by this worker: the one that closed the run decides
@@ -146,3 +149,37 @@ def test_a_run_closed_meanwhile_falls_back_and_nothing_of_the_pipeline_holds(
     assert {status for _a, _c, status, *_ in rows["steps"]} == {"done"}  # the steps were ours: stored, as before
     with database.session() as session:
         assert audit.verify(session).ok
+
+
+def test_a_request_started_by_another_runner_meanwhile_is_resumed_not_opened_twice(
+    database: Database, config: Settings, vault: Vault, make_runner: MakeRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between reading the request (approved) and opening its run, another runner opened it: the pipelined
+    opening's UPDATE changes nothing and its INSERT finds the run there; nothing is committed, and this runner
+    resumes the other's run (its steps are under the other's lease: it waits)."""
+    public_id = approved(database, config, vault, RequestKind.ACCESS)
+    opened: list[int | None] = []
+    open_run = pipelined.open_run
+
+    def raced(session: Any, row: Any, *args: Any, **kwargs: Any) -> int | None:
+        other = make_runner(worker="other")
+        monkeypatch.setattr(pipelined, "open_run", open_run)  # the other runner opens as usual
+        with pytest.MonkeyPatch.context() as inner:  # and stops after its opening, as if still working
+            inner.setattr(Runner, "_loop", lambda *_a, **_k: None)
+            other._run(public_id)
+        opened.append(open_run(session, row, *args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(pipelined, "open_run", raced)
+    outcome = make_runner(worker="late").run(public_id)
+    assert opened == [None] and outcome.status == "in_progress" and outcome.executed == []
+    with database.engine.connect() as conn:
+        runs = conn.execute(text("SELECT count(*) FROM execution_runs")).scalar()
+        claimed = set(
+            conn.execute(text("SELECT DISTINCT claimed_by FROM execution_steps WHERE claimed_by IS NOT NULL")).scalars()
+        )
+        started = conn.execute(
+            text("SELECT count(*) FROM audit_entries WHERE action = 'request.in_progress' AND target = :t"),
+            {"t": f"request:{public_id}"},
+        ).scalar()
+    assert (runs, claimed, started) == (1, {"other"}, 1)
