@@ -31,6 +31,11 @@ from tests.subjects.factories import make_vault, publish_examples  # noqa: E402
 from charter.db import Database, migrate  # noqa: E402
 from charter.db.base import utcnow  # noqa: E402
 from charter.execution import service  # noqa: E402
+
+try:  # a version before issue 11's kept connectors (``dsr_ab.py --base-src``) builds them per run
+    from charter.execution.kept import KeptConnectors
+except ImportError:  # only with an older src
+    KeptConnectors = None  # type: ignore[assignment,misc]
 from charter.execution.runner import Outcome, Runner  # noqa: E402
 from charter.requests import intake, notices, review  # noqa: E402
 from charter.requests.kinds import RequestKind  # noqa: E402
@@ -51,13 +56,6 @@ def vm_hwm_mb() -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return rss_mb()
-
-
-class _KeepingRunner(Runner):
-    """Diagnostic: the runner without its ``finally: close every connector`` (connectors shared across runs)."""
-
-    def run(self, public_id: str) -> Any:
-        return self._run(public_id)
 
 
 class StatementCounter:
@@ -150,7 +148,7 @@ class Charter:
         self.vault: Vault = make_vault(self.config.secret_key())
         self.datamap = service.load_datamap(self.config, datamap_dir)
         self.env = dict(env)
-        self._kept: dict[str, Any] = {}
+        self.kept = KeptConnectors() if KeptConnectors is not None else None  # as the worker keeps them (jobs.KEPT)
 
     def approved(self, kind: RequestKind, mail: str) -> str:
         """As tests/execution/conftest.py's ``approved``: received, verified by its code, approved."""
@@ -174,19 +172,17 @@ class Charter:
         notices.deliver(self.database, mailer, vault=self.vault, settings=self.config, public_id=done.public_id)
         return done.public_id
 
-    def runner(self, *, keep_connectors: bool = False) -> Runner:
-        if keep_connectors:
-            runner: Runner = _KeepingRunner(
-                self.database, self.config, self.vault, self.datamap, env=self.env, sleep=lambda _s: None
-            )
-            runner._connectors = self._kept
-            return runner
-        return Runner(self.database, self.config, self.vault, self.datamap, env=self.env, sleep=lambda _s: None)
+    def runner(self, *, per_run: bool = False) -> Runner:
+        """A runner as the worker builds it (``jobs.run_request``: store connectors kept between runs); ``per_run``:
+        as a one-shot ``charter requests run`` builds it (connectors built and closed with each run)."""
+        options: dict[str, Any] = {} if per_run or self.kept is None else {"kept": self.kept}
+        return Runner(
+            self.database, self.config, self.vault, self.datamap, env=self.env, sleep=lambda _s: None, **options
+        )
 
-    def run(self, public_id: str, *, keep_connectors: bool = False) -> tuple[float, Outcome]:
-        """``Runner.run`` timed. ``keep_connectors``: a diagnostic only (not Charter's behaviour today) — the
-        store connectors (engine + reflected tables) are kept across runs instead of closed after each."""
-        runner = self.runner(keep_connectors=keep_connectors)
+    def run(self, public_id: str, *, per_run: bool = False) -> tuple[float, Outcome]:
+        """``Runner.run`` timed, with the worker's kept connectors (``per_run``: built and closed with the run)."""
+        runner = self.runner(per_run=per_run)
         begun = time.perf_counter()
         outcome = runner.run(public_id)
         took = time.perf_counter() - begun
@@ -195,9 +191,8 @@ class Charter:
         return took, outcome
 
     def close(self) -> None:
-        for connector in self._kept.values():
-            connector.close()
-        self._kept.clear()
+        if self.kept is not None:
+            self.kept.close_all()
         self.database.engine.dispose()
 
 

@@ -18,7 +18,8 @@ a systems file (``url_env``) are written to a temp dir and loaded with
 Charter's own loader. Charter's state lives in a second database.
 
 For ``--samples`` random people: (a) access: from an approved access request
-to the sealed package written (``Runner.run``, in-process); (b) erasure: from
+to the sealed package written (``Runner.run``, in-process, built as the worker
+builds it: store connectors kept between runs, ``execution.kept``); (b) erasure: from
 an approved deletion request to the verified erasure (fetch, erase, verify
 steps, certificate). Requests are created and approved outside the timing
 (the issue's clock starts at "a request that needs no further approval").
@@ -32,8 +33,9 @@ since issue 11: every touched row read again by its primary key (deleted ones go
 customer holding exactly its erasure), the discovery's search again and the e-mail searched
 case-insensitively, in one SELECT. Both sides match the e-mail as Charter folds it (``lower(btrim(…))``)
 through the functional index ``charter datamap check --live`` advises. Also
-``baseline_new_connection``: the same with a fresh connection per person (Charter's
-runner opens a fresh engine per run).
+``baseline_new_connection``: the same with a fresh connection per person, and
+``diagnostic_connectors_per_run``: Charter with its store connectors built and closed
+with each run (as a one-shot ``charter requests run`` does).
 
 Fides, measured in the same run (no quoted figure), by ``bench/peers/fides_bench.py`` (its own venv,
 databases and Redis db; the same ``--people``, ``--children``, ``--samples``, ``--seed``): ``--with-fides``
@@ -253,7 +255,7 @@ def bench_wide(
 
             results["base_erasure_newconn"].append(timed(fresh))
     conn.close()
-    log(f"diagnostics: statements per run; {diag} runs each with connectors kept across runs")
+    log(f"diagnostics: statements per run; {diag} runs each with connectors built and closed per run")
     counter = StatementCounter()
     taken = set(chosen)
     spare = [p for p in range(1, people + 1) if p not in taken]
@@ -267,12 +269,11 @@ def bench_wide(
     charter.run(rid)
     statements["erasure"] = counter.take()
     counter.close()
-    kept_ids = [charter.approved(RequestKind.ACCESS, email(p)) for p in extra[2 : 2 + diag]]
-    kept_erase = [charter.approved(RequestKind.DELETION, email(p)) for p in extra[2 + diag :]]
-    charter.run(charter.approved(RequestKind.ACCESS, email(chosen[0])), keep_connectors=True)  # fill the cache
-    kept = {
-        "access": stats([charter.run(r, keep_connectors=True)[0] for r in kept_ids]),
-        "erasure": stats([charter.run(r, keep_connectors=True)[0] for r in kept_erase]),
+    fresh_ids = [charter.approved(RequestKind.ACCESS, email(p)) for p in extra[2 : 2 + diag]]
+    fresh_erase = [charter.approved(RequestKind.DELETION, email(p)) for p in extra[2 + diag :]]
+    per_run = {
+        "access": stats([charter.run(r, per_run=True)[0] for r in fresh_ids]),
+        "erasure": stats([charter.run(r, per_run=True)[0] for r in fresh_erase]),
     }
     out: dict[str, Any] = {
         "tables": 1 + 2 * children,
@@ -293,7 +294,7 @@ def bench_wide(
             "erasure": compare(results["charter_erasure"], results["base_erasure_newconn"]),
         },
         "statements_per_run": statements,
-        "diagnostic_connectors_kept_across_runs": kept,
+        "diagnostic_connectors_per_run": per_run,
     }
     out["check"] = _wide.rows_left(store_url, charter_erase, children)
     out["commit_floor"] = commit_floor(charter.database.url)

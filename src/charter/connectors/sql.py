@@ -304,6 +304,15 @@ class SqlConnector(SchemaReading):
                 changed += max(result.rowcount, 0)
         return changed
 
+    def rest(self) -> None:
+        """Between two runs of a worker that keeps this connector (``execution.kept``): a unit still open is rolled
+        back, the reflected tables are forgotten (the next run takes them from the shared schema cache, within
+        ``schema_cache_seconds``, or reflects them again), and the held connections stay: the next run neither
+        checks one out of the pool nor pings it."""
+        self.rollback()
+        self._tables.clear()
+        self._metadata = MetaData()  # a table reflected again must not come back as the one this metadata holds
+
     def close(self) -> None:
         """Give the held connection back (a unit still open is rolled back with it); a shared engine stays for
         the next run, a private one goes."""

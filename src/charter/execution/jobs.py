@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from charter.errors import CharterError
 from charter.execution import service
 from charter.execution.guards import refuse_held
+from charter.execution.kept import KeptConnectors
 from charter.execution.retry import Reopened, reopen_request
 from charter.execution.runner import NotRunnable, Outcome, Runner
 from charter.jobs import queue_for
@@ -52,9 +53,13 @@ __all__ = [
 ]
 
 
+#: the worker's store connectors, kept between its runs (per thread, a minute of idleness at most)
+KEPT = KeptConnectors()
+
+
 def run_request(services: Services, public_id: str) -> Outcome:
     datamap = service.load_datamap(services.settings)
-    outcome = Runner(services.database, services.settings, services.vault, datamap).run(public_id)
+    outcome = Runner(services.database, services.settings, services.vault, datamap, kept=KEPT).run(public_id)
     # this request's notices only: every run sweeping the whole backlog made busy workers send each other's
     # mail (and fight over it); notices left pending by a failed send go out with the sweeper's chore
     notices.deliver(

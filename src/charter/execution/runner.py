@@ -62,6 +62,7 @@ from charter.execution.batches import (
 )
 from charter.execution.erasure import Strategies
 from charter.execution.guards import refuse_held
+from charter.execution.kept import KeptConnectors
 from charter.execution.lease import LeaseKeeper
 from charter.execution.performing import BatchRunner, Fault, Progress, seal_context
 from charter.execution.steps import Action, Plan, Step
@@ -136,6 +137,7 @@ class Runner(BatchRunner):
         clock: Callable[[], datetime] = utcnow,
         fault: Fault | None = None,
         progress: Progress | None = None,
+        kept: KeptConnectors | None = None,
     ) -> None:
         #: Charter's database for the run's bookkeeping, on one held connection (a commit per step, no
         #: checkout per step); ``pool`` is the shared one, for what runs beside the loop (the lease keeper)
@@ -153,6 +155,8 @@ class Runner(BatchRunner):
         self.strategies = Strategies(settings.secret_key())
         self.lease = timedelta(seconds=settings.execution.lease_seconds)
         self._connectors: dict[str, Connector] = {}
+        #: a worker's connectors kept between its runs (``jobs.run_request``); None: built and closed per run
+        self.kept = kept
         self._ended = None
 
     # -- the loop ----------------------------------------------------------------
@@ -163,7 +167,10 @@ class Runner(BatchRunner):
             return outcome
         finally:
             for connector in self._connectors.values():
-                connector.close()
+                if self.kept is not None:
+                    self.kept.rest(connector)
+                else:
+                    connector.close()
             self._connectors.clear()
             self.database.release()
 
@@ -317,8 +324,16 @@ class Runner(BatchRunner):
         connector = self._connectors.get(system_id)
         if connector is None:
             system = self.datamap.systems[system_id]
-            url = resolve_url(system, self.env, self.settings.home)
-            connector = connector_for(system.model.kind, system_id, url, self.settings.connectors)
+            kind, url, options = (
+                system.model.kind,
+                resolve_url(system, self.env, self.settings.home),
+                self.settings.connectors,
+            )
+            if self.kept is not None:
+                key = (kind, system_id, url, options.model_dump_json())
+                connector = self.kept.get(key, lambda: connector_for(kind, system_id, url, options))
+            else:
+                connector = connector_for(kind, system_id, url, options)
             self._connectors[system_id] = connector
         return connector
 
