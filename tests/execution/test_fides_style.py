@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text, update
 
+from charter.connectors.base import Miscounted
+from charter.connectors.sql_queue import QueuedWrites
 from charter.db import Database
 from charter.execution import claims, service
 from charter.execution.certificate import certificate_of
@@ -269,3 +271,49 @@ def test_a_layers_reads_go_together_where_the_store_can_and_one_by_one_otherwise
     assert document["outcome"] == "erased" and document["verified"] is True
     assert all(c["rows_checked"] == c["rows_matched"] for c in document["collections"] if c.get("fields"))
     assert sent and max(sent) > 2  # several reads offered together (every backend is asked; only PostgreSQL can)
+
+
+def test_a_row_gone_since_the_discovery_is_counted_as_the_store_counts_it(
+    database: Database,
+    config: Settings,
+    vault: Vault,
+    store: fides_style.Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One of her payment cards is deleted by someone else between the discovery and the erasure. On PostgreSQL
+    the batch's writes by key were queued with the counts the discovery found; the UPDATE changes one row fewer,
+    so nothing is committed and the batch is written again one statement at a time: the certificate says what
+    the store did (one row fewer affected than matched), and she is erased (P-RGT-3)."""
+    gone: list[str] = []
+
+    def meanwhile(where: str, step: Step) -> None:
+        if where == "before" and step.action == Action.ERASE and not gone:
+            table = fides_style.payment_card
+            with store.engine.begin() as conn:
+                conn.execute(table.delete().where(table.c.id == "card-1-1"))
+            gone.append("card-1-1")
+
+    miscounted: list[str] = []
+    send = QueuedWrites.send
+
+    def watched(self: QueuedWrites) -> None:
+        try:
+            send(self)
+        except Miscounted as exc:
+            miscounted.append(str(exc))
+            raise
+
+    monkeypatch.setattr(QueuedWrites, "send", watched)
+    public_id = approved(database, config, vault, RequestKind.DELETION, email=fides_style.ANA)
+    runner = _runner(database, config, vault, store, tmp_path / "map")
+    runner.fault = meanwhile
+    outcome = runner.run(public_id)
+    assert outcome.status == "completed", outcome.error
+    assert len(miscounted) == (1 if store.url.startswith("postgresql") else 0)  # queued only on PostgreSQL
+    cards = [r for r in store.snapshot()["payment_card"] if r["customer_id"] == fides_style.ANA_ID]
+    assert [(r["id"], r["name"], r["ccn"]) for r in cards] == [("card-1-0", None, None)]
+    document = certificate_of(database, public_id)
+    erased = {c["collection"]: c for c in document["collections"]}["fides_style_db.payment_card"]
+    assert (erased["rows_matched"], erased["rows_affected"]) == (2, 1)
+    assert document["verified"] is True

@@ -176,13 +176,22 @@ class Pipelined(Protocol):
         """Each read's hits, in order; None when it cannot now (the caller then reads one by one)."""
 
 
+class Miscounted(Conflict):
+    """A queued write (``begin(queued=True)``) changed another number of rows than the discovery found: the unit
+    was rolled back, nothing of it holds; write the batch again one statement at a time."""
+
+    code = "miscounted"
+
+
 @runtime_checkable
 class Transactional(Protocol):
     """A writer whose writes can share one store transaction: a runner's batch of erase steps is one commit
     on the store (one WAL flush, not one per statement), and a batch that fails half-way changes nothing."""
 
-    def begin(self) -> None:
-        """Until :meth:`commit` or :meth:`rollback`, every write of this connector goes in one transaction."""
+    def begin(self, *, queued: bool = False) -> None:
+        """Until :meth:`commit` or :meth:`rollback`, every write of this connector goes in one transaction.
+        ``queued``: writes by primary key may wait and go together at the commit, where a count that is not
+        the expected one raises :class:`Miscounted` (a store that cannot queue ignores it)."""
 
     def commit(self) -> None:
         """Make the writes since :meth:`begin` durable; raise as a write would if the store refuses."""

@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     Connection,
     Engine,
     MetaData,
@@ -46,6 +47,7 @@ from charter.connectors.base import (
 from charter.connectors.sql_engines import connect_args, dispose_engines, shared_engine
 from charter.connectors.sql_errors import permanent, retryable, sqlstate
 from charter.connectors.sql_pipeline import pipelined_reads
+from charter.connectors.sql_queue import QueuedWrites, by_key
 from charter.connectors.sql_schema import SYSTEM_SCHEMAS, SchemaReading
 from charter.connectors.sql_statements import FLAG, any_of, by_values, coerce
 from charter.errors import InvalidInput, Misconfigured
@@ -98,6 +100,7 @@ class SqlConnector(SchemaReading):
         self._held: Connection | None = None
         self._reader: Connection | None = None
         self._unit: RootTransaction | None = None
+        self._queue: QueuedWrites | None = None
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -154,8 +157,9 @@ class SqlConnector(SchemaReading):
         if held is not None:
             held.close()
 
-    def begin(self) -> None:
-        """Every write until :meth:`commit` or :meth:`rollback` goes in one transaction (``Transactional``)."""
+    def begin(self, *, queued: bool = False) -> None:
+        """Every write until :meth:`commit` or :meth:`rollback` goes in one transaction (``Transactional``);
+        ``queued`` (PostgreSQL): writes by primary key go together at the commit (``sql_queue``)."""
         if self._unit is not None:
             raise RuntimeError(f"system '{self.system_id}': a unit of writes is already open")
         try:
@@ -165,9 +169,25 @@ class SqlConnector(SchemaReading):
         except SQLAlchemyError as exc:
             self._drop_held()
             raise self._failed(exc) from exc
+        if queued and QueuedWrites.possible(self._held):
+            self._queue = QueuedWrites(self.system_id, self._held)
+
+    def send_queued(self) -> None:
+        """What the unit queued goes now (before a write that cannot wait, and before the commit: ``Units``
+        sends every store's first, so a miscount on one store commits none)."""
+        if self._queue is not None:
+            try:
+                self._queue.send()
+            except SQLAlchemyError as exc:
+                raise self._failed(exc) from exc
 
     def commit(self) -> None:
-        unit, self._unit = self._unit, None
+        try:
+            self.send_queued()
+        except BaseException:
+            self.rollback()  # a miscount, or the store's refusal: nothing of the unit holds
+            raise
+        unit, self._unit, self._queue = self._unit, None, None
         if unit is None:
             return
         try:
@@ -177,7 +197,7 @@ class SqlConnector(SchemaReading):
             raise self._failed(exc) from exc
 
     def rollback(self) -> None:
-        unit, self._unit = self._unit, None
+        unit, self._unit, self._queue = self._unit, None, None
         if unit is None:
             return
         try:
@@ -274,6 +294,9 @@ class SqlConnector(SchemaReading):
         statement = by_values(table, column.name, self.engine.dialect.name, delete, match)
         distinct = list(dict.fromkeys(matching(match, values)))
         chunks = [distinct[start : start + self.chunk_size] for start in range(0, len(distinct), self.chunk_size)]
+        if self._queue is not None and match == "exact" and by_key(table, column):
+            return self._queue.add(table, statement, [{"values": chunk} for chunk in chunks], len(distinct))
+        self.send_queued()
         with self._writing(len(chunks)) as conn:
             return sum(max(conn.execute(statement, {"values": chunk}).rowcount, 0) for chunk in chunks)
 
@@ -289,14 +312,13 @@ class SqlConnector(SchemaReading):
         columns = [self._column(table, name) for name in names]
         if any(sorted(new) != names for _, new in changes):
             raise InvalidInput(f"a rewrite of table '{collection}' must set the same columns in every row")
-        statement = (
-            update(table)
-            .where(key_column == bindparam("_key"))
-            .values({c.name: bindparam(f"_v_{n}") for n, c in enumerate(columns)})
-        )
+        statement = _rewriting(table, key_column, columns)
         params = [
             {"_key": pk, **{f"_v_{n}": coerce(c, new[c.name]) for n, c in enumerate(columns)}} for pk, new in changes
         ]
+        if self._queue is not None and by_key(table, key_column) and len({pk for pk, _ in changes}) == len(changes):
+            return self._queue.add(table, statement, params, len(params))
+        self.send_queued()
         changed = 0
         with self._writing(len(params)) as conn:
             for start in range(0, len(params), self.chunk_size):
@@ -323,6 +345,21 @@ class SqlConnector(SchemaReading):
         self._held = self._reader = None
         if not self._shared:
             self.engine.dispose()
+
+
+def _rewriting(table: Table, key: Column[Any], columns: Sequence[Column[Any]]) -> Any:
+    """``UPDATE … SET f = :_v_n WHERE key = :_key``, built once per table, key and columns (kept in the table's
+    ``info``, like ``sql_statements.by_values``, so a queued unit compiles it once)."""
+    built: dict[tuple[str, tuple[str, ...]], Any] = table.info.setdefault("charter.rewrite", {})
+    shape = (key.name, tuple(c.name for c in columns))
+    statement = built.get(shape)
+    if statement is None:
+        statement = built[shape] = (
+            update(table)
+            .where(key == bindparam("_key"))
+            .values({c.name: bindparam(f"_v_{n}") for n, c in enumerate(columns)})
+        )
+    return statement
 
 
 def _hit(found: Mapping[Any, Any]) -> Hit:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from charter import audit
 from charter.connectors import Connector
+from charter.connectors.base import Miscounted
 from charter.db import PinnedDatabase
 from charter.errors import CharterError, Unavailable
 from charter.execution import actions, backoff, claims, ending, pipelined
@@ -201,8 +202,9 @@ class BatchRunner:
         writes too: the whole group is tried again, with backoff (every write is idempotent). Any other error
         rolls back the writes of the stores in a transaction, so the failure changed nothing there."""
         since: datetime | None = None
+        queued = True  # writes by key together at the commit, until a count says otherwise (Miscounted)
         while True:
-            group = Units(self._connector, (step.system for step in steps))
+            group = Units(self._connector, (step.system for step in steps), queued=queued)
             performed: list[tuple[Step, actions.Result, datetime]] = []
             step = steps[0]
             try:
@@ -221,6 +223,10 @@ class BatchRunner:
             except _NotRecorded as lost:
                 group.rollback()
                 raise lost.error from lost.error.__cause__
+            except Miscounted:  # a row came or went since the discovery: nothing holds; again, one by one
+                group.rollback()
+                queued = False
+                continue
             except Unavailable as exc:
                 group.rollback()
                 try:

@@ -7,7 +7,9 @@ in a batch now takes them in one transaction (``connectors.base.Transactional``)
 committed after the last one, so the batch costs one commit and either all of
 its writes on that store hold or none do. A system with a single write keeps
 the autocommit statement: a transaction around one statement is two round trips
-more for nothing.
+more for nothing. ``queued``: where the store can, a transaction's writes by primary key go together in one
+round trip at its commit (``connectors.sql_queue``); a count that is not the one expected raises ``Miscounted``
+and the batch is written again one statement at a time.
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ from charter.connectors.base import Connector, Transactional
 class Units:
     """The store transactions of one batch's writes, opened as the writes reach each system."""
 
-    def __init__(self, connector_of: Callable[[str], Connector], systems: Iterable[str]) -> None:
+    def __init__(
+        self, connector_of: Callable[[str], Connector], systems: Iterable[str], *, queued: bool = False
+    ) -> None:
         self._connector_of = connector_of
+        self._queued = queued
         self._shared = {system for system, writes in Counter(systems).items() if writes > 1}
         self._open: dict[str, Transactional] = {}
         self._committed: set[str] = set()
@@ -32,7 +37,7 @@ class Units:
         """The system's connector, inside the batch's transaction on it when it has one."""
         connector = self._connector_of(system)
         if system in self._shared and system not in self._open and isinstance(connector, Transactional):
-            connector.begin()
+            connector.begin(queued=self._queued)
             self._open[system] = connector
         return connector
 
@@ -42,7 +47,16 @@ class Units:
 
     def commit(self) -> None:
         """Commit each system's transaction, in the order they were opened. A commit that fails rolls back
-        the ones not committed yet and raises; :meth:`persisted` says which systems' writes hold."""
+        the ones not committed yet and raises; :meth:`persisted` says which systems' writes hold. Writes queued
+        (``queued``) are sent on every system before any commits, so a miscount on one commits none."""
+        try:
+            for unit in self._open.values():
+                send = getattr(unit, "send_queued", None)
+                if send is not None:
+                    send()
+        except BaseException:
+            self.rollback()
+            raise
         for system in list(self._open):
             unit = self._open.pop(system)
             try:
