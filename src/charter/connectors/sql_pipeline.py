@@ -82,4 +82,7 @@ def _result(table: Table, name: str, type_code: Any, dialect: Any) -> Processor:
     flag columns, booleans as psycopg gives them)."""
     if name.startswith(FLAG) or name not in table.c:
         return None
-    return table.c[name].type.dialect_impl(dialect).result_processor(dialect, type_code)
+    chosen: dict[tuple[str, Any], Processor] = table.info.setdefault("charter.result_processors", {})
+    if (name, type_code) not in chosen:  # once per table, column and server type (the table lives in the cache)
+        chosen[(name, type_code)] = table.c[name].type.dialect_impl(dialect).result_processor(dialect, type_code)
+    return chosen[(name, type_code)]
