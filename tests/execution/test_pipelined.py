@@ -86,7 +86,7 @@ def _json(text_value: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("email", [ANA, "nobody@example.org"], ids=["found", "nothing found"])
-def test_the_pipelined_writes_what_the_one_by_one_end_writes(
+def test_the_pipelined_opening_and_end_write_what_the_one_by_one_forms_write(
     database: Database,
     config: Settings,
     vault: Vault,

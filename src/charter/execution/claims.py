@@ -80,22 +80,36 @@ def step_rows(
     """The rows :data:`STEP_ROWS` inserts, one per step of the plan: ``claimed`` ones already ours."""
     ours = set(claimed)
     return [
-        {
-            "run_id": run_id,
-            "step_id": step.id,
-            "position": position,
-            "action": step.action.value,
-            "system": step.system,
-            "collection": step.collection,
-            "digest": step_digest(step),
-            "status": CLAIMED if step.id in ours else PENDING,
-            "attempts": 1 if step.id in ours else 0,
-            "claimed_by": worker if step.id in ours else None,
-            "lease_until": now + lease if step.id in ours else None,
-            "started_at": now if step.id in ours else None,
-        }
+        step_row(run_id, position, step, claimed_by=worker if step.id in ours else None, now=now, lease=lease)
         for position, step in enumerate(plan.steps)
     ]
+
+
+def step_row(
+    run_id: int,
+    position: int,
+    step: Step,
+    *,
+    claimed_by: str | None = None,
+    now: datetime | None = None,
+    lease: timedelta = timedelta(0),
+) -> dict[str, Any]:
+    """A step's row as first written: pending, or (``claimed_by``) claimed at ``now`` under ``lease``."""
+    claimed = claimed_by is not None and now is not None
+    return {
+        "run_id": run_id,
+        "step_id": step.id,
+        "position": position,
+        "action": step.action.value,
+        "system": step.system,
+        "collection": step.collection,
+        "digest": step_digest(step),
+        "status": CLAIMED if claimed else PENDING,
+        "attempts": 1 if claimed else 0,
+        "claimed_by": claimed_by if claimed else None,
+        "lease_until": now + lease if claimed and now is not None else None,
+        "started_at": now if claimed else None,
+    }
 
 
 def run_of(session: Session, request_id: int) -> ExecutionRun | None:

@@ -49,7 +49,7 @@ from charter.execution import service as planning
 from charter.execution.guards import refuse_held
 from charter.execution.models import ExecutionRun, ExecutionStep
 from charter.execution.runner import digest
-from charter.execution.steps import Action, Plan, Step
+from charter.execution.steps import Action, Plan
 from charter.requests import review
 from charter.requests.kinds import Status
 from charter.requests.models import PrivacyRequest
@@ -136,20 +136,6 @@ _MOVE = (
 )
 
 
-def _new_row(run_id: int, position: int, step: Step) -> dict[str, object]:
-    return {
-        "run_id": run_id,
-        "step_id": step.id,
-        "position": position,
-        "action": step.action.value,
-        "system": step.system,
-        "collection": step.collection,
-        "digest": claims.step_digest(step),
-        "status": claims.PENDING,
-        "attempts": 0,
-    }
-
-
 def reopen(session: Session, row: PrivacyRequest, plan: Plan, *, actor: str, now: datetime) -> Reopened:
     """Retry the failed request with ``plan`` (made from the data map as it is now), in the caller's transaction."""
     _require_failed(row, "retried")
@@ -176,7 +162,7 @@ def reopen(session: Session, row: PrivacyRequest, plan: Plan, *, actor: str, now
             reset.append(values)
         else:
             new.append(step.id)
-            added.append(_new_row(run.id, position, step))
+            added.append(claims.step_row(run.id, position, step))
     wanted = {step.id for step in plan.steps}
     gone = [s for s in old.values() if s.step_id not in wanted]
     # positions are not unique: rows can be moved, reset and added in any order
