@@ -52,9 +52,17 @@ def test_a_kept_connector_is_reused_within_its_idle_time_then_built_again() -> N
     now[0] = 120
     second = kept.get("shop", lambda: _Fake("second"))  # type: ignore[arg-type,return-value]
     assert second is not first and first.closed  # type: ignore[attr-defined]
-    assert kept.get("other", lambda: _Fake("other")) is not second  # type: ignore[arg-type,return-value]
-    kept.close_all()
+    other = kept.get("other", lambda: _Fake("other"))  # type: ignore[arg-type,return-value]
+    assert other is not second
+    kept.rest(other)
+    now[0] = 300  # "shop" is in use by a long run: never closed under it; "other" rested too long
+    kept.get("third", lambda: _Fake("third"))  # type: ignore[arg-type,return-value]
+    assert other.closed and not second.closed  # type: ignore[attr-defined]
+    kept.rest(second)
+    now[0] = 400  # "shop" is not asked for again (its URL changed): closed once it rested too long
+    kept.get("fourth", lambda: _Fake("fourth"))  # type: ignore[arg-type,return-value]
     assert second.closed  # type: ignore[attr-defined]
+    kept.close_all()
 
 
 def test_a_connector_that_cannot_rest_is_closed_and_each_thread_keeps_its_own() -> None:

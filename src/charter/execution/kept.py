@@ -33,25 +33,24 @@ class KeptConnectors:
         self.clock = clock
         self._local = threading.local()
 
-    def _kept(self) -> dict[Hashable, tuple[Connector, float]]:
-        kept: dict[Hashable, tuple[Connector, float]] | None = getattr(self._local, "kept", None)
+    def _kept(self) -> dict[Hashable, tuple[Connector, float | None]]:
+        """This thread's connectors by key, each with when it last rested (None: a run is using it)."""
+        kept: dict[Hashable, tuple[Connector, float | None]] | None = getattr(self._local, "kept", None)
         if kept is None:
             kept = self._local.kept = {}
         return kept
 
     def get(self, key: Hashable, make: Callable[[], Connector]) -> Connector:
         """This thread's connector for ``key``: the one kept, if it rested less than ``idle`` seconds ago; else
-        one built by ``make`` (the stale one closed)."""
+        one built by ``make``. Every connector resting longer than that is closed on the way (this one, or one
+        no run asks for any more: a URL that changed); one in use by the run is never."""
         kept = self._kept()
-        found = kept.pop(key, None)
-        if found is not None:
-            connector, rested = found
-            if self.clock() - rested <= self.idle:
-                kept[key] = (connector, rested)
-                return connector
-            _close(connector)
-        connector = make()
-        kept[key] = (connector, self.clock())
+        now = self.clock()
+        for stale in [k for k, (_c, rested) in kept.items() if rested is not None and now - rested > self.idle]:
+            _close(kept.pop(stale)[0])
+        found = kept.get(key)
+        connector = found[0] if found is not None else make()
+        kept[key] = (connector, None)
         return connector
 
     def rest(self, connector: Connector) -> None:
