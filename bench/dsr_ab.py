@@ -14,7 +14,8 @@ their CPU time, and the share of pairs in which the new version was faster.
     .venv/bin/python bench/dsr_ab.py --base-src /tmp/base/src --kind access --runs 200
 
 The new version is this checkout's ``src``. JSON on stdout, progress on stderr. Databases are created through
-``--admin-url`` (default ``CHARTER_BENCH_POSTGRES_URL``) with names ending in the worker's pid, and dropped.
+``--admin-url`` (default ``CHARTER_BENCH_POSTGRES_URL``), named ``--db-prefix`` + ``_store_``/``_state_`` + the
+worker's pid, and dropped.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def worker(args: argparse.Namespace) -> None:
     if args.admin_url:
         use_admin_url(args.admin_url)
     kind = RequestKind.ACCESS if args.kind == "access" else RequestKind.DELETION
-    store_db, state_db = f"charter_bench_ab_store_{os.getpid()}", f"charter_bench_ab_state_{os.getpid()}"
+    store_db, state_db = f"{args.db_prefix}_store_{os.getpid()}", f"{args.db_prefix}_state_{os.getpid()}"
     with tempfile.TemporaryDirectory(prefix="charter-dsr-ab-") as tmp:
         folder = Path(tmp)
         store_url, state_url = create_database(store_db), create_database(state_db)
@@ -74,7 +75,8 @@ def worker(args: argparse.Namespace) -> None:
 def _start(src: Path, args: argparse.Namespace) -> subprocess.Popen[str]:
     argv = [sys.executable, __file__, "--worker", "--kind", args.kind, "--runs", str(args.runs)]
     argv += ["--people", str(args.people), "--children", str(args.children), "--seed", str(args.seed)]
-    argv += ["--warmup", str(args.warmup)] + (["--admin-url", args.admin_url] if args.admin_url else [])
+    argv += ["--warmup", str(args.warmup), "--db-prefix", args.db_prefix]
+    argv += ["--admin-url", args.admin_url] if args.admin_url else []
     env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{HERE}"}
     return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)  # noqa: S603 - this script, this interpreter
 
@@ -140,6 +142,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--admin-url", default=None, help="PostgreSQL admin URL (default CHARTER_BENCH_POSTGRES_URL)")
+    parser.add_argument(
+        "--db-prefix", default="charter_bench_ab", help="databases are <prefix>_store_<pid> and <prefix>_state_<pid>"
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
