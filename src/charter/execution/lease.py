@@ -4,8 +4,9 @@ A claim is a lease (``CHARTER_EXECUTION_LEASE_SECONDS``): if its worker dies,
 another takes the step once the lease has run out. A living worker in a long
 step (a person with a million rows, a slow store) must not lose it that way,
 so while the step runs the process's renewing thread (one for every run,
-``_Ticker``) renews the lease every third of its length, on a connection from the pool. If renewing finds the step no longer
-ours (the worker was paused past its lease and another took over), it stops;
+``_Ticker``) renews the lease every third of its length, on a connection from
+the pool. If renewing finds the step no longer ours (the worker was paused
+past its lease and another took over), it stops;
 the worker's own ``finish`` is conditional on the claim and will not
 overwrite the other's. A failed renewal (the database did not answer) is
 tried again at the next tick; the lease has two more thirds to go.
