@@ -17,17 +17,22 @@ rest (a kind without ``rest``, or one whose rollback failed) is closed, as after
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
 
 from charter.connectors import Connector
 
+log = logging.getLogger("charter.execution")
+
 #: seconds a kept connector may sit unused before it is closed and built again on its next use
 IDLE_SECONDS = 60.0
 
 
 class KeptConnectors:
+    """The connectors each thread of a worker keeps between its runs (one instance per worker: ``jobs.KEPT``)."""
+
     def __init__(self, *, idle: float = IDLE_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         self.idle = idle
         self.clock = clock
@@ -58,16 +63,17 @@ class KeptConnectors:
         kept = self._kept()
         key = next((k for k, (c, _) in kept.items() if c is connector), None)
         rest = getattr(connector, "rest", None)
-        try:
-            if key is None or rest is None:
-                raise LookupError
-            rest()
-        except Exception:  # noqa: BLE001 - a connector that cannot rest is closed, as after every run before
-            if key is not None:
-                kept.pop(key, None)
-            _close(connector)
-            return
-        kept[key] = (connector, self.clock())
+        if key is not None and rest is not None:
+            try:
+                rest()
+            except Exception as exc:  # noqa: BLE001 - one that cannot rest is closed below, as after every run before
+                log.info("a store connector could not rest between runs (%s): closed", type(exc).__name__)
+            else:
+                kept[key] = (connector, self.clock())
+                return
+        if key is not None:
+            kept.pop(key, None)
+        _close(connector)
 
     def close_all(self) -> None:
         """Close this thread's kept connectors (a worker stopping; a bench dropping its databases)."""
