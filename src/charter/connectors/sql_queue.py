@@ -47,6 +47,8 @@ class QueuedWrites:
         in all, which is returned."""
         cache = table.info.setdefault("charter.compiled", {})
         compiled = [sql_and_params(statement, one, self._connection.dialect, cache) for one in params]
+        if any(sql != compiled[0][0] for sql, _values in compiled):  # rows naming other columns: not one statement
+            raise ValueError("an executemany's rows must name the same columns")
         if compiled:
             self._queued.append((compiled[0][0], [values for _sql, values in compiled], expect))
         return expect

@@ -104,6 +104,8 @@ class Pipeline:
             self._queued.append((sql, params, sent))
             return sent
         many = [sql_and_params(statement, one, self._dialect) for one in values]
+        if any(sql != many[0][0] for sql, _params in many):  # rows naming other columns: not one statement
+            raise ValueError("an executemany's rows must name the same columns")
         sent = Sent()
         if many:
             self._queued.append((many[0][0], [params for _sql, params in many], sent))
