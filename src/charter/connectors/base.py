@@ -193,6 +193,10 @@ class Transactional(Protocol):
         ``queued``: writes by primary key may wait and go together at the commit, where a count that is not
         the expected one raises :class:`Miscounted` (a store that cannot queue ignores it)."""
 
+    def send_queued(self) -> None:
+        """Send the writes ``queued`` so far (Miscounted if a count is not the one expected); nothing to do for
+        a store that does not queue. ``Units`` sends every store's before any commits."""
+
     def commit(self) -> None:
         """Make the writes since :meth:`begin` durable; raise as a write would if the store refuses."""
 

@@ -17,10 +17,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Column, Connection, Table
-from sqlalchemy.exc import DBAPIError
 
 from charter.connectors.base import Miscounted
-from charter.db.pipeline import sql_and_params
+from charter.db.pipeline import Pipeline, Sent, pipelines
 
 
 def by_key(table: Table, column: Column[Any]) -> bool:
@@ -30,53 +29,39 @@ def by_key(table: Table, column: Column[Any]) -> bool:
 
 
 class QueuedWrites:
-    """Writes of one unit waiting to go together (PostgreSQL through psycopg only: :func:`possible`)."""
+    """Writes of one unit waiting to go together (PostgreSQL through psycopg only: :func:`possible`), each with
+    the count it must have, on a :class:`charter.db.pipeline.Pipeline` in the unit's transaction."""
 
     def __init__(self, system_id: str, connection: Connection) -> None:
         self.system_id = system_id
         self._connection = connection
-        self._queued: list[tuple[str, list[dict[str, Any]], int]] = []
+        self._pipeline: Pipeline | None = None
+        self._expected: list[tuple[Sent, int]] = []
 
     @staticmethod
     def possible(connection: Connection) -> bool:
-        dialect = connection.dialect
-        return dialect.name == "postgresql" and dialect.driver == "psycopg"
+        return pipelines(connection)
 
     def add(self, table: Table, statement: Any, params: Sequence[Mapping[str, Any]], expect: int) -> int:
         """Queue ``statement`` for each set of ``params`` (one executemany); ``expect``: the rows it must change
-        in all, which is returned."""
+        in all, which is returned. Compiled once per table (its ``info``: a table reflected again brings its own)."""
+        if self._pipeline is None:
+            self._pipeline = Pipeline(self._connection)
         cache = table.info.setdefault("charter.compiled", {})
-        compiled = [sql_and_params(statement, one, self._connection.dialect, cache) for one in params]
-        if any(sql != compiled[0][0] for sql, _values in compiled):  # rows naming other columns: not one statement
-            raise ValueError("an executemany's rows must name the same columns")
-        if compiled:
-            self._queued.append((compiled[0][0], [values for _sql, values in compiled], expect))
+        self._expected.append((self._pipeline.add(statement, list(params), cache=cache), expect))
         return expect
 
     def send(self) -> None:
         """Send what is queued in one round trip, in the order queued; Miscounted if a count is not the one
         expected (the caller rolls the unit back: nothing of it holds)."""
-        queued, self._queued = self._queued, []
-        if not queued:
+        pipeline, expected = self._pipeline, self._expected
+        self._pipeline, self._expected = None, []
+        if pipeline is None:
             return
-        import psycopg
-
-        raw = self._connection.connection.dbapi_connection
-        assert isinstance(raw, psycopg.Connection)
-        cursors = []
-        try:
-            with raw.pipeline():
-                for sql, params, expect in queued:
-                    cursor = raw.cursor()
-                    cursor.executemany(sql, params)
-                    cursors.append((cursor, expect))
-        except psycopg.Error as exc:  # as SQLAlchemy would have raised it: the connector maps it
-            raise DBAPIError.instance("(queued writes)", None, exc, psycopg.Error) from exc
-        for cursor, expect in cursors:
-            changed = cursor.rowcount
-            cursor.close()
-            if changed != expect:
+        pipeline.sync()
+        for sent, expect in expected:
+            if sent.rowcount != expect:
                 raise Miscounted(
-                    f"system '{self.system_id}': a write changed {changed} rows where {expect} were found; "
+                    f"system '{self.system_id}': a write changed {sent.rowcount} rows where {expect} were found; "
                     "the batch is written again one statement at a time"
                 )

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from charter.db.pipeline import Pipeline
 from charter.errors import InvalidInput, Unavailable
 
 if TYPE_CHECKING:
@@ -128,17 +129,11 @@ def _durable_commit(session: Session) -> None:
     import psycopg  # only ever on PostgreSQL through psycopg (PinnedDatabase's relaxed engine)
 
     session.flush()
-    raw = session.connection().connection.dbapi_connection
+    connection = session.connection()
+    raw = connection.connection.dbapi_connection
     assert isinstance(raw, psycopg.Connection)
-    if raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:  # committed already (db.pipeline)
-        session.commit()
-        return
-    try:
-        with raw.pipeline():
-            raw.execute("SET LOCAL synchronous_commit TO on")
-            raw.commit()
-    except psycopg.Error as exc:  # as SQLAlchemy would have raised it: _unit_of_work maps it for the caller
-        raise DBAPIError.instance("COMMIT", None, exc, psycopg.Error) from exc
+    if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:  # not committed already (db.pipeline)
+        Pipeline(connection).sync(commit=True, durable=True)  # raises as SQLAlchemy would: _unit_of_work maps it
     session.commit()
 
 

@@ -9,8 +9,10 @@ read when the answers come back.
 The statements are SQLAlchemy's own, compiled for the dialect once per statement object, their values passed
 through the bind processors SQLAlchemy would apply (:func:`sql_and_params`), so a row written here is the row
 ``Connection.execute`` would write. SQLAlchemy itself cannot pipeline: it reads each statement's row count
-and description as soon as it is sent. Only PostgreSQL through psycopg has it (:func:`available`); callers
-keep their one-by-one path for every other database.
+and description as soon as it is sent. Only PostgreSQL through psycopg has it (:func:`available`, :func:`pipelines`);
+callers keep their one-by-one path for every other database. Used by a run's opening and end
+(``execution.pipelined``), a store unit's queued writes (``connectors.sql_queue``) and the durable commit
+(``engine._durable_commit``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
@@ -80,30 +83,49 @@ class Sent:
     rows: list[tuple[Any, ...]] = field(default_factory=list)
 
 
+def pipelines(connection: Connection) -> bool:
+    """Can this connection pipeline (PostgreSQL through psycopg)?"""
+    return connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg"
+
+
 class Pipeline:
-    """Statements added in order, sent together by :meth:`sync`, in the session's transaction.
+    """Statements added in order, sent together by :meth:`sync`, in the connection's transaction.
 
-    Only on a session where :func:`available` holds. A statement the server refuses raises at :meth:`sync`, as
-    SQLAlchemy would have raised it (so ``Unavailable``/``InvalidInput`` mapping still applies), and the
-    transaction is then failed: the caller rolls back."""
+    Only where :func:`pipelines` holds. A statement the server refuses raises at :meth:`sync`, as SQLAlchemy
+    would have raised it (so ``Unavailable``/``InvalidInput`` mapping still applies), and the transaction is
+    then failed: the caller rolls back. ``cache``: where compiled statements are kept (a reflected table's
+    ``info`` for a store's statements; this module's own cache for Charter's)."""
 
-    def __init__(self, session: Session) -> None:
-        session.flush()  # the session's own pending changes go first, as they would before a statement
-        connection = session.connection()
+    def __init__(self, connection: Connection, *, cache: Compiled | None = None) -> None:
         self._dialect = connection.dialect
         raw = connection.connection.dbapi_connection
         assert raw is not None
         self._raw: psycopg.Connection[Any] = raw  # type: ignore[assignment]
+        self._cache = cache
         self._queued: list[tuple[str, dict[str, Any] | list[dict[str, Any]], Sent]] = []
 
-    def add(self, statement: Any, values: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Sent:
-        """Queue ``statement`` with one set of values, or several (an executemany; its row count is the sum)."""
+    @classmethod
+    def of(cls, session: Session) -> Pipeline:
+        """A pipeline in the session's transaction, the session's own pending changes sent first."""
+        session.flush()
+        return cls(session.connection())
+
+    def add(
+        self,
+        statement: Any,
+        values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        cache: Compiled | None = None,
+    ) -> Sent:
+        """Queue ``statement`` with one set of values, or several (an executemany; its row count is the sum);
+        ``cache``: where its compiled form is kept, if not this pipeline's."""
+        kept = cache if cache is not None else self._cache
         if isinstance(values, Mapping):
-            sql, params = sql_and_params(statement, values, self._dialect)
+            sql, params = sql_and_params(statement, values, self._dialect, kept)
             sent = Sent()
             self._queued.append((sql, params, sent))
             return sent
-        many = [sql_and_params(statement, one, self._dialect) for one in values]
+        many = [sql_and_params(statement, one, self._dialect, kept) for one in values]
         if any(sql != many[0][0] for sql, _params in many):  # rows naming other columns: not one statement
             raise ValueError("an executemany's rows must name the same columns")
         sent = Sent()
@@ -119,6 +141,8 @@ class Pipeline:
         import psycopg
 
         queued, self._queued = self._queued, []
+        if not queued and not commit:
+            return
         cursors = []
         try:
             with self._raw.pipeline():

@@ -64,7 +64,7 @@ def open_run(
     runner started it a moment ago): nothing was committed, the transaction is rolled back."""
     moved_params, started = transitions.moving(row, Status.IN_PROGRESS, actor=ACTOR, now=now)
     entries = audit.check([started])
-    sending = pipeline.Pipeline(session)
+    sending = pipeline.Pipeline.of(session)
     moved = sending.add(transitions.MOVE, moved_params)
     opened = sending.add(_OPEN_RUN_ONCE, claims.run_values(row.id, digest, now=now))
     sending.add(audit.LOCK, {})
@@ -127,7 +127,7 @@ def complete(
     moved_params, completed = transitions.moving(row, Status.COMPLETED, actor=ACTOR, now=now, data={"found": found})
     note = None if found else notices.NOTHING_FOUND
 
-    sending = pipeline.Pipeline(session)
+    sending = pipeline.Pipeline.of(session)
     finished = sending.add(claims.FINISH, claims.finish_params(run_id, stored, worker=worker))
     closed = sending.add(
         claims.CLOSE_WITH_PACKAGE, claims.close_values(run_id, now=now, package=built.name, package_sha256=built.sha256)

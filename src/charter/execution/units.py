@@ -51,9 +51,7 @@ class Units:
         (``queued``) are sent on every system before any commits, so a miscount on one commits none."""
         try:
             for unit in self._open.values():
-                send = getattr(unit, "send_queued", None)
-                if send is not None:
-                    send()
+                unit.send_queued()
         except BaseException:
             self.rollback()
             raise
