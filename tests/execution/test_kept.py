@@ -22,7 +22,7 @@ from charter.execution import service
 from charter.execution.kept import KeptConnectors
 from charter.execution.runner import Runner
 from charter.requests.kinds import RequestKind
-from charter.settings import Settings
+from charter.settings import ConnectorSettings, Settings
 from charter.subjects.service import Vault
 from tests.execution import fides_style
 from tests.execution.conftest import approved, read_package
@@ -150,3 +150,39 @@ def test_a_kept_connection_the_server_dropped_costs_a_retry_not_the_request(
         kept.close_all()
     assert outcome.status == "completed", outcome.error
     assert [r["id"] for r in _customers(database, config, vault, second)] == [fides_style.ANA_ID]
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_a_column_added_between_two_runs_is_read_by_the_kept_connector(
+    database: Database, config: Settings, vault: Vault, store: fides_style.Store, tmp_path: Path
+) -> None:
+    """The store gains a column and the map declares it between two runs of a worker (schema cache off): the
+    kept connector forgot its reflected tables when the first run ended, so the second reads the new column."""
+    fresh = config.model_copy(update={"connectors": ConnectorSettings(schema_cache_seconds=0)})
+    kept = KeptConnectors()
+    first = approved(database, config, vault, RequestKind.ACCESS, email=fides_style.ANA)
+    assert _runner(database, fresh, vault, store, tmp_path / "a", kept).run(first).status == "completed"
+    with store.engine.begin() as conn:
+        conn.execute(text(f'ALTER TABLE "{store.schema}".payment_card ADD COLUMN nickname varchar(20)'))
+        conn.execute(text(f"UPDATE \"{store.schema}\".payment_card SET nickname = 'blue' WHERE id = 'card-1-0'"))
+    declared = fides_style.DATASET.replace(
+        "          - name: preferred\n",
+        "          - name: nickname\n            data_categories: [user]\n          - name: preferred\n",
+        1,
+    )
+    datamap = service.load_datamap(fresh, fides_style.write_map(tmp_path / "b", store.schema, declared))
+    runner = Runner(
+        database, fresh, vault, datamap, env={"FIDES_STYLE_URL": store.url}, sleep=lambda _s: None, kept=kept
+    )
+    try:
+        second = approved(database, config, vault, RequestKind.ACCESS, email=fides_style.ANA)
+        assert runner.run(second).status == "completed"
+    finally:
+        kept.close_all()
+    archive = zipfile.ZipFile(io.BytesIO(read_package(database, config.home, vault, second)))
+    found = {c["collection"]: c["rows"] for c in json.loads(archive.read("package.json"))["collections"]}
+    assert {r["id"]: r.get("nickname") for r in found["fides_style_db.payment_card"]} == {
+        "card-1-0": "blue",
+        "card-1-1": None,
+    }
